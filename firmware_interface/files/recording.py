@@ -1,0 +1,247 @@
+"""The CSV recording format (the input of the analysis contract).
+
+    # comment lines start with '#'; '# key: value' lines are metadata
+    time_s,acc_x_mps2,acc_y_mps2,acc_z_mps2[,gyr_x_dps,gyr_y_dps,gyr_z_dps]
+
+``time_s`` in seconds, strictly increasing (need not start at 0); accelerations are specific
+force in the sensor frame with gravity included (a still sensor reads +9.81 on the axis
+pointing up); angular rates in deg/s, right-handed. The sample rate is taken from ``time_s``.
+
+Reading is strict about the format (a missing column or text in a number field is an error
+naming the line) and lenient about the data: duplicate or decreasing times are dropped with
+a warning naming the line, and NaN values are kept for the pipeline to flag.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from gait.core.errors import RecordingFormatError
+from gait.core.records import SampleBlock
+
+TIME_COL = "time_s"
+ACC_COLS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2")
+GYR_COLS = ("gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
+
+
+@dataclass
+class Recording:
+    time_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_dps: np.ndarray | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    path: str = ""
+
+    def __len__(self) -> int:
+        return int(self.time_s.shape[0])
+
+    @property
+    def sampling_rate_hz(self) -> float:
+        return estimate_rate_hz(self.time_s)
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.time_s[-1] - self.time_s[0]) if len(self) > 1 else 0.0
+
+    def block(self) -> SampleBlock:
+        return SampleBlock(time_s=self.time_s, acc_mps2=self.acc_mps2, gyr_dps=self.gyr_dps, index0=0)
+
+    def blocks(self, samples_per_block: int) -> list[SampleBlock]:
+        whole = self.block()
+        n = len(self)
+        return [whole.slice(i, min(n, i + samples_per_block)) for i in range(0, n, samples_per_block)]
+
+
+def estimate_rate_hz(time_s: np.ndarray) -> float:
+    if time_s.shape[0] < 2:
+        raise ValueError("need at least two samples to tell the sample rate")
+    dt = np.diff(time_s)
+    dt = dt[dt > 0]
+    if dt.size == 0:
+        raise ValueError("time_s never increases")
+    return float(1.0 / np.median(dt))
+
+
+def _open_text(path: Path) -> str:
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            return fh.read()
+    return path.read_text(encoding="utf-8")
+
+
+def _parse_metadata(line: str, metadata: dict[str, str]) -> None:
+    body = line.lstrip("#").strip()
+    for sep in (":", "="):
+        if sep in body:
+            key, value = body.split(sep, 1)
+            key = key.strip()
+            if key and " " not in key:
+                metadata[key] = value.strip()
+            return
+
+
+def read_recording(path: str | Path) -> Recording:
+    """Read a CSV recording. Raises `RecordingFormatError` naming the line on a format error."""
+    path = Path(path)
+    name = str(path)
+    try:
+        text = _open_text(path)
+    except FileNotFoundError:
+        raise RecordingFormatError(name, None, "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise RecordingFormatError(name, None, f"not a text file ({exc.reason})") from None
+    return parse_recording(text, name)
+
+
+def parse_recording(text: str, name: str = "<recording>") -> Recording:
+    lines = text.splitlines()
+    metadata: dict[str, str] = {}
+    header: list[str] | None = None
+    header_line = 0
+    data_start = 0
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            _parse_metadata(stripped, metadata)
+            continue
+        header = [c.strip() for c in stripped.split(",")]
+        header_line = i + 1
+        data_start = i + 1
+        break
+    if header is None:
+        raise RecordingFormatError(name, None, "no header line (expected 'time_s,acc_x_mps2,...')")
+    for col in (TIME_COL, *ACC_COLS):
+        if col not in header:
+            raise RecordingFormatError(
+                name, header_line, f"missing column {col!r}; header has {header}", column=col
+            )
+    dupes = {c for c in header if header.count(c) > 1}
+    if dupes:
+        raise RecordingFormatError(name, header_line, f"duplicate column(s) {sorted(dupes)}")
+    gyro_present = [c in header for c in GYR_COLS]
+    if any(gyro_present) and not all(gyro_present):
+        missing = [c for c, p in zip(GYR_COLS, gyro_present) if not p]
+        raise RecordingFormatError(
+            name, header_line, f"gyroscope columns must come as a set of three; missing {missing}", column=missing[0]
+        )
+    has_gyro = all(gyro_present)
+    wanted = [TIME_COL, *ACC_COLS, *(GYR_COLS if has_gyro else ())]
+    usecols = [header.index(c) for c in wanted]
+    ncols = len(header)
+
+    # Data lines, keeping their 1-based line numbers for error messages.
+    body_idx = [
+        j for j in range(data_start, len(lines)) if lines[j].strip() and not lines[j].lstrip().startswith("#")
+    ]
+    for j in range(data_start, len(lines)):
+        s = lines[j].strip()
+        if s.startswith("#"):
+            _parse_metadata(s, metadata)
+    if not body_idx:
+        raise RecordingFormatError(name, header_line, "no data lines after the header")
+    body = "\n".join(lines[j] for j in body_idx)
+    try:
+        arr = np.loadtxt(io.StringIO(body), delimiter=",", usecols=usecols, dtype=np.float64, ndmin=2)
+        if arr.shape[0] != len(body_idx):
+            raise ValueError("row count mismatch")
+    except ValueError:
+        _locate_bad_line(lines, body_idx, header, ncols, usecols, name)
+        raise  # pragma: no cover - _locate_bad_line always raises
+    # Column-count check (loadtxt with usecols tolerates extra fields).
+    counts = np.fromiter((lines[j].count(",") for j in body_idx), dtype=np.int64, count=len(body_idx))
+    bad = np.nonzero(counts != ncols - 1)[0]
+    if bad.size:
+        j = body_idx[int(bad[0])]
+        raise RecordingFormatError(
+            name, j + 1, f"expected {ncols} fields as in the header, found {lines[j].count(',') + 1}"
+        )
+
+    time_s = arr[:, 0]
+    if not np.all(np.isfinite(time_s)):
+        k = int(np.nonzero(~np.isfinite(time_s))[0][0])
+        raise RecordingFormatError(name, body_idx[k] + 1, "time_s is not a finite number", column=TIME_COL)
+    warnings: list[str] = []
+    keep = _strictly_increasing_mask(time_s)
+    if not keep.all():
+        dropped = np.nonzero(~keep)[0]
+        first = body_idx[int(dropped[0])] + 1
+        warnings.append(
+            f"{name}:{first}: {dropped.size} sample(s) with a time not after the previous one "
+            f"(duplicate or decreasing time_s) were dropped; first at line {first}"
+        )
+        arr = arr[keep]
+        time_s = arr[:, 0]
+    if arr.shape[0] < 2:
+        raise RecordingFormatError(name, None, "fewer than two usable samples")
+    acc = np.ascontiguousarray(arr[:, 1:4])
+    gyr = np.ascontiguousarray(arr[:, 4:7]) if has_gyro else None
+    return Recording(
+        time_s=np.ascontiguousarray(time_s), acc_mps2=acc, gyr_dps=gyr, metadata=metadata, warnings=warnings, path=name
+    )
+
+
+def _strictly_increasing_mask(t: np.ndarray) -> np.ndarray:
+    """Keep a sample only if its time is after every kept sample before it."""
+    running_max = np.maximum.accumulate(t)
+    keep = np.ones(t.shape[0], dtype=bool)
+    keep[1:] = t[1:] > running_max[:-1]
+    return keep
+
+
+def _locate_bad_line(
+    lines: list[str], body_idx: list[int], header: list[str], ncols: int, usecols: list[int], name: str
+) -> None:
+    for j in body_idx:
+        parts = lines[j].split(",")
+        if len(parts) != ncols:
+            raise RecordingFormatError(name, j + 1, f"expected {ncols} fields as in the header, found {len(parts)}")
+        for c in usecols:
+            field_text = parts[c].strip()
+            try:
+                float(field_text)
+            except ValueError:
+                raise RecordingFormatError(
+                    name, j + 1, f"not a number: {field_text!r}", column=header[c]
+                ) from None
+    raise RecordingFormatError(name, None, "could not parse the data lines")
+
+
+def _fmt(v: float) -> str:
+    if math.isnan(v):
+        return "nan"
+    return repr(round(float(v), 6))
+
+
+def write_recording(
+    path: str | Path,
+    time_s: np.ndarray,
+    acc_mps2: np.ndarray,
+    gyr_dps: np.ndarray | None = None,
+    metadata: dict[str, object] | None = None,
+) -> Path:
+    """Write a recording in the CSV recording format (metadata as '# key: value' lines)."""
+    path = Path(path)
+    cols = [TIME_COL, *ACC_COLS] + (list(GYR_COLS) if gyr_dps is not None else [])
+    data = [time_s[:, None], acc_mps2] + ([gyr_dps] if gyr_dps is not None else [])
+    table = np.hstack(data)
+    buf = io.StringIO()
+    for key, value in (metadata or {}).items():
+        buf.write(f"# {key}: {value}\n")
+    buf.write(",".join(cols) + "\n")
+    np.savetxt(buf, table, delimiter=",", fmt="%.6f")
+    text = buf.getvalue()
+    if path.suffix == ".gz":
+        with gzip.open(path, "wt", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,236 @@
+"""Records that flow between pipeline stages.
+
+Everything here is a frozen dataclass. Bulk samples travel as numpy arrays inside
+`SampleBlock` / `BodyBlock`; every other record describes one event or one step.
+Units are in the names; frames are in the names (SENSOR: ``x/y/z``; BODY: ``v/ap/ml``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+# Quality flags carried by `StepMetrics.quality` (strings, stable: part of the analysis contract).
+Q_GAP = "gap"  # the step spans lost samples
+Q_CLIPPING = "clipping"  # a sensor axis sat at its full-scale limit inside the step
+Q_IMPLAUSIBLE = "implausible"  # a value outside physiological bounds (value kept, flagged)
+Q_LOW_RATE = "low_sample_rate"  # the sample rate is below what this metric needs
+Q_NAN = "nan"  # non-finite samples were replaced inside the step
+Q_NO_GYRO = "no_gyro"  # foot placement running on the accelerometer only (degraded mode)
+Q_UNCALIBRATED = "uncalibrated"  # angle zero taken from a default, not a standing calibration
+Q_WARMUP = "warmup"  # orientation / gravity estimate not yet settled
+QUALITY_FLAGS = (Q_GAP, Q_CLIPPING, Q_IMPLAUSIBLE, Q_LOW_RATE, Q_NAN, Q_NO_GYRO, Q_UNCALIBRATED, Q_WARMUP)
+
+
+def _array_eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class SampleBlock:
+    """Consecutive samples in the SENSOR frame, SI-ish units (m/s^2, deg/s).
+
+    ``index0`` is the stream index of the first sample (0 for the first sample ever);
+    ``flags`` is a per-sample bit mask (see `SampleFlag`).
+    """
+
+    time_s: np.ndarray  # (n,) float64, strictly increasing
+    acc_mps2: np.ndarray  # (n, 3) float64, specific force, gravity included
+    gyr_dps: np.ndarray | None = None  # (n, 3) float64 or None (accelerometer only)
+    index0: int = 0
+    flags: np.ndarray | None = None  # (n,) uint8 SampleFlag bits, None = all clean
+
+    def __len__(self) -> int:
+        return int(self.time_s.shape[0])
+
+    @property
+    def has_gyro(self) -> bool:
+        return self.gyr_dps is not None
+
+    def slice(self, start: int, stop: int) -> SampleBlock:
+        return SampleBlock(
+            time_s=self.time_s[start:stop],
+            acc_mps2=self.acc_mps2[start:stop],
+            gyr_dps=None if self.gyr_dps is None else self.gyr_dps[start:stop],
+            index0=self.index0 + start,
+            flags=None if self.flags is None else self.flags[start:stop],
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SampleBlock):
+            return NotImplemented
+        return (
+            self.index0 == other.index0
+            and _array_eq(self.time_s, other.time_s)
+            and _array_eq(self.acc_mps2, other.acc_mps2)
+            and _array_eq(self.gyr_dps, other.gyr_dps)
+            and _array_eq(self.flags, other.flags)
+        )
+
+    @staticmethod
+    def concat(blocks: list[SampleBlock]) -> SampleBlock:
+        if not blocks:
+            raise ValueError("concat of no blocks")
+        gyro = all(b.gyr_dps is not None for b in blocks)
+        any_flags = any(b.flags is not None for b in blocks)
+        return SampleBlock(
+            time_s=np.concatenate([b.time_s for b in blocks]),
+            acc_mps2=np.concatenate([b.acc_mps2 for b in blocks]),
+            gyr_dps=np.concatenate([b.gyr_dps for b in blocks]) if gyro else None,  # type: ignore[misc]
+            index0=blocks[0].index0,
+            flags=(
+                np.concatenate(
+                    [b.flags if b.flags is not None else np.zeros(len(b), np.uint8) for b in blocks]
+                )
+                if any_flags
+                else None
+            ),
+        )
+
+
+class SampleFlag:
+    """Bits of `SampleBlock.flags`."""
+
+    NAN = 1  # a non-finite value was replaced (held from the previous sample)
+    CLIPPED = 2  # an axis sat at its full-scale limit
+    AFTER_GAP = 4  # first sample after lost samples
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class BodyBlock:
+    """Samples rotated into the BODY frame by the orientation stage.
+
+    ``acc_v_mps2`` is vertical acceleration with gravity removed (positive up);
+    ``acc_ap_mps2`` anteroposterior (positive forward, where the sign is known) and
+    ``acc_ml_mps2`` mediolateral. ``gyr_ml_dps`` is the angular rate about the
+    mediolateral axis (the pitch rate of a foot; positive = toes up), None without gyro.
+    ``tilt_deg`` is the sagittal tilt of the sensor's reference axis from vertical
+    (trunk lean for trunk placements, foot pitch for the foot), NaN when unknown.
+    """
+
+    time_s: np.ndarray
+    acc_v_mps2: np.ndarray
+    acc_ap_mps2: np.ndarray
+    acc_ml_mps2: np.ndarray
+    acc_norm_mps2: np.ndarray  # |specific force| (gravity included), for impacts and clipping
+    gyr_ml_dps: np.ndarray | None
+    tilt_deg: np.ndarray
+    index0: int
+    flags: np.ndarray  # (n,) uint8 SampleFlag bits (plus OrientationFlag bits)
+
+    def __len__(self) -> int:
+        return int(self.time_s.shape[0])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BodyBlock):
+            return NotImplemented
+        return self.index0 == other.index0 and all(
+            _array_eq(getattr(self, f.name), getattr(other, f.name))
+            for f in fields(self)
+            if f.name != "index0"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """Samples that should have arrived but did not (lost packets, a stalled sensor)."""
+
+    start_s: float  # time of the last sample before the gap
+    end_s: float  # time of the first sample after the gap
+    missing_samples: int
+
+
+@dataclass(frozen=True, slots=True)
+class ContactEvent:
+    """One ground contact: initial contact (IC) and toe-off (TO), recording time base."""
+
+    ic_s: float
+    to_s: float
+    side: str | None = None  # "left" / "right" / None
+    quality: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StepMetrics:
+    """Per-contact metrics. Keys match the analysis contract (`gait analyze --jsonl`).
+
+    A metric the placement cannot measure is None. ``emitted_s`` is the stream time
+    (time of the newest sample seen) when the record was produced: a latency witness,
+    not part of the analysis contract.
+    """
+
+    ic_s: float
+    to_s: float
+    side: str | None
+    gct_ms: float | None
+    flight_ms: float | None
+    cadence_spm: float | None
+    vo_cm: float | None
+    vertical_ratio_pct: float | None
+    fsa_deg: float | None
+    strike: str | None
+    lean_deg: float | None
+    impact_g: float | None
+    duty_factor: float | None
+    quality: tuple[str, ...] = ()
+    emitted_s: float = field(default=float("nan"), compare=False)
+
+    CONTRACT_KEYS = (
+        "ic_s",
+        "to_s",
+        "side",
+        "gct_ms",
+        "flight_ms",
+        "cadence_spm",
+        "vo_cm",
+        "vertical_ratio_pct",
+        "fsa_deg",
+        "strike",
+        "lean_deg",
+        "quality",
+    )
+
+    def to_contract(self) -> dict:
+        """The analysis-contract JSON object (only the contract keys)."""
+        out: dict = {}
+        for key in self.CONTRACT_KEYS:
+            value = getattr(self, key)
+            if key == "quality":
+                value = list(value)
+            elif isinstance(value, float):
+                value = _round_json(value, key)
+            out[key] = value
+        return out
+
+    def to_dict(self) -> dict:
+        """Every field (contract keys plus extras), JSON-ready."""
+        out = self.to_contract()
+        out["impact_g"] = _round_json(self.impact_g, "impact_g")
+        out["duty_factor"] = _round_json(self.duty_factor, "duty_factor")
+        return out
+
+
+_DECIMALS = {"ic_s": 4, "to_s": 4}
+
+
+def _round_json(value: float | None, key: str) -> float | None:
+    if value is None:
+        return None
+    if not np.isfinite(value):
+        return None
+    return round(float(value), _DECIMALS.get(key, 3))
+
+
+@dataclass(frozen=True, slots=True)
+class QualityEvent:
+    """A stream-level notice (sample rate too low, clipping began, wrong placement suspected)."""
+
+    time_s: float
+    code: str
+    message: str
+
+
+Record = SampleBlock | BodyBlock | Gap | ContactEvent | StepMetrics | QualityEvent

@@ -1,0 +1,132 @@
+"""First stage: checks the raw stream and marks what cannot be trusted.
+
+- lost samples (a time step longer than 1.5 nominal periods) become `Gap` records, and the
+  first sample after a gap carries `SampleFlag.AFTER_GAP`;
+- non-finite values are replaced by the previous good value of that axis (`SampleFlag.NAN`);
+- clipping: a sample at the sensor's full scale (``config.acc_range_g``) or, when the range is
+  unknown, sitting flat (two or more equal samples) at the largest magnitude seen so far above
+  4 g (accelerometer) or 1000 deg/s (gyroscope) is marked `SampleFlag.CLIPPED`.
+Nothing is dropped: samples go on, flagged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gait.core.config import GRAVITY_MPS2, PipelineConfig
+from gait.core.records import Gap, QualityEvent, SampleBlock, SampleFlag
+from gait.dsp.stage import FramedStage
+
+GAP_FACTOR = 1.5
+CLIP_ACC_MIN_MPS2 = 4.0 * GRAVITY_MPS2
+CLIP_GYR_MIN_DPS = 1000.0
+
+
+def _fill_nonfinite(x: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Forward-fill non-finite entries per column, seeded by ``last``. Returns (filled, bad_rows, new_last)."""
+    bad = ~np.isfinite(x)
+    bad_rows = bad.any(axis=1)
+    if not bad_rows.any():
+        return x, bad_rows, x[-1].copy()
+    x = x.copy()
+    n = x.shape[0]
+    for c in range(x.shape[1]):
+        col_bad = bad[:, c]
+        if not col_bad.any():
+            continue
+        idx = np.where(~col_bad, np.arange(n), -1)
+        np.maximum.accumulate(idx, out=idx)
+        col = x[:, c]
+        seed = last[c] if np.isfinite(last[c]) else 0.0
+        filled = np.where(idx >= 0, col[np.clip(idx, 0, None)], seed)
+        x[:, c] = filled
+    return x, bad_rows, x[-1].copy()
+
+
+def _flat_at_extreme(x: np.ndarray, prev: np.ndarray, max_abs: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows where some axis sits flat at the largest magnitude seen (clipping without a known range)."""
+    ext = np.vstack([prev[None, :], x])
+    run_max = np.maximum(np.maximum.accumulate(np.abs(ext), axis=0)[1:], max_abs[None, :])
+    flat = (ext[1:] == ext[:-1]) | np.vstack([(ext[2:] == ext[1:-1]), np.zeros((1, x.shape[1]), bool)])
+    at_ext = np.abs(x) >= run_max * 0.999
+    clipped = flat & at_ext & (np.abs(x) >= floor)
+    return clipped.any(axis=1), np.maximum(max_abs, np.abs(x).max(axis=0))
+
+
+class SanitizeStage(FramedStage):
+    latency_ms = 0.0
+
+    def _reset_state(self) -> None:
+        self._last_t: float | None = None
+        self._last_acc = np.full(3, np.nan)
+        self._last_gyr = np.full(3, np.nan)
+        self._max_acc = np.zeros(3)
+        self._max_gyr = np.zeros(3)
+        self._prev_acc = np.full(3, np.nan)
+        self._prev_gyr = np.full(3, np.nan)
+        self._announced = False
+        self._period = 1.0 / self.fs
+
+    def _process_frame(self, frame: SampleBlock, final: bool) -> list:
+        out: list = []
+        if not self._announced:
+            self._announced = True
+            out.extend(self._rate_notices())
+        n = len(frame)
+        flags = np.zeros(n, np.uint8) if frame.flags is None else frame.flags.copy()
+        t = frame.time_s
+        # gaps
+        prev_t = np.empty(n)
+        prev_t[0] = self._last_t if self._last_t is not None else t[0] - self._period
+        prev_t[1:] = t[:-1]
+        dt = t - prev_t
+        gap_idx = np.nonzero(dt > GAP_FACTOR * self._period)[0]
+        for k in gap_idx:
+            missing = max(1, int(round(dt[k] / self._period)) - 1)
+            out.append(Gap(start_s=float(prev_t[k]), end_s=float(t[k]), missing_samples=missing))
+        flags[gap_idx] |= SampleFlag.AFTER_GAP
+        self._last_t = float(t[-1])
+        # non-finite values
+        acc, bad, self._last_acc = _fill_nonfinite(frame.acc_mps2, self._last_acc)
+        flags[bad] |= SampleFlag.NAN
+        gyr = frame.gyr_dps
+        if gyr is not None:
+            gyr, bad_g, self._last_gyr = _fill_nonfinite(gyr, self._last_gyr)
+            flags[bad_g] |= SampleFlag.NAN
+        # clipping
+        if self.config.acc_range_g is not None:
+            limit = 0.995 * self.config.acc_range_g * GRAVITY_MPS2
+            flags[(np.abs(acc) >= limit).any(axis=1)] |= SampleFlag.CLIPPED
+        else:
+            clipped, self._max_acc = _flat_at_extreme(acc, self._prev_acc, self._max_acc, CLIP_ACC_MIN_MPS2)
+            flags[clipped] |= SampleFlag.CLIPPED
+        if gyr is not None:
+            clipped_g, self._max_gyr = _flat_at_extreme(gyr, self._prev_gyr, self._max_gyr, CLIP_GYR_MIN_DPS)
+            flags[clipped_g] |= SampleFlag.CLIPPED
+            self._prev_gyr = gyr[-1].copy()
+        self._prev_acc = acc[-1].copy()
+        out.insert(0, SampleBlock(time_s=t, acc_mps2=acc, gyr_dps=gyr, index0=frame.index0, flags=flags))
+        return out
+
+    def _rate_notices(self) -> list[QualityEvent]:
+        notices = []
+        if self.config.placement == "foot" and self.fs < self.config.min_rate_hz_foot_strike:
+            notices.append(
+                QualityEvent(
+                    time_s=float("nan"),
+                    code="low_sample_rate",
+                    message=(
+                        f"{self.fs:.0f} Hz is below the {self.config.min_rate_hz_foot_strike:.0f} Hz "
+                        "that foot strike angle and type need; those metrics are flagged"
+                    ),
+                )
+            )
+        if self.fs < 50.0:
+            notices.append(
+                QualityEvent(
+                    time_s=float("nan"),
+                    code="low_sample_rate",
+                    message=f"{self.fs:.0f} Hz is below 50 Hz; every metric is flagged",
+                )
+            )
+        return notices

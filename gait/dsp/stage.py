@@ -1,0 +1,153 @@
+"""The streaming contract, as a base class.
+
+Every stage is built as ``Stage(config, sampling_rate_hz)`` and offers ``reset()``,
+``process(block) -> list[records]`` and ``flush() -> list[records]`` (end of stream).
+
+`FramedStage` makes a stage chunk-invariant by construction: it re-cuts whatever
+blocks arrive into frames of a fixed number of samples (``config.frame_ms``) and calls
+``_process_frame`` once per complete frame, so the same computations run on the same
+samples whether the input came in 1-sample packets or as one whole recording. Offline
+analysis is the same object fed one block, then flushed. Subclasses must only make
+``_process_frame`` depend on the frame and on the state it keeps.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import fields
+from typing import Any, TypeVar
+
+import numpy as np
+
+from gait.core.config import PipelineConfig
+from gait.core.records import BodyBlock, SampleBlock
+
+Block = TypeVar("Block", SampleBlock, BodyBlock)
+
+
+def block_len(block: Any) -> int:
+    return int(block.time_s.shape[0])
+
+
+def slice_block(block: Block, start: int, stop: int) -> Block:
+    """Samples ``start:stop`` of any block record (arrays sliced on axis 0, ``index0`` shifted)."""
+    kwargs: dict[str, Any] = {}
+    for f in fields(block):
+        value = getattr(block, f.name)
+        if f.name == "index0":
+            kwargs[f.name] = value + start
+        elif isinstance(value, np.ndarray):
+            kwargs[f.name] = value[start:stop]
+        else:
+            kwargs[f.name] = value
+    return type(block)(**kwargs)
+
+
+def concat_blocks(blocks: list[Block]) -> Block:
+    """Join consecutive block records of one type into one."""
+    if len(blocks) == 1:
+        return blocks[0]
+    first = blocks[0]
+    kwargs: dict[str, Any] = {}
+    for f in fields(first):
+        values = [getattr(b, f.name) for b in blocks]
+        if f.name == "index0":
+            kwargs[f.name] = values[0]
+        elif all(v is None for v in values):
+            kwargs[f.name] = None
+        elif any(v is None for v in values):
+            if f.name == "flags":
+                kwargs[f.name] = np.concatenate(
+                    [v if v is not None else np.zeros(block_len(b), np.uint8) for v, b in zip(values, blocks)]
+                )
+            else:
+                raise ValueError(f"cannot join blocks where only some have {f.name}")
+        else:
+            kwargs[f.name] = np.concatenate(values)
+    return type(first)(**kwargs)
+
+
+def frame_samples(config: PipelineConfig, sampling_rate_hz: float) -> int:
+    return max(1, int(round(config.frame_ms * 1e-3 * sampling_rate_hz)))
+
+
+class Stage(ABC):
+    """A pipeline stage. ``latency_ms`` declares its look-ahead (how long after a sample its
+    effect on the output can appear, on top of the frame)."""
+
+    latency_ms: float = 0.0
+
+    def __init__(self, config: PipelineConfig, sampling_rate_hz: float):
+        if not (1.0 <= sampling_rate_hz <= 5000.0):
+            raise ValueError(f"sampling rate {sampling_rate_hz} Hz is out of range")
+        self.config = config
+        self.fs = float(sampling_rate_hz)
+
+    @abstractmethod
+    def reset(self) -> None: ...
+
+    @abstractmethod
+    def process(self, block: Any) -> list[Any]: ...
+
+    def flush(self) -> list[Any]:
+        return []
+
+
+class FramedStage(Stage):
+    """Re-frames its input; subclasses implement `_reset_state` and `_process_frame`."""
+
+    def __init__(self, config: PipelineConfig, sampling_rate_hz: float):
+        super().__init__(config, sampling_rate_hz)
+        self.frame_len = frame_samples(config, sampling_rate_hz)
+        self._pending: list[Any] = []
+        self._pending_n = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self._pending = []
+        self._pending_n = 0
+        self._reset_state()
+
+    @abstractmethod
+    def _reset_state(self) -> None: ...
+
+    @abstractmethod
+    def _process_frame(self, frame: Any, final: bool) -> list[Any]:
+        """Handle one frame. ``final`` is True only for the last (possibly short) frame at flush."""
+
+    def process(self, block: Any) -> list[Any]:
+        n = block_len(block)
+        if n == 0:
+            return []
+        self._pending.append(block)
+        self._pending_n += n
+        if self._pending_n < self.frame_len:
+            return []
+        data = concat_blocks(self._pending)
+        out: list[Any] = []
+        start = 0
+        total = self._pending_n
+        while total - start >= self.frame_len:
+            out.extend(self._process_frame(slice_block(data, start, start + self.frame_len), False))
+            start += self.frame_len
+        if start < total:
+            self._pending = [slice_block(data, start, total)]
+            self._pending_n = total - start
+        else:
+            self._pending = []
+            self._pending_n = 0
+        return out
+
+    def flush(self) -> list[Any]:
+        out: list[Any] = []
+        if self._pending_n:
+            data = concat_blocks(self._pending)
+            self._pending = []
+            self._pending_n = 0
+            out.extend(self._process_frame(data, True))
+        out.extend(self._finish())
+        return out
+
+    def _finish(self) -> list[Any]:
+        """End of stream after the last frame: emit what is still held back."""
+        return []

@@ -1,0 +1,108 @@
+"""The pipeline: a fixed stage order per placement. Live and offline share this one path.
+
+    SanitizeStage -> (placement stages) -> StepMetrics
+
+Trunk placements (sacrum, waist, chest): TrunkOrientationStage -> TrunkStepStage.
+Foot: FootStepStage. Offline analysis is `analyze`: the same pipeline fed one block, then flushed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from gait.core.config import PipelineConfig
+from gait.core.records import Gap, QualityEvent, SampleBlock, StepMetrics
+from gait.detect.foot import FootStepStage
+from gait.detect.trunk import TrunkStepStage
+from gait.dsp.orientation import TrunkOrientationStage
+from gait.dsp.sanitize import SanitizeStage
+from gait.dsp.stage import Stage
+
+
+def build_stages(config: PipelineConfig, sampling_rate_hz: float) -> list[Stage]:
+    stages: list[Stage] = [SanitizeStage(config, sampling_rate_hz)]
+    if config.is_trunk:
+        stages += [TrunkOrientationStage(config, sampling_rate_hz), TrunkStepStage(config, sampling_rate_hz)]
+    else:
+        stages += [FootStepStage(config, sampling_rate_hz)]
+    return stages
+
+
+def _is_block(record: object) -> bool:
+    return hasattr(record, "time_s") and hasattr(record, "index0")
+
+
+class Pipeline:
+    """Samples in, records out (`StepMetrics`, `Gap`, `QualityEvent`), in the order produced."""
+
+    def __init__(self, config: PipelineConfig, sampling_rate_hz: float):
+        self.config = config
+        self.sampling_rate_hz = float(sampling_rate_hz)
+        self.stages = build_stages(config, sampling_rate_hz)
+        self.latest_time_s = float("nan")
+
+    @property
+    def latency_ms(self) -> float:
+        return config_frame_ms(self.config) + sum(s.latency_ms for s in self.stages)
+
+    def reset(self) -> None:
+        for stage in self.stages:
+            stage.reset()
+        self.latest_time_s = float("nan")
+
+    def process(self, block: SampleBlock) -> list:
+        if len(block):
+            self.latest_time_s = float(block.time_s[-1])
+        return self._run(0, [block], final=False)
+
+    def flush(self) -> list:
+        out: list = []
+        for i, stage in enumerate(self.stages):
+            produced = stage.flush()
+            out.extend(self._run(i + 1, produced, final=True))
+        return out
+
+    def _run(self, start: int, records: list, final: bool) -> list:
+        out: list = []
+        for record in records:
+            if not _is_block(record):
+                out.append(record)
+                continue
+            if start >= len(self.stages):
+                continue  # blocks are not a pipeline output
+            produced = self.stages[start].process(record)
+            out.extend(self._run(start + 1, produced, final))
+        return out
+
+
+def config_frame_ms(config: PipelineConfig) -> float:
+    return config.frame_ms
+
+
+@dataclass
+class AnalysisResult:
+    steps: list[StepMetrics] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    notices: list[QualityEvent] = field(default_factory=list)
+
+
+def collect(records: Iterable[object], into: AnalysisResult | None = None) -> AnalysisResult:
+    result = into if into is not None else AnalysisResult()
+    for r in records:
+        if isinstance(r, StepMetrics):
+            result.steps.append(r)
+        elif isinstance(r, Gap):
+            result.gaps.append(r)
+        elif isinstance(r, QualityEvent):
+            result.notices.append(r)
+    return result
+
+
+def analyze(block: SampleBlock, config: PipelineConfig, sampling_rate_hz: float) -> AnalysisResult:
+    """Offline analysis: the streaming pipeline over one chunk, then flushed."""
+    pipe = Pipeline(config, sampling_rate_hz)
+    result = collect(pipe.process(block))
+    collect(pipe.flush(), result)
+    result.steps.sort(key=lambda s: s.ic_s)
+    return result
