@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gait.core.config import GRAVITY_MPS2, PipelineConfig
+from gait.core.config import GRAVITY_MPS2
 from gait.core.records import Gap, QualityEvent, SampleBlock, SampleFlag
+from gait.dsp.placement_check import PlacementCheck
 from gait.dsp.stage import FramedStage
 
 GAP_FACTOR = 1.5
@@ -66,6 +67,7 @@ class SanitizeStage(FramedStage):
         self._prev_gyr = np.full(3, np.nan)
         self._announced = False
         self._period = 1.0 / self.fs
+        self._placement = PlacementCheck(self.config.placement)
 
     def _process_frame(self, frame: SampleBlock, final: bool) -> list:
         out: list = []
@@ -105,6 +107,9 @@ class SanitizeStage(FramedStage):
             flags[clipped_g] |= SampleFlag.CLIPPED
             self._prev_gyr = gyr[-1].copy()
         self._prev_acc = acc[-1].copy()
+        notice = self._placement.update(t, acc, gyr)
+        if notice is not None:
+            out.append(notice)
         out.insert(0, SampleBlock(time_s=t, acc_mps2=acc, gyr_dps=gyr, index0=frame.index0, flags=flags))
         return out
 

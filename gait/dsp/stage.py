@@ -119,6 +119,8 @@ class FramedStage(Stage):
         n = block_len(block)
         if n == 0:
             return []
+        if not self._pending and n == self.frame_len:  # fast path: input already framed
+            return self._process_frame(block, False)
         self._pending.append(block)
         self._pending_n += n
         if self._pending_n < self.frame_len:

@@ -1,0 +1,255 @@
+"""The `gait` command: the one place that wires sources, pipeline and outputs together."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from firmware_interface.files.recording import Recording, read_recording
+from gait.core.config import GRAVITY_MPS2, PLACEMENTS, SIDES, Calibration, PipelineConfig
+from gait.core.errors import GaitError, RecordingFormatError
+from gait.core.records import StepMetrics
+from gait.pipeline import AnalysisResult, analyze
+
+STILL_STD_MPS2 = 0.35  # a standing calibration must be this still (std of |acc|)
+
+
+def _err(msg: str) -> None:
+    print(f"gait: error: {msg}", file=sys.stderr)
+
+
+def calibration_from_recording(rec: Recording) -> Calibration:
+    """A standing calibration: the mean 'up' direction while the sensor is still."""
+    acc = rec.acc_mps2[np.all(np.isfinite(rec.acc_mps2), axis=1)]
+    if acc.shape[0] < 10:
+        raise GaitError(f"{rec.path}: a standing calibration needs at least 10 samples")
+    norm = np.linalg.norm(acc, axis=1)
+    if float(np.std(norm)) > STILL_STD_MPS2 or abs(float(np.median(norm)) - GRAVITY_MPS2) > 1.0:
+        raise GaitError(
+            f"{rec.path}: not a standing calibration (|acc| = {np.median(norm):.2f} ± {np.std(norm):.2f} m/s²; "
+            "stand still, upright, foot flat, for 3-5 s)"
+        )
+    up = acc.mean(axis=0)
+    up = up / np.linalg.norm(up)
+    return Calibration(gravity_sensor=(float(up[0]), float(up[1]), float(up[2])))
+
+
+def _config_from_args(args: argparse.Namespace, rec: Recording) -> PipelineConfig:
+    calibration = None
+    if getattr(args, "calibration", None):
+        calibration = calibration_from_recording(read_recording(args.calibration))
+    side = args.side
+    if side is None and args.placement == "foot":
+        meta_side = rec.metadata.get("side")
+        side = meta_side if meta_side in SIDES else None
+    return PipelineConfig(
+        placement=args.placement,
+        side=side,
+        speed_mps=args.speed_mps,
+        calibration=calibration,
+        acc_range_g=getattr(args, "acc_range_g", None),
+    )
+
+
+def run_analysis(path: str | Path, config: PipelineConfig) -> tuple[Recording, AnalysisResult]:
+    rec = read_recording(path)
+    return rec, analyze(rec.block(), config, rec.sampling_rate_hz)
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def print_table(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisResult, out=sys.stdout) -> None:
+    header = f"{'#':>5} {'IC s':>9} {'side':>5} {'GCT ms':>7} {'flight':>7} {'cad spm':>7} {'VO cm':>6} {'VR %':>5} {'FSA°':>6} {'strike':>9} {'lean°':>6}  quality"
+    print(header, file=out)
+    for i, s in enumerate(steps, 1):
+        print(
+            f"{i:>5} {s.ic_s:>9.3f} {(s.side or '-'):>5} {_fmt(s.gct_ms, '7.0f')} {_fmt(s.flight_ms, '7.0f')} "
+            f"{_fmt(s.cadence_spm, '7.1f')} {_fmt(s.vo_cm, '6.1f')} {_fmt(s.vertical_ratio_pct, '5.1f')} "
+            f"{_fmt(s.fsa_deg, '6.1f')} {(s.strike or '-'):>9} {_fmt(s.lean_deg, '6.1f')}  {','.join(s.quality)}",
+            file=out,
+        )
+    print(file=out)
+    print(summary_text(steps, rec, result), file=out)
+
+
+def _median(values: list[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def summary_text(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisResult) -> str:
+    lines = [
+        f"Recording: {rec.path}  ({rec.duration_s:.1f} s at {rec.sampling_rate_hz:.0f} Hz, "
+        f"{'acc+gyro' if rec.gyr_dps is not None else 'acc only'})",
+        f"Contacts:  {len(steps)}",
+    ]
+    rows = [
+        ("Cadence", _median([s.cadence_spm for s in steps]), "spm", ".1f"),
+        ("Contact time", _median([s.gct_ms for s in steps]), "ms", ".0f"),
+        ("Flight time", _median([s.flight_ms for s in steps]), "ms", ".0f"),
+        ("Vertical oscillation", _median([s.vo_cm for s in steps]), "cm", ".1f"),
+        ("Vertical ratio", _median([s.vertical_ratio_pct for s in steps]), "%", ".1f"),
+        ("Foot strike angle", _median([s.fsa_deg for s in steps]), "deg", ".1f"),
+        ("Trunk lean", _median([s.lean_deg for s in steps]), "deg", ".1f"),
+    ]
+    for label, value, unit, spec in rows:
+        if value is not None:
+            lines.append(f"{label + ':':<22}{format(value, spec)} {unit} (median)")
+    strikes = Counter(s.strike for s in steps if s.strike)
+    if strikes:
+        total = sum(strikes.values())
+        lines.append(
+            "Foot strike:          "
+            + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in strikes.most_common())
+        )
+    flagged = Counter(q for s in steps for q in s.quality)
+    if flagged:
+        lines.append("Quality flags:        " + ", ".join(f"{k} on {v}" for k, v in flagged.most_common()))
+    if result.gaps:
+        lost = sum(g.missing_samples for g in result.gaps)
+        lines.append(f"Gaps:                 {len(result.gaps)} ({lost} samples lost)")
+    for notice in result.notices:
+        lines.append(f"Notice:               {notice.message}")
+    for warning in rec.warnings:
+        lines.append(f"Input:                {warning}")
+    return "\n".join(lines)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    try:
+        rec = read_recording(args.path)
+        config = _config_from_args(args, rec)
+        result = analyze(rec.block(), config, rec.sampling_rate_hz)
+    except (GaitError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    for warning in rec.warnings:
+        print(f"gait: warning: {warning}", file=sys.stderr)
+    meta_placement = rec.metadata.get("placement")
+    if meta_placement in PLACEMENTS and meta_placement != args.placement:
+        print(
+            f"gait: warning: the recording says placement {meta_placement!r}, analysing as {args.placement!r}",
+            file=sys.stderr,
+        )
+    if args.jsonl:
+        for notice in result.notices:
+            print(f"gait: notice: {notice.message}", file=sys.stderr)
+        write = sys.stdout.write
+        for step in result.steps:
+            write(json.dumps(step.to_contract()) + "\n")
+    else:
+        print_table(result.steps, rec, result)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    try:
+        cal = calibration_from_recording(read_recording(args.path))
+    except GaitError as exc:
+        _err(str(exc))
+        return 2
+    print(json.dumps({"gravity_sensor": list(cal.gravity_sensor)}))
+    return 0
+
+
+def _add_analysis_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--placement", required=True, choices=PLACEMENTS, help="where the sensor is worn")
+    p.add_argument("--side", choices=SIDES, default=None, help="foot sensor: which foot")
+    p.add_argument("--speed-mps", type=float, default=None, dest="speed_mps", help="running speed (for vertical ratio)")
+    p.add_argument("--calibration", default=None, help="CSV recording of 3-5 s standing still (zero of lean and foot angle)")
+    p.add_argument("--acc-range-g", type=float, default=None, dest="acc_range_g", help="accelerometer full scale, if known")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gait", description="Running-form analysis from a body-worn IMU.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("analyze", help="analyse a CSV recording (the analysis contract)")
+    p.add_argument("path", help="CSV recording: time_s, acc_[xyz]_mps2[, gyr_[xyz]_dps]")
+    _add_analysis_args(p)
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per contact on stdout, nothing else")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("calibrate", help="standing calibration from a CSV recording of standing still")
+    p.add_argument("path")
+    p.set_defaults(func=cmd_calibrate)
+
+    _add_optional_commands(sub)
+    return parser
+
+
+def _add_optional_commands(sub) -> None:
+    """Commands whose code lives in offline packages (validation, benchmark, demo)."""
+
+    def cmd_validate(args: argparse.Namespace) -> int:
+        from gait.validation.run import run_validation
+
+        return run_validation(
+            cache_dir=Path(args.cache), source_dir=args.data, include_gaitmap=not args.no_gaitmap, markdown=args.markdown
+        )
+
+    p = sub.add_parser("validate", help="accuracy table on public running data (virtual IMUs from motion capture)")
+    p.add_argument("--cache", default=".cache/validation", help="where the virtual IMU recordings are built")
+    p.add_argument("--data", default=None, help="folder with the raw data sets (default: the repository's data/)")
+    p.add_argument("--no-gaitmap", action="store_true", help="skip the gaitmap side-by-side rows")
+    p.add_argument("--markdown", default=None, help="also write the table as Markdown to this file")
+    p.set_defaults(func=cmd_validate)
+
+    def cmd_bench(args: argparse.Namespace) -> int:
+        from gait.bench.speed import run_bench
+
+        return run_bench(args)
+
+    p = sub.add_parser("bench", help="speed and memory benchmark (prints figures)")
+    p.add_argument("--minutes", type=float, default=60.0, help="length of the offline recording")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bench)
+
+    def cmd_demo(args: argparse.Namespace) -> int:
+        from gait.demo import run_demo
+
+        return run_demo(args)
+
+    p = sub.add_parser("demo", help="a real recorded run through the whole pipeline, with a plot")
+    p.add_argument("--out", default="out", help="folder for the plot")
+    p.add_argument("--minutes", type=float, default=None, help="only the first N minutes")
+    p.add_argument("--speed", default="max", help="replay speed: 'max' or a factor of real time")
+    p.set_defaults(func=cmd_demo)
+
+    def cmd_import(args: argparse.Namespace) -> int:
+        from gait.validation.importers import run_import
+
+        return run_import(args)
+
+    p = sub.add_parser("import", help="convert a public data set's files to CSV recordings")
+    p.add_argument("kind", choices=("rbds", "ric", "alcantara", "adept"))
+    p.add_argument("source", help="the data set's folder")
+    p.add_argument("out", help="output folder for CSV recordings")
+    p.set_defaults(func=cmd_import)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RecordingFormatError as exc:
+        _err(str(exc))
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Shared fixtures: real recordings from data/ (copied into the repository with their licences)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gait.core.records import SampleBlock
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO / "data"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need_program(name: str, install: str) -> str:
+    """Path of an external program; skip (outside CI) or fail (under CI) when it is missing."""
+    path = shutil.which(name)
+    if path:
+        return path
+    msg = f"{name} is not installed; install it with: {install}"
+    if IN_CI:
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+def _adept(loc_id: str, start_s: float, seconds: float) -> SampleBlock:
+    from gait.validation.datasets import adept_recordings
+
+    rec = {r.metadata.get("sensor", r.path): r for r in adept_recordings(DATA)}
+    chosen = next(r for key, r in rec.items() if loc_id in key)
+    t0 = chosen.time_s[0] + start_s
+    m = (chosen.time_s >= t0) & (chosen.time_s < t0 + seconds)
+    return SampleBlock(time_s=chosen.time_s[m], acc_mps2=chosen.acc_mps2[m], gyr_dps=None, index0=0)
+
+
+@pytest.fixture(scope="session")
+def hip_block() -> SampleBlock:
+    """30 s of real outdoor running, waist accelerometer, 100 Hz."""
+    return _adept("hip", 60.0, 30.0)
+
+
+@pytest.fixture(scope="session")
+def ankle_block() -> SampleBlock:
+    """30 s of real outdoor running, ankle accelerometer (no gyro), 100 Hz."""
+    return _adept("ankle", 60.0, 30.0)
+
+
+@pytest.fixture(scope="session")
+def validation_trials(tmp_path_factory):
+    """Virtual IMU recordings from motion capture (RBDS, RIC) with truth files."""
+    from gait.validation.datasets import build_validation_set
+
+    out = tmp_path_factory.mktemp("validation")
+    return build_validation_set(out, DATA)
+
+
+def stream(pipe_or_stage, block: SampleBlock, sizes: list[int]) -> list:
+    """Feed ``block`` in chunks of the given sizes (cycled), then flush."""
+    out: list = []
+    n = len(block)
+    i = k = 0
+    while i < n:
+        size = max(1, sizes[k % len(sizes)])
+        out.extend(pipe_or_stage.process(block.slice(i, min(n, i + size))))
+        i += size
+        k += 1
+    out.extend(pipe_or_stage.flush())
+    return out
+
+
+def rng_noise_block(seconds: float, fs: float, gyro: bool, seed: int = 0) -> SampleBlock:
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs)
+    t = np.arange(n) / fs
+    acc = rng.normal(0, 0.05, (n, 3)) + np.array([0.0, 0.0, 9.81])
+    gyr = rng.normal(0, 0.5, (n, 3)) if gyro else None
+    return SampleBlock(time_s=t, acc_mps2=acc, gyr_dps=gyr)
