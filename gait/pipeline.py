@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from gait.core.config import PipelineConfig
+from gait.core.config import MAX_FRAME_MS, PipelineConfig
 from gait.core.records import Gap, QualityEvent, SampleBlock, StepMetrics
 from gait.detect.foot import FootStepStage
 from gait.detect.trunk import TrunkStepStage
@@ -99,9 +99,15 @@ def collect(records: Iterable[object], into: AnalysisResult | None = None) -> An
     return result
 
 
+OFFLINE_FRAME_MS = MAX_FRAME_MS
+
+
 def analyze(block: SampleBlock, config: PipelineConfig, sampling_rate_hz: float) -> AnalysisResult:
-    """Offline analysis: the streaming pipeline over one chunk, then flushed."""
-    pipe = Pipeline(config, sampling_rate_hz)
+    """Offline analysis: the streaming pipeline over one chunk, then flushed.
+
+    Stages are frame-size invariant, so the only difference from live use is a longer
+    processing frame, which makes a whole recording cheap to analyse."""
+    pipe = Pipeline(config.with_(frame_ms=OFFLINE_FRAME_MS), sampling_rate_hz)
     result = collect(pipe.process(block))
     collect(pipe.flush(), result)
     result.steps.sort(key=lambda s: s.ic_s)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from gait.core.records import SampleBlock
+from gait.dsp.stage import slice_block
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
@@ -65,7 +66,7 @@ def stream(pipe_or_stage, block: SampleBlock, sizes: list[int]) -> list:
     i = k = 0
     while i < n:
         size = max(1, sizes[k % len(sizes)])
-        out.extend(pipe_or_stage.process(block.slice(i, min(n, i + size))))
+        out.extend(pipe_or_stage.process(slice_block(block, i, min(n, i + size))))
         i += size
         k += 1
     out.extend(pipe_or_stage.flush())

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from gait.core.config import PipelineConfig
 from gait.dsp.stage import concat_blocks
-from gait.pipeline import Pipeline, build_stages
+from gait.pipeline import OFFLINE_FRAME_MS, Pipeline, build_stages
 from tests.conftest import stream
 
 SETTINGS = settings(
@@ -45,10 +45,15 @@ def _norm(value):
 
 
 def _canonical(records: list) -> tuple:
+    """Blocks joined; other records grouped by type, each group in time order (records of
+    different types may interleave differently with other frame sizes)."""
     blocks = [r for r in records if _is_block(r)]
-    others = [r for r in records if not _is_block(r)]
     joined = _norm(concat_blocks(blocks)) if blocks else None
-    return joined, tuple(_norm(r) for r in others)
+    groups: dict[str, list] = {}
+    for r in records:
+        if not _is_block(r):
+            groups.setdefault(type(r).__name__, []).append(_norm(r))
+    return joined, tuple((name, tuple(sorted(items, key=repr))) for name, items in sorted(groups.items()))
 
 
 def _stage_inputs(config: PipelineConfig, block, fs: float) -> list:
@@ -96,6 +101,17 @@ def test_every_stage_is_chunk_invariant_with_gyro(placement, validation_trials):
     _check_all_stages(cfg, rec.block())
 
 
+def _check_stage(stage_type, config, fs, stage_input, expected) -> None:
+    @SETTINGS
+    @given(sizes=chunkings)
+    def check(sizes):
+        stage = stage_type(config, fs)
+        got = _canonical(stream(stage, stage_input, sizes))
+        assert got == expected, f"{stage_type.__name__} differs for chunk sizes {sizes}"
+
+    check()
+
+
 def _check_all_stages(config: PipelineConfig, block) -> None:
     fs = 1.0 / float(np.median(np.diff(block.time_s)))
     inputs = _stage_inputs(config, block, fs)
@@ -104,19 +120,23 @@ def _check_all_stages(config: PipelineConfig, block) -> None:
         reference_stage = stage_type(config, fs)
         expected = _canonical(reference_stage.process(inputs[i]) + reference_stage.flush())
 
-        @SETTINGS
-        @given(sizes=chunkings)
-        def check(sizes, i=i, stage_type=stage_type, expected=expected):
-            stage = stage_type(config, fs)
-            got = _canonical(stream(stage, inputs[i], sizes))
-            assert got == expected, f"{stage_type.__name__} differs for chunk sizes {sizes}"
-
-        check()
-    # and the whole pipeline, including 1-sample packets
-    whole = Pipeline(config, fs)
+        _check_stage(stage_type, config, fs, inputs[i], expected)
+    # and the whole pipeline: live in 1-sample packets == offline (long frames, one chunk)
+    offline_cfg = config.with_(frame_ms=OFFLINE_FRAME_MS)
+    whole = Pipeline(offline_cfg, fs)
     expected = _canonical(whole.process(block) + whole.flush())
     single = Pipeline(config, fs)
     assert _canonical(stream(single, block, [1])) == expected
+    # frame size is a cost knob only: every stage gives the same records with other frames
+    for frame_ms in (40.0, 250.0, OFFLINE_FRAME_MS):
+        other = config.with_(frame_ms=frame_ms)
+        inputs_other = _stage_inputs(other, block, fs)
+        for i, stage_type in enumerate(stage_types):
+            a = stage_type(config, fs)
+            b = stage_type(other, fs)
+            assert _canonical(b.process(inputs_other[i]) + b.flush()) == _canonical(
+                a.process(inputs[i]) + a.flush()
+            ), f"{stage_type.__name__} depends on the frame size ({frame_ms} ms)"
 
 
 def test_offline_equals_streaming_steps(hip_block):

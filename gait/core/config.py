@@ -13,6 +13,7 @@ PLACEMENTS = ("sacrum", "waist", "chest", "foot")
 TRUNK_PLACEMENTS = ("sacrum", "waist", "chest")
 SIDES = ("left", "right")
 GRAVITY_MPS2 = 9.80665
+MAX_FRAME_MS = 2000.0  # stages size their history buffers for frames up to this long
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class PipelineConfig:
     speed_mps: float | None = None  # known running speed (treadmill, foot pod); enables vertical ratio
     strike: StrikeThresholds = field(default_factory=StrikeThresholds)
     calibration: Calibration | None = None
-    frame_ms: float = 100.0  # processing hop; results do not depend on it, latency does
+    frame_ms: float = 100.0  # live processing hop: results do not depend on it, latency and cost do
     acc_range_g: float | None = None  # full-scale range if known; otherwise clipping is detected from data
     min_rate_hz_foot_strike: float = 200.0
 
@@ -53,8 +54,8 @@ class PipelineConfig:
             raise ConfigError(f"side must be one of {SIDES} or None, got {self.side!r}")
         if self.speed_mps is not None and not (0.0 < self.speed_mps < 15.0):
             raise ConfigError(f"speed_mps must be between 0 and 15 m/s, got {self.speed_mps}")
-        if not (10.0 <= self.frame_ms <= 1000.0):
-            raise ConfigError(f"frame_ms must be between 10 and 1000, got {self.frame_ms}")
+        if not (10.0 <= self.frame_ms <= MAX_FRAME_MS):
+            raise ConfigError(f"frame_ms must be between 10 and {MAX_FRAME_MS:.0f}, got {self.frame_ms}")
 
     @property
     def is_trunk(self) -> bool:

@@ -1,7 +1,11 @@
 """Is the sensor where the user says it is? A foot swings hard (peaks of 6 g and more, pitch
-rates of several hundred deg/s); a trunk sensor rarely exceeds 5 g or 250 deg/s. After about
+rates of several hundred deg/s); a trunk sensor rarely exceeds 5 g or 300 deg/s. After about
 20 s of movement this check emits one `QualityEvent` ("placement_mismatch") if the signal
-contradicts the placement; the run goes on regardless."""
+contradicts the placement; the run goes on regardless.
+
+Statistics are kept per 1-second window of sample indices and use only maxima and minima,
+so the verdict does not depend on how the stream was cut into blocks.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ import numpy as np
 from gait.core.config import GRAVITY_MPS2
 from gait.core.records import QualityEvent
 
-WINDOW_S = 20.0
-MOVING_STD_G = 0.25  # frames quieter than this (std of |acc|) are not running
+WINDOW_S = 1.0
+NEEDED_MOVING_WINDOWS = 20
+MOVING_RANGE_G = 1.0  # a window is 'moving' when max-min of |acc| exceeds this
 TRUNK_MAX_ACC_G = 7.0
 FOOT_MIN_ACC_G = 3.0
 TRUNK_MAX_GYR_DPS = 300.0
@@ -19,43 +24,74 @@ FOOT_MIN_GYR_DPS = 250.0
 
 
 class PlacementCheck:
-    def __init__(self, placement: str):
+    def __init__(self, placement: str, sampling_rate_hz: float):
         self.placement = placement
+        self.window = max(1, int(round(WINDOW_S * sampling_rate_hz)))
         self.reset()
 
     def reset(self) -> None:
+        self._win_id = -1
+        self._win_max = -np.inf
+        self._win_min = np.inf
+        self._win_gyr = -np.inf
         self._acc_peaks: list[float] = []
         self._gyr_peaks: list[float] = []
-        self._moving_s = 0.0
+        self._last_t = float("nan")
         self.done = False
 
-    def update(self, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_dps: np.ndarray | None) -> QualityEvent | None:
-        if self.done or time_s.shape[0] < 2:
+    def update(
+        self, index0: int, time_s: np.ndarray, acc_mps2: np.ndarray, gyr_dps: np.ndarray | None
+    ) -> QualityEvent | None:
+        if self.done or time_s.shape[0] == 0:
             return None
-        norm_g = np.linalg.norm(acc_mps2, axis=1) / GRAVITY_MPS2
-        if float(np.std(norm_g)) < MOVING_STD_G:
+        norm_g = np.sqrt(np.einsum("ij,ij->i", acc_mps2, acc_mps2)) / GRAVITY_MPS2
+        gabs = np.abs(gyr_dps).max(axis=1) if gyr_dps is not None else None
+        ids = (index0 + np.arange(time_s.shape[0])) // self.window
+        bounds = np.flatnonzero(np.diff(ids)) + 1
+        starts = np.concatenate(([0], bounds))
+        stops = np.concatenate((bounds, [time_s.shape[0]]))
+        for a, b in zip(starts, stops):
+            wid = int(ids[a])
+            if wid != self._win_id:
+                notice = self._close_window()
+                if notice is not None:
+                    return notice
+                self._win_id = wid
+                self._win_max, self._win_min, self._win_gyr = -np.inf, np.inf, -np.inf
+            seg = norm_g[a:b]
+            self._win_max = max(self._win_max, float(seg.max()))
+            self._win_min = min(self._win_min, float(seg.min()))
+            if gabs is not None:
+                self._win_gyr = max(self._win_gyr, float(gabs[a:b].max()))
+            self._last_t = float(time_s[b - 1])
+        return None
+
+    def _close_window(self) -> QualityEvent | None:
+        if self._win_id < 0 or self._win_max - self._win_min < MOVING_RANGE_G:
             return None
-        self._moving_s += float(time_s[-1] - time_s[0])
-        self._acc_peaks.append(float(norm_g.max()))
-        if gyr_dps is not None:
-            self._gyr_peaks.append(float(np.abs(gyr_dps).max()))
-        if self._moving_s < WINDOW_S:
+        self._acc_peaks.append(self._win_max)
+        if np.isfinite(self._win_gyr):
+            self._gyr_peaks.append(self._win_gyr)
+        if len(self._acc_peaks) < NEEDED_MOVING_WINDOWS:
             return None
         self.done = True
-        acc95 = float(np.percentile(self._acc_peaks, 95))
-        gyr95 = float(np.percentile(self._gyr_peaks, 95)) if self._gyr_peaks else None
+        return self._verdict()
+
+    def _verdict(self) -> QualityEvent | None:
+        acc_typ = float(np.median(self._acc_peaks))
+        gyr_typ = float(np.median(self._gyr_peaks)) if self._gyr_peaks else None
         is_foot = self.placement == "foot"
-        if gyr95 is not None:
-            wrong = gyr95 < FOOT_MIN_GYR_DPS if is_foot else gyr95 > TRUNK_MAX_GYR_DPS
-            evidence = f"angular rate peaks {gyr95:.0f} deg/s"
+        if gyr_typ is not None:
+            wrong = gyr_typ < FOOT_MIN_GYR_DPS if is_foot else gyr_typ > TRUNK_MAX_GYR_DPS
+            evidence = f"angular rate peaks of {gyr_typ:.0f} deg/s"
         else:
-            wrong = acc95 < FOOT_MIN_ACC_G if is_foot else acc95 > TRUNK_MAX_ACC_G
-            evidence = f"acceleration peaks {acc95:.1f} g"
+            wrong = acc_typ < FOOT_MIN_ACC_G if is_foot else acc_typ > TRUNK_MAX_ACC_G
+            evidence = f"acceleration peaks of {acc_typ:.1f} g"
         if not wrong:
             return None
         looks = "a trunk (waist, sacrum or chest) sensor" if is_foot else "a foot or ankle sensor"
         return QualityEvent(
-            time_s=float(time_s[-1]),
+            time_s=self._last_t,
             code="placement_mismatch",
             message=f"placement {self.placement!r} looks wrong: {evidence} are typical of {looks}",
         )

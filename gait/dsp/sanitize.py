@@ -4,7 +4,7 @@
   first sample after a gap carries `SampleFlag.AFTER_GAP`;
 - non-finite values are replaced by the previous good value of that axis (`SampleFlag.NAN`);
 - clipping: a sample at the sensor's full scale (``config.acc_range_g``) or, when the range is
-  unknown, sitting flat (two or more equal samples) at the largest magnitude seen so far above
+  unknown, sitting flat (equal to the previous sample) at the largest magnitude seen so far above
   4 g (accelerometer) or 1000 deg/s (gyroscope) is marked `SampleFlag.CLIPPED`.
 Nothing is dropped: samples go on, flagged.
 """
@@ -47,8 +47,8 @@ def _fill_nonfinite(x: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.nda
 def _flat_at_extreme(x: np.ndarray, prev: np.ndarray, max_abs: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
     """Rows where some axis sits flat at the largest magnitude seen (clipping without a known range)."""
     ext = np.vstack([prev[None, :], x])
-    run_max = np.maximum(np.maximum.accumulate(np.abs(ext), axis=0)[1:], max_abs[None, :])
-    flat = (ext[1:] == ext[:-1]) | np.vstack([(ext[2:] == ext[1:-1]), np.zeros((1, x.shape[1]), bool)])
+    run_max = np.maximum(np.maximum.accumulate(np.abs(x), axis=0), max_abs[None, :])
+    flat = ext[1:] == ext[:-1]
     at_ext = np.abs(x) >= run_max * 0.999
     clipped = flat & at_ext & (np.abs(x) >= floor)
     return clipped.any(axis=1), np.maximum(max_abs, np.abs(x).max(axis=0))
@@ -67,7 +67,7 @@ class SanitizeStage(FramedStage):
         self._prev_gyr = np.full(3, np.nan)
         self._announced = False
         self._period = 1.0 / self.fs
-        self._placement = PlacementCheck(self.config.placement)
+        self._placement = PlacementCheck(self.config.placement, self.fs)
 
     def _process_frame(self, frame: SampleBlock, final: bool) -> list:
         out: list = []
@@ -107,7 +107,7 @@ class SanitizeStage(FramedStage):
             flags[clipped_g] |= SampleFlag.CLIPPED
             self._prev_gyr = gyr[-1].copy()
         self._prev_acc = acc[-1].copy()
-        notice = self._placement.update(t, acc, gyr)
+        notice = self._placement.update(frame.index0, t, acc, gyr)
         if notice is not None:
             out.append(notice)
         out.insert(0, SampleBlock(time_s=t, acc_mps2=acc, gyr_dps=gyr, index0=frame.index0, flags=flags))

@@ -3,12 +3,15 @@
 Every stage is built as ``Stage(config, sampling_rate_hz)`` and offers ``reset()``,
 ``process(block) -> list[records]`` and ``flush() -> list[records]`` (end of stream).
 
-`FramedStage` makes a stage chunk-invariant by construction: it re-cuts whatever
-blocks arrive into frames of a fixed number of samples (``config.frame_ms``) and calls
-``_process_frame`` once per complete frame, so the same computations run on the same
-samples whether the input came in 1-sample packets or as one whole recording. Offline
-analysis is the same object fed one block, then flushed. Subclasses must only make
-``_process_frame`` depend on the frame and on the state it keeps.
+`FramedStage` re-cuts whatever blocks arrive into frames of a fixed number of samples
+(``config.frame_ms``) and calls ``_process_frame`` once per complete frame, so per-call
+cost is bounded and tiny packets cost little. On top of that every stage is *frame-size
+invariant*: its records depend only on the samples, never on where frames were cut. Each
+decision (an event, a re-estimate) is taken at a sample index fixed by the data, from the
+samples in windows fixed by sample indices, and never from "whatever happens to be in the
+buffer now". Hence chunk invariance, and a cheap offline path: `gait.pipeline.analyze` runs
+the very same stages with long frames (``OFFLINE_FRAME_MS``). The contract test proves both
+for every stage.
 """
 
 from __future__ import annotations
