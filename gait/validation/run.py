@@ -1,0 +1,445 @@
+"""The validation command: build the validation set (cached), run the pipeline on every recording,
+score it against truth, compare with gaitmap on the foot recordings, print the accuracy table.
+
+    python -m gait.validation.run [--cache DIR] [--source-dir DIR] [--no-gaitmap] [--markdown FILE]
+
+(wired by the CLI as ``gait validate``). `run_validation` returns the exit status:
+0 = every floor with data passes, 1 = a floor fails, 2 = the validation set could not be built.
+
+Rows: one per dataset x placement x sample rate (RBDS and RIC virtual IMU, Alcantara real sacral
+accelerometer), for our pipeline and, on the foot recordings, for gaitmap (run in its own venv by
+``gaitmap_runner.py``); then one pooled row per placement. Floors are checked on our pooled rows;
+the trunk contact-time floor only on trials whose truth comes from force.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from firmware_interface.files.recording import read_recording
+from gait.core.config import PipelineConfig
+from gait.validation import report
+from gait.validation.score import (
+    Consistency,
+    Score,
+    TruthContact,
+    cadence_consistency,
+    floors_for,
+    normalize_strike,
+    pool,
+    score_trial,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "validation"
+GAITMAP_VENV = REPO_ROOT / ".venv-gaitmap"
+GAITMAP_RUNNER = Path(__file__).resolve().with_name("gaitmap_runner.py")
+GAITMAP_REQUIREMENTS = Path(__file__).resolve().with_name("gaitmap-requirements.txt")
+GAITMAP_DETECTORS = ("herzer", "rampp")
+GAITMAP_TIMEOUT_S = 300.0
+_GENERATOR_MODULES = ("datasets.py", "virtual_imu.py", "truth.py", "mocap.py")
+
+GAITMAP_HOWTO = (
+    "gaitmap venv missing: run `make gaitmap-env` (python3 -m venv .venv-gaitmap && "
+    ".venv-gaitmap/bin/pip install -r gait/validation/gaitmap-requirements.txt)"
+)
+
+
+# ============================================================================ the set
+
+
+@dataclass(frozen=True)
+class TrialInfo:
+    """What run.py needs of one recording of the validation set."""
+
+    name: str
+    placement: str
+    side: str | None
+    csv: Path
+    truth: Path | None
+    rate_hz: float
+    source: str
+
+    @property
+    def dataset(self) -> str:
+        n = self.name.lower()
+        if n.startswith("rbds"):
+            return "RBDS"
+        if n.startswith("ric"):
+            return "RIC"
+        if n.startswith("alcantara"):
+            return "Alcantara"
+        if n.startswith("adept"):
+            return "adept"
+        return self.source or self.name.split("_")[0]
+
+
+def _stale(cache_dir: Path) -> bool:
+    index = cache_dir / "index.json"
+    if not index.exists():
+        return True
+    built = index.stat().st_mtime
+    here = Path(__file__).resolve().parent
+    return any((here / m).exists() and (here / m).stat().st_mtime > built for m in _GENERATOR_MODULES)
+
+
+def load_or_build(cache_dir: Path, source_dir: Path | None, log: Callable[[str], None]) -> list[TrialInfo]:
+    """The validation set from ``cache_dir/index.json``; (re)built when missing or older than its generator."""
+    if _stale(cache_dir):
+        from gait.validation.datasets import build_validation_set
+
+        log(f"building the validation set into {cache_dir} ...")
+        t0 = time.perf_counter()
+        trials = build_validation_set(cache_dir, source_dir)
+        log(f"  {len(trials)} recordings in {time.perf_counter() - t0:.1f} s")
+        return [
+            TrialInfo(t.name, t.placement, t.side, Path(t.csv), Path(t.truth) if t.truth else None, float(t.rate_hz),
+                      t.source)
+            for t in trials
+        ]
+    index = json.loads((cache_dir / "index.json").read_text(encoding="utf-8"))
+    return [
+        TrialInfo(
+            name=e["name"],
+            placement=e["placement"],
+            side=e.get("side"),
+            csv=cache_dir / e["csv"],
+            truth=(cache_dir / e["truth"]) if e.get("truth") else None,
+            rate_hz=float(e["rate_hz"]),
+            source=e.get("source", ""),
+        )
+        for e in index
+    ]
+
+
+# ============================================================================ truth
+
+
+@dataclass
+class Truth:
+    contacts: list[TruthContact]
+    kind: str  # "force" / "kinematic"
+    speed_mps: float | None
+    doc: dict = field(default_factory=dict)
+
+
+def load_truth(trial: TrialInfo) -> Truth | None:
+    """Truth contacts of a recording (both feet), with per-step sacral VO (trunk recordings only),
+    FSA and strike class (foot recordings only) and the RBDSinfo label of the contact's side."""
+    if trial.truth is None or not trial.truth.exists():
+        return None
+    doc = json.loads(trial.truth.read_text(encoding="utf-8"))
+    method = str(doc.get("contacts_method") or "").lower()
+    kind = "kinematic" if method.startswith("kinematic") else "force"
+    vo_by_ic = {}
+    if trial.placement != "foot":
+        for s in doc.get("steps") or []:
+            if s.get("vo_cm") is not None:
+                vo_by_ic[round(float(s["ic_s"]), 4)] = float(s["vo_cm"])
+    labels = doc.get("labels") or {}
+    contacts = []
+    for c in doc.get("contacts") or []:
+        side = c.get("side")
+        foot = trial.placement == "foot"
+        contacts.append(
+            TruthContact(
+                ic_s=float(c["ic_s"]),
+                to_s=float(c["to_s"]) if c.get("to_s") is not None else math.nan,
+                side=side,
+                vo_cm=vo_by_ic.get(round(float(c["ic_s"]), 4), math.nan),
+                fsa_deg=float(c["fsa_deg"]) if foot and c.get("fsa_deg") is not None else math.nan,
+                strike=normalize_strike(c.get("strike")) if foot else None,
+                label=labels.get(side) if foot and side in ("left", "right") else None,
+            )
+        )
+    speed = doc.get("speed_mps")
+    return Truth(contacts, kind, float(speed) if speed else None, doc)
+
+
+# ============================================================================ our pipeline
+
+
+def run_pipeline(trial: TrialInfo, speed_mps: float | None = None) -> list[dict]:
+    """Our pipeline on one recording: the analysis-contract records (`gait analyze --jsonl`)."""
+    from gait.pipeline import analyze  # imported late: the validation set builds without it
+
+    rec = read_recording(trial.csv)
+    if speed_mps is None and rec.metadata.get("speed_mps"):
+        try:
+            speed_mps = float(rec.metadata["speed_mps"])
+        except ValueError:
+            speed_mps = None
+    config = PipelineConfig(placement=trial.placement, side=trial.side, speed_mps=speed_mps)
+    result = analyze(rec.block(), config, rec.sampling_rate_hz)
+    return [s.to_contract() for s in result.steps]
+
+
+# ============================================================================ gaitmap
+
+
+def gaitmap_python() -> Path | None:
+    env = os.environ.get("GAIT_GAITMAP_PYTHON")
+    if env:
+        return Path(env)
+    for cand in (GAITMAP_VENV / "bin" / "python", GAITMAP_VENV / "Scripts" / "python.exe"):
+        if cand.exists():
+            return cand
+    return None
+
+
+def run_gaitmap(python: Path, trial: TrialInfo) -> tuple[dict[str, list[dict]], dict]:
+    """gaitmap on one foot recording: records per detector, and the runner's diagnostics
+    (``diag["error"]`` when it failed)."""
+    cmd = [str(python), str(GAITMAP_RUNNER), str(trial.csv), "--side", trial.side or "left",
+           "--events", ",".join(GAITMAP_DETECTORS)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=GAITMAP_TIMEOUT_S, cwd=REPO_ROOT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {}, {"error": f"{type(exc).__name__}: {exc}"[:200]}
+    diag: dict = {}
+    for line in proc.stderr.splitlines():
+        if line.startswith("GAITMAP_DIAG "):
+            try:
+                diag = json.loads(line[len("GAITMAP_DIAG "):])
+            except ValueError:
+                pass
+    if proc.returncode != 0 and "error" not in diag:
+        tail = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+        diag["error"] = tail[0][:200]
+    out: dict[str, list[dict]] = {d: [] for d in GAITMAP_DETECTORS}
+    for line in proc.stdout.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        out.setdefault(rec.pop("detector", GAITMAP_DETECTORS[0]), []).append(rec)
+    return out, diag
+
+
+# ============================================================================ the run
+
+
+@dataclass
+class TrialResult:
+    trial: TrialInfo
+    algorithm: str
+    score: Score | None
+    truth_kind: str
+    error: str = ""
+    seconds: float = 0.0
+
+
+def _score(trial: TrialInfo, truth: Truth, detected: list[dict]) -> Score:
+    foot = trial.placement == "foot"
+    return score_trial(detected, truth.contacts, foot=foot, foot_side=trial.side if foot else None)
+
+
+def _group_rows(results: list[TrialResult]) -> list[report.Row]:
+    groups: dict[tuple, list[TrialResult]] = defaultdict(list)
+    for r in results:
+        groups[(r.trial.dataset, r.trial.placement, f"{r.trial.rate_hz:g}", r.algorithm)].append(r)
+    order_ds = {"RBDS": 0, "RIC": 1, "Alcantara": 2}
+    rows = []
+    for key in sorted(groups, key=lambda k: (k[1] != "sacrum", k[1], order_ds.get(k[0], 9), k[0], float(k[2]),
+                                             k[3] != "ours", k[3])):
+        rs = groups[key]
+        ok = [r for r in rs if r.score is not None]
+        by_error: dict[str, list[str]] = defaultdict(list)
+        for r in rs:
+            if r.error:
+                by_error[r.error].append(r.trial.name)
+        notes = [
+            err if len(names) == len(rs) else f"{', '.join(names)}: {err}" for err, names in by_error.items()
+        ]
+        kinds = sorted({r.truth_kind for r in rs})
+        if kinds == ["kinematic"]:
+            notes.insert(0, "truth: kinematic")
+        rows.append(
+            report.Row(key[0], key[1], key[2], key[3], pool([r.score for r in ok]) if ok else None,
+                       "+".join(kinds), notes)
+        )
+    return rows
+
+
+def _pooled_rows(results: list[TrialResult]) -> list[report.Row]:
+    rows = []
+    by: dict[tuple, list[TrialResult]] = defaultdict(list)
+    for r in results:
+        if r.score is not None:
+            by[(r.trial.placement, r.algorithm)].append(r)
+    for (placement, algo) in sorted(by, key=lambda k: (k[0] != "sacrum", k[0], k[1] != "ours", k[1])):
+        rs = by[(placement, algo)]
+        datasets = sorted({r.trial.dataset for r in rs})
+        rows.append(report.Row("all: " + "+".join(datasets), placement, "all", algo, pool([r.score for r in rs]),
+                               pooled=True))
+    return rows
+
+
+def _floors(results: list[TrialResult]) -> list[report.FloorResult]:
+    out = []
+    ours = [r for r in results if r.algorithm == "ours" and r.score is not None]
+    for placement in sorted({r.trial.placement for r in ours}, key=lambda p: (p != "sacrum", p)):
+        rs = [r for r in ours if r.trial.placement == placement]
+        everything = pool([r.score for r in rs])
+        force = [r for r in rs if r.truth_kind == "force"]
+        for fl in floors_for(placement):
+            basis, sc = "all trials", everything
+            if fl.metric == "gct_mae_ms" and placement != "foot":
+                basis, sc = "trials with force truth", pool([r.score for r in force])
+            value = getattr(sc, fl.metric)
+            out.append(report.FloorResult(placement, fl, value, fl.check(sc), basis))
+    return out
+
+
+def _adept(trials: list[TrialInfo], log: Callable[[str], None]) -> tuple[Consistency | None, str]:
+    ankle = next((t for t in trials if t.dataset == "adept" and t.placement == "foot"), None)
+    hip = next((t for t in trials if t.dataset == "adept" and t.placement != "foot"), None)
+    if ankle is None or hip is None:
+        return None, "the adept recordings are not in the validation set"
+    try:
+        t0 = time.perf_counter()
+        a = run_pipeline(ankle)
+        h = run_pipeline(hip)
+        log(f"  adept ankle + hip: {len(a)} + {len(h)} contacts in {time.perf_counter() - t0:.1f} s")
+    except Exception as exc:  # reported, not raised
+        return None, f"pipeline failed: {type(exc).__name__}: {exc}"
+    return cadence_consistency(a, h), ""
+
+
+def run_validation(
+    cache_dir: str | Path | None = None,
+    source_dir: str | Path | None = None,
+    include_gaitmap: bool = True,
+    markdown: str | Path | None = None,
+    out: TextIO | None = None,
+    jobs: int | None = None,
+) -> int:
+    """Build (or reuse) the validation set, score our pipeline (and gaitmap) on it, print the table.
+
+    Returns 0 when every floor with data passes, 1 when one fails, 2 when the set cannot be built.
+    ``markdown``: also write the table, floors and notes as markdown to this file.
+    """
+    out = out or sys.stdout
+
+    def log(msg: str) -> None:
+        print(msg, file=out, flush=True)
+
+    cache = Path(cache_dir) if cache_dir else DEFAULT_CACHE_DIR
+    try:
+        trials = load_or_build(cache, Path(source_dir) if source_dir else None, log)
+    except Exception as exc:
+        log(f"error: could not build the validation set in {cache}: {type(exc).__name__}: {exc}")
+        return 2
+    scored = [t for t in trials if t.truth is not None]
+    log(f"validation set: {len(trials)} recordings ({len(scored)} with truth) in {cache}")
+
+    results: list[TrialResult] = []
+    truths: dict[str, Truth] = {}
+    t_ours = time.perf_counter()
+    for t in scored:
+        truth = load_truth(t)
+        if truth is None:
+            continue
+        truths[t.name] = truth
+        t0 = time.perf_counter()
+        try:
+            det = run_pipeline(t)
+            results.append(TrialResult(t, "ours", _score(t, truth, det), truth.kind,
+                                       seconds=time.perf_counter() - t0))
+        except Exception as exc:  # one failing trial is a row note, not a crash
+            results.append(TrialResult(t, "ours", None, truth.kind, f"{type(exc).__name__}: {exc}"[:160]))
+    log(f"  our pipeline: {len(results)} recordings in {time.perf_counter() - t_ours:.1f} s")
+
+    notes: list[str] = []
+    missing_row: report.Row | None = None
+    if include_gaitmap:
+        foot = [t for t in scored if t.placement == "foot" and t.name in truths]
+        py = gaitmap_python()
+        if py is None:
+            missing_row = report.Row("RBDS+RIC", "foot", "all", "gaitmap (not run)", None, notes=[GAITMAP_HOWTO])
+            notes.append(GAITMAP_HOWTO)
+        else:
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=jobs or min(4, os.cpu_count() or 1)) as ex:
+                runs = list(ex.map(lambda t: (t, run_gaitmap(py, t)), foot))
+            for t, (per_det, diag) in runs:
+                for d in GAITMAP_DETECTORS:
+                    err = diag.get("error") or diag.get(f"error_{d}") or ""
+                    if err:
+                        results.append(TrialResult(t, f"gaitmap {d}", None, truths[t.name].kind, err[:160]))
+                    else:
+                        results.append(TrialResult(t, f"gaitmap {d}", _score(t, truths[t.name], per_det.get(d, [])),
+                                                   truths[t.name].kind))
+            log(f"  gaitmap: {len(foot)} foot recordings in {time.perf_counter() - t0:.1f} s ({py})")
+            notes.append(
+                "gaitmap 2.x in its own venv: sensor frame aligned with align_dataset_to_gravity (0.1 s windows, "
+                "threshold at the 10th percentile of the gyro norm), PcaAlignment and ForwardDirectionSignAlignment; "
+                "strides segmented at the push-off minimum of gyr_ml before each mid-swing peak (a simple segmentation; "
+                "BarthDtw with its walking template finds most strides but snaps their borders to the wrong gyr_ml "
+                "minimum in running, after which most strides fail the event checks); events by HerzerEventDetection and "
+                "RamppEventDetection with default (walking) parameters; one contact = (pre_ic, tc) of each min_vel "
+                "stride. See gait/validation/gaitmap_runner.py."
+            )
+
+    rows = _group_rows(results) + ([missing_row] if missing_row else []) + _pooled_rows(results)
+    floors = _floors(results)
+    consistency, cnote = _adept(trials, log)
+
+    label = [r for r in results if r.algorithm == "ours" and r.score is not None and r.score.label_truth_n]
+    if label:  # the same contacts appear once per sample rate: count them at the highest rate only
+        top = max(r.trial.rate_hz for r in label)
+        label = [r for r in label if r.trial.rate_hz == top]
+        p = pool([r.score for r in label])
+        notes.append(
+            f"RBDSinfo strike labels (RBDS001 only; a weak hint): the marker-derived truth class agrees with the "
+            f"label on {report._f(p.label_truth_agreement_pct, 0)} % of {p.label_truth_n} contacts; our detected "
+            f"class (at {top:g} Hz) agrees on {report._f(p.label_agreement_pct, 0)} % of {p.label_n}."
+        )
+    notes.append("Cadence error: per trial |mean detected - mean truth| over matched steps, averaged over trials; "
+                 "trunk truth cadence = 60 / (next IC - IC), foot = 120 / (IC - previous IC of that foot).")
+    notes.append("Matching: one-to-one nearest IC within 40 % of the median truth step time; a foot sensor is "
+                 "scored against its own foot's contacts only.")
+
+    log("")
+    log(report.text_table(rows))
+    log("")
+    log("floors (our pipeline, pooled per placement):")
+    log(report.floors_text(floors))
+    log("")
+    log(report.consistency_text(consistency, cnote))
+    for n in notes:
+        log(f"note: {n}")
+    if markdown:
+        md_cons = report.consistency_text(consistency, cnote, markdown=True)
+        report.write_markdown(markdown, rows, floors, md_cons, notes)
+        log(f"markdown written to {markdown}")
+    return 1 if any(f.verdict is False for f in floors) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m gait.validation.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cache", default=None, help=f"validation set cache (default {DEFAULT_CACHE_DIR})")
+    ap.add_argument("--source-dir", default=None, help="raw public data (default: the repository's data/)")
+    ap.add_argument("--no-gaitmap", action="store_true", help="skip the gaitmap comparison")
+    ap.add_argument("--markdown", default=None, help="also write the table as markdown to this file")
+    args = ap.parse_args(argv)
+    return run_validation(args.cache, args.source_dir, include_gaitmap=not args.no_gaitmap, markdown=args.markdown)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
