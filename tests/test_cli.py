@@ -1,0 +1,111 @@
+"""The `gait` command as a user runs it: the analysis contract and the helper commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from firmware_interface.files.recording import read_recording, write_recording
+from gait.cli import main
+from gait.core.config import PipelineConfig
+from gait.core.records import StepMetrics
+from gait.pipeline import analyze
+from tests.conftest import REPO
+
+
+def _trial(trials, placement, rate=200, name=None):
+    for t in trials:
+        if t.placement == placement and int(round(t.rate_hz)) == rate and (name is None or t.name.startswith(name)):
+            return t
+    pytest.skip(f"no {placement} trial")
+
+
+def test_jsonl_is_the_analysis_contract(validation_trials):
+    trial = _trial(validation_trials, "foot", name="RBDS0041")
+    proc = subprocess.run(
+        [sys.executable, "-m", "gait.cli", "analyze", str(trial.csv), "--placement", "foot", "--side", trial.side,
+         "--jsonl"],
+        capture_output=True, text=True, cwd=REPO, check=True,
+    )
+    lines = proc.stdout.splitlines()
+    assert len(lines) > 30
+    records = [json.loads(line) for line in lines]  # every stdout line is one JSON object
+    for r in records:
+        assert list(r) == list(StepMetrics.CONTRACT_KEYS)
+        assert r["side"] == trial.side
+        assert r["vo_cm"] is None and r["lean_deg"] is None and r["vertical_ratio_pct"] is None
+        assert isinstance(r["quality"], list)
+        assert r["ic_s"] < r["to_s"]
+    # same numbers as the Python API
+    rec = read_recording(trial.csv)
+    api = analyze(rec.block(), PipelineConfig(placement="foot", side=trial.side), rec.sampling_rate_hz).steps
+    assert records == [s.to_contract() for s in api]
+
+
+def test_trunk_contract_with_speed(validation_trials, capsys):
+    trial = _trial(validation_trials, "sacrum", name="RBDS001")
+    assert main(["analyze", str(trial.csv), "--placement", "sacrum", "--speed-mps", "2.5", "--jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(records) > 60
+    full = [r for r in records if r["vo_cm"] is not None and r["flight_ms"] is not None]
+    assert len(full) > 0.9 * len(records)
+    for r in full:
+        assert r["fsa_deg"] is None and r["strike"] is None
+        step_time = 60.0 / r["cadence_spm"]
+        expected_vr = 100.0 * r["vo_cm"] / 100.0 / (2.5 * step_time)
+        assert r["vertical_ratio_pct"] == pytest.approx(expected_vr, abs=0.02)
+    # without speed: no vertical ratio
+    assert main(["analyze", str(trial.csv), "--placement", "sacrum", "--jsonl"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all(r["vertical_ratio_pct"] is None for r in records)
+
+
+def test_time_base_is_the_recordings_own(tmp_path, hip_block, capsys):
+    path = tmp_path / "shifted.csv"
+    write_recording(path, hip_block.time_s + 1000.0, hip_block.acc_mps2)
+    assert main(["analyze", str(path), "--placement", "waist", "--jsonl"]) == 0
+    shifted = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    path0 = tmp_path / "zero.csv"
+    write_recording(path0, hip_block.time_s - hip_block.time_s[0], hip_block.acc_mps2)
+    assert main(["analyze", str(path0), "--placement", "waist", "--jsonl"]) == 0
+    zero = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(shifted) == len(zero) > 50
+    offset = 1000.0 + hip_block.time_s[0]
+    assert all(abs(a["ic_s"] - (b["ic_s"] + offset)) < 2e-3 for a, b in zip(shifted, zero))
+    assert all(a["ic_s"] >= 1000.0 for a in shifted)
+
+
+def test_readable_table_and_summary(validation_trials, capsys):
+    trial = _trial(validation_trials, "sacrum", name="RBDS001")
+    assert main(["analyze", str(trial.csv), "--placement", "sacrum", "--speed-mps", "2.5"]) == 0
+    out = capsys.readouterr().out
+    assert "GCT ms" in out and "Cadence:" in out and "Vertical oscillation:" in out and "Vertical ratio:" in out
+
+
+def test_calibrate_command(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    t = np.arange(0, 4, 0.01)
+    up = np.array([0.3, 0.9, 0.2]) / np.linalg.norm([0.3, 0.9, 0.2])
+    acc = up * 9.80665 + rng.normal(0, 0.02, (t.size, 3))
+    still = tmp_path / "still.csv"
+    write_recording(still, t, acc)
+    assert main(["calibrate", str(still)]) == 0
+    got = np.array(json.loads(capsys.readouterr().out)["gravity_sensor"])
+    assert np.allclose(got, up, atol=0.01)
+    moving = tmp_path / "moving.csv"
+    write_recording(moving, t, acc + rng.normal(0, 3.0, acc.shape))
+    assert main(["calibrate", str(moving)]) == 2
+    assert "not a standing calibration" in capsys.readouterr().err
+
+
+def test_import_command(tmp_path, capsys):
+    assert main(["import", "alcantara", str(REPO / "data" / "alcantara-sacral"), str(tmp_path)]) == 0
+    csvs = sorted(tmp_path.rglob("*.csv"))
+    assert len(csvs) == 20
+    rec = read_recording(csvs[0])
+    assert rec.sampling_rate_hz == pytest.approx(500.0, rel=1e-3)
+    assert (csvs[0].parent / (csvs[0].stem + ".truth.json")).exists()
