@@ -4,30 +4,44 @@ Input: `SampleBlock` (sensor frame, unknown mounting, gravity included) from `Sa
 Output: one `StepMetrics` per contact of *this* foot (``side = config.side``), emitted when the
 next mid-swing of the same foot is confirmed (about 0.2-0.4 s after toe-off while running).
 
+Frame-size invariance
+---------------------
+Every decision is taken at a sample index fixed by the data and uses windows fixed by sample
+indices only (see `gait.dsp.stage`): the pitch axis is learnt at stream index ``W - 1 + m * step``
+from samples ``[d - W + 1, d]``; a mid-swing candidate ``c`` is decided when sample ``c + L``
+exists; the accelerometer-only period estimate is refreshed at fixed indices; cycles are the
+samples between two mid-swings. Frames only decide *when* we look, never *what* we see.
+
 With a gyroscope (Falbriard et al. 2018, 2020)
 ----------------------------------------------
-1. Pitch axis: principal axis of the angular rate, a running exponentially-forgotten estimate
-   updated once per stride; its sign from the stride's pitch-angle asymmetry (see
-   `gait.dsp.foot_orientation`: positive pitch rate = toes up).
-2. Mid-swing: the large positive peak of the pitch rate (40 ms moving average), found causally: the
-   highest sample since the refractory time after the previous mid-swing, confirmed once it
-   has stood for ``confirm`` seconds above an adaptive threshold (0.45 x the median of recent
-   mid-swing peaks, at least 100 deg/s).
+1. Pitch axis: principal axis of the angular rate over the start-up window, its sign from the
+   stride's pitch-angle asymmetry (`gait.dsp.foot_orientation`: positive pitch rate = toes up).
+   The detection signal keeps that axis; the per-cycle axis (for timing and the sign watch) is
+   an exponentially-forgotten estimate updated once per stride.
+2. Mid-swing: the large positive peak of the pitch rate (40 ms moving average). Sample ``c`` is a
+   mid-swing when it is at or above the adaptive threshold (0.45 x median of recent mid-swing
+   peaks, >= 100 deg/s), strictly above every sample since the search start (at most
+   ``MAX_STRIDE_S`` back) and not exceeded by the ``CONFIRM_S`` samples after it.
 3. Between two mid-swings of the same foot: foot flat = minimum of the (50 ms averaged)
    angular-rate norm. IC = minimum of the pitch rate before foot flat (parabolic sub-sample
    refinement); after a heel strike (slap rotation > 5-10 deg) IC moves to where the rate falls
    through 0.6 x that minimum. TO = first deep (>= 90 % of the deepest) pitch-rate minimum after
-   foot flat, + 20 ms. Offsets from force-plate truth (RBDS, 2 runners, 2.5 m/s; not speed-tested).
-4. FSA: strap-down integration of the pitch rate from the foot-flat instant (minimum angular-rate
-   norm in stance; pitch there from gravity vs. the calibration 'up', or 0 uncalibrated) back
-   to IC; class by `StrikeThresholds` (Altman & Davis).
+   foot flat, + ``TO_DELAY_S``.
+4. FSA: per-stride 3-D strap-down (`gait.metrics.foot_strike.strapdown_fsa`) from the foot-flat
+   instant back to IC: the elevation of the foot's long axis (horizontal direction of the
+   swing displacement, or perpendicular to the pitch axis) at IC minus at foot flat, plus the
+   foot-flat pitch from gravity vs. the calibration 'up'. Class by `StrikeThresholds`.
+5. Start and end of the stream: the contact before the first mid-swing is measured from the
+   history once the second mid-swing is known (flagged ``warmup``); the contact after the last
+   mid-swing is measured at flush when its toe-off is inside the recording.
 
 Accelerometer only (degraded mode, every record carries ``no_gyro``)
 --------------------------------------------------------------------
-Mid-swing is the large centripetal hump of the low-passed acceleration norm (the foot swings
-around the knee at up to twice the running speed: 5-15 g over 100-200 ms). IC is the first
-sharp impact after it (largest jerk of the acceleration vector within the expected window),
-TO is the end of the push-off (see `_cycle_acc`). No foot strike angle.
+Mid-swing is the large centripetal hump of the low-passed acceleration norm. The stride period
+from the autocorrelation of that signal (refreshed every 0.5 s at fixed sample indices) sets
+the refractory time, so a second hump within a stride cannot double the cadence. IC is the
+impact: the largest jerk of the acceleration vector in the first half of the cycle; TO is the
+end of push-off (see `_cycle_acc`). No foot strike angle.
 
 Cadence counts both feet (``120 / stride time``). Flight time for one foot assumes symmetric
 steps: ``(stride - 2 * contact) / 2``, clamped at 0 (walking has double support, not flight).
@@ -37,7 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gait.core.config import GRAVITY_MPS2
+from gait.core.config import GRAVITY_MPS2, MAX_FRAME_MS
 from gait.core.records import (
     Q_CLIPPING,
     Q_GAP,
@@ -55,18 +69,19 @@ from gait.core.records import (
 from gait.dsp.foot_orientation import (
     AXIS_FORGET,
     parabolic_offset,
-    pitch_from_gravity,
     principal_axis,
     sign_vote,
 )
 from gait.dsp.stage import FramedStage
-from gait.metrics.foot_strike import angle_at, classify_strike
+from gait.metrics.foot_strike import classify_strike, strapdown_fsa
 
-BUFFER_S = 6.0  # history kept (covers two slow walking strides plus margins)
+HISTORY_S = 6.0  # history any decision may look back on (beyond the current frame)
 MAX_STRIDE_S = 2.5  # two mid-swings further apart than this are not one stride
 MIN_STRIDE_S = 0.3
 BOOT_WINDOW_S = 3.0  # window used to find the pitch axis and its sign at start-up
 BOOT_EVERY_S = 0.5
+REPLAY_S = 3.5  # history scanned for mid-swings once the axis is known
+PAUSE_S = 3.0  # no mid-swing for this long: the peak history is forgotten
 MIN_PEAK_DPS = 100.0  # a mid-swing peak is at least this fast (slow walking ~250 deg/s)
 MIN_BOOT_RMS_DPS = 60.0  # angular-rate RMS needed to try to find the axis
 PEAK_FRACTION = 0.45
@@ -84,22 +99,39 @@ TO_DEEP_FRACTION = 0.9  # the push-off minimum is the first one reaching 90 % of
 STILL_TOL = 0.03  # |specific force| within 3 % of g: the foot is still, gravity gives its pitch
 GYRO_BOX_S = 0.04  # moving average of the pitch rate for mid-swing detection
 ACC_BOX_S = 0.12  # moving average of the capped acceleration norm (swing hump)
+# start / end of stream
+EDGE_SWING_FRACTION = 0.3  # the partial first cycle must show late swing above 0.3 x threshold
 # accelerometer-only mode
 ACC_CAP_G = 16.0  # impacts are capped before the low-pass so that the swing hump dominates
 MIN_HUMP_G = 2.5  # mid-swing hump of the low-passed norm, at least this (g)
 ACC_TO_MIN_S = 0.1  # toe-off is searched from 100 ms after IC
 ACC_TO_FRACTION = 0.2
+ACF_WINDOW_S = 4.0
 
 
 def _qual(flags: set[str]) -> tuple[str, ...]:
     return tuple(f for f in QUALITY_FLAGS if f in flags)
 
 
-class _Ring:
-    """Fixed-capacity history of raw samples plus the detection signal, flat memory.
+def _median(values: list[float]) -> float:
+    p = sorted(values)
+    m = len(p) // 2
+    return p[m] if len(p) % 2 else 0.5 * (p[m - 1] + p[m])
 
-    Samples are addressed by their absolute stream position (``abs`` = number of samples before
-    them); at least ``cap`` most recent samples are always available.
+
+def _norm3(x: np.ndarray) -> np.ndarray:
+    """Row norms of an (n, 3) array, element-wise (bit-identical whatever the slicing)."""
+    return np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
+
+
+def _dot3(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    return x[:, 0] * v[0] + x[:, 1] * v[1] + x[:, 2] * v[2]
+
+
+class _Ring:
+    """History of raw samples plus the detection signal, addressed by absolute stream index.
+
+    After every append the newest ``cap`` samples are held.
     """
 
     def __init__(self, cap: int, gyro: bool):
@@ -111,16 +143,12 @@ class _Ring:
         self.flags = np.zeros(size, np.uint8)
         self.sig = np.zeros(size)
         self.raw = np.zeros(size)
-        self.base = 0  # absolute position of buffer row 0
+        self.base = 0  # absolute index of row 0
         self.end = 0  # rows used
 
     @property
     def abs_end(self) -> int:
         return self.base + self.end
-
-    @property
-    def abs_start(self) -> int:
-        return self.base + max(0, self.end - self.cap) if self.end > self.cap else self.base
 
     def append(self, t, acc, gyr, flags) -> int:
         n = t.shape[0]
@@ -128,13 +156,9 @@ class _Ring:
         if self.end + n > size:
             keep = min(self.cap, self.end)
             src = slice(self.end - keep, self.end)
-            self.t[:keep] = self.t[src]
-            self.acc[:keep] = self.acc[src]
-            if self.gyr is not None:
-                self.gyr[:keep] = self.gyr[src]
-            self.flags[:keep] = self.flags[src]
-            self.sig[:keep] = self.sig[src]
-            self.raw[:keep] = self.raw[src]
+            for arr in (self.t, self.acc, self.gyr, self.flags, self.sig, self.raw):
+                if arr is not None:
+                    arr[:keep] = arr[src]
             self.base += self.end - keep
             self.end = keep
         a, b = self.end, self.end + n
@@ -147,7 +171,10 @@ class _Ring:
         return a
 
     def pos(self, abs_i: int) -> int:
-        return abs_i - self.base
+        p = abs_i - self.base
+        if p < 0:
+            raise IndexError("sample no longer held")  # never happens: HISTORY_S covers every window
+        return p
 
     def time_at(self, pos: float) -> float:
         i = int(np.floor(pos))
@@ -167,34 +194,45 @@ class FootStepStage(FramedStage):
         fs = self.fs
         self._gyro: bool | None = None  # decided by the first frame
         self._ring: _Ring | None = None
-        self._cap = int(np.ceil(BUFFER_S * fs)) + 2 * self.frame_len
+        self._cap = int(np.ceil(HISTORY_S * fs)) + int(np.ceil(MAX_FRAME_MS * 1e-3 * fs)) + 4
         self._box = 1
         self._box_kernel = np.ones(1)
         # axis
-        self._axis: np.ndarray | None = None  # unit, sensor frame, sign resolved (points right)
+        self._axis: np.ndarray | None = None  # tracked pitch axis (unit, sensor frame, points right)
+        self._det_axis: np.ndarray | None = None  # axis of the detection signal (fixed per boot)
         self._cov = np.zeros((3, 3))
         self._vote = 0.0
-        self._last_boot_abs = -(10**12)
+        self._boot_w = int(round(BOOT_WINDOW_S * fs))
+        self._boot_step = max(1, int(round(BOOT_EVERY_S * fs)))
+        self._next_boot = self._boot_w - 1  # stream index of the next start-up attempt
+        self._boot_floor = 0  # replays never reach before this index (after a sign loss)
+        self._first_chain = True
         # detection
-        self._scan_pos = 0
+        self._sig_from = 0  # first index with a detection signal
+        self._sig_to = 0  # detection signal computed up to here (exclusive)
         self._search_from = 0
-        self._cand_idx = -1
-        self._cand_val = -np.inf
-        self._peaks: list[float] = []  # recent mid-swing peak values
-        self._strides: list[float] = []  # recent stride durations (s)
-        self._prev_ms: int | None = None  # absolute index of the previous mid-swing
+        self._scan_c = 0  # next candidate index to examine
+        self._peaks: list[float] = []
+        self._strides: list[float] = []
+        self._prev_ms: int | None = None
+        self._chain_lo: int | None = None  # first index of the history before a chain's first mid-swing
         self._prev_ic_s: float | None = None
-        self._last_ms_abs = -(10**12)
+        self._last_ms_abs = 0
         self._n_strides = 0
         self._newest_s = float("nan")
         self._confirm = max(1, int(round(CONFIRM_S * fs)))
         self._min_gap0 = int(round(MIN_STRIDE_S * fs))
         self._max_stride = int(round(MAX_STRIDE_S * fs))
+        self._pause = int(round(PAUSE_S * fs))
         self._smooth_w = 2 * int(fs * 0.004) + 1
         self._ff_w = max(1, int(round(0.05 * fs)))
         self._cal_up: np.ndarray | None = None
         self._up_est: np.ndarray | None = None
+        # accelerometer-only period
         self._acf_stride: float | None = None
+        self._acf_w = int(round(ACF_WINDOW_S * fs))
+        self._next_upd = self._acf_w - 1
+        self._acc_ready = False
         if self.config.calibration is not None:
             up = np.asarray(self.config.calibration.gravity_sensor, float)
             self._cal_up = up / np.linalg.norm(up)
@@ -214,206 +252,294 @@ class FootStepStage(FramedStage):
         if self._gyro and gyr is None:
             gyr = np.zeros((n, 3))  # gyroscope vanished mid-stream: treated as still
         self._newest_s = float(frame.time_s[-1])
-        a = ring.append(frame.time_s, frame.acc_mps2, gyr, frame.flags)
-        if frame.flags is not None and np.any(frame.flags & SampleFlag.AFTER_GAP):
-            self._gap_check(frame, a)
+        ring.append(frame.time_s, frame.acc_mps2, gyr, frame.flags)
+        return self._advance()
+
+    def _finish(self) -> list:
+        """End of stream: confirm a mid-swing whose confirmation window runs past the end, then
+        measure the contact after the last mid-swing if it is complete."""
+        if self._ring is None or (self._gyro and self._axis is None):
+            return []
+        ring = self._ring
         out: list = []
-        if self._gyro:
-            if self._axis is None:
-                if ring.abs_end - self._last_boot_abs >= int(BOOT_EVERY_S * self.fs):
-                    self._last_boot_abs = ring.abs_end
-                    out.extend(self._bootstrap())
-            else:
-                self._filter_into(a, ring.end)
-            if self._axis is not None:
-                out.extend(self._scan())
-        else:
-            self._filter_into(a, ring.end)
-            if ring.abs_end - self._last_boot_abs >= int(BOOT_EVERY_S * self.fs):
-                self._last_boot_abs = ring.abs_end
-                self._update_period()
-            out.extend(self._scan())
+        end = ring.abs_end
+        self._extend_signal(end)
+        while True:
+            c = self._find_midswing(end, at_end=True)
+            if c is None:
+                break
+            out.extend(self._on_midswing(c))
+            if self._gyro and self._axis is None:
+                return out
+        if self._prev_ms is not None and self._gyro:
+            p0 = ring.pos(self._prev_ms)
+            rec = self._cycle_gyro(p0, ring.end - 1, edge="last")
+            if rec is not None:
+                out.append(rec)
         return out
 
-    def _gap_check(self, frame: SampleBlock, a: int) -> None:
-        """A long gap breaks the stride chain (no cycle is measured across it)."""
+    # ------------------------------------------------------------------ the decision loop
+    def _advance(self) -> list:
         ring = self._ring
         assert ring is not None
-        idx = np.nonzero(frame.flags & SampleFlag.AFTER_GAP)[0]
-        for k in idx:
-            p = a + int(k)
-            if p > 0 and ring.t[p] - ring.t[p - 1] > 0.5:
-                self._prev_ms = None
-                self._prev_ic_s = None
+        end = ring.abs_end
+        out: list = []
+        while True:
+            if self._gyro and self._axis is None:
+                while self._axis is None and self._next_boot < end:
+                    d = self._next_boot
+                    self._next_boot += self._boot_step
+                    self._try_boot(d)
+                if self._axis is None:
+                    return out
+            self._extend_signal(end)
+            if not self._gyro and not self._acc_ready:
+                # accelerometer only: no mid-swing before the stride period is known, then the
+                # history of the period window is scanned
+                while not self._acc_ready and self._next_upd < end:
+                    d = self._next_upd
+                    self._next_upd += self._boot_step
+                    self._update_period(d)
+                    if self._acf_stride is not None:
+                        self._acc_ready = True
+                        start = d + 1 - self._acf_w
+                        self._search_from = self._scan_c = self._last_ms_abs = start
+                if not self._acc_ready:
+                    return out
+            limit = end if self._gyro else min(end, self._next_upd)
+            c = self._find_midswing(limit)
+            if c is not None:
+                out.extend(self._on_midswing(c))
+                continue
+            if not self._gyro and self._next_upd < end:
+                self._update_period(self._next_upd)
+                self._next_upd += self._boot_step
+                continue
+            return out
+
+    def _extend_signal(self, end: int) -> None:
+        """Detection signal = moving average of the detection input over ``self._box`` samples
+        (held first value at the signal start), computed for every new sample."""
+        ring = self._ring
+        assert ring is not None
+        if self._sig_to >= end:
+            return
+        a = max(self._sig_to, self._sig_from)
+        p0, p1 = ring.pos(a), ring.pos(end)
+        ring.raw[p0:p1] = self._detection_input(p0, p1)
+        k = self._box
+        q0 = ring.pos(max(self._sig_from, a - (k - 1)))
+        x = ring.raw[q0:p1]
+        missing = (k - 1) - (p0 - q0)
+        if missing > 0:
+            x = np.concatenate([np.full(missing, ring.raw[ring.pos(self._sig_from)]), x])
+        ring.sig[p0:p1] = np.convolve(x, self._box_kernel, mode="valid")
+        self._sig_to = end
 
     def _detection_input(self, p0: int, p1: int) -> np.ndarray:
         ring = self._ring
         assert ring is not None
         if self._gyro:
-            assert ring.gyr is not None and self._axis is not None
-            return ring.gyr[p0:p1] @ self._axis
-        norm = np.sqrt(np.einsum("ij,ij->i", ring.acc[p0:p1], ring.acc[p0:p1])) / GRAVITY_MPS2
-        return np.minimum(norm, ACC_CAP_G)
-
-    def _filter_into(self, p0: int, p1: int) -> None:
-        """Detection signal = moving average (boxcar) of the detection input over the last
-        ``self._box`` samples, from the raw input kept in the ring (cheap and chunk-invariant)."""
-        ring = self._ring
-        assert ring is not None
-        ring.raw[p0:p1] = self._detection_input(p0, p1)
-        k = self._box
-        q0 = p0 - (k - 1)
-        if q0 >= 0:
-            x = ring.raw[q0:p1]
-        else:  # start of the stream: hold the first value
-            first = ring.raw[0] if ring.base == 0 else ring.raw[p0]
-            x = np.concatenate([np.full(-q0, first), ring.raw[0:p1]])
-        ring.sig[p0:p1] = np.convolve(x, self._box_kernel, mode="valid")
+            assert ring.gyr is not None and self._det_axis is not None
+            return _dot3(ring.gyr[p0:p1], self._det_axis)
+        return np.minimum(_norm3(ring.acc[p0:p1]) / GRAVITY_MPS2, ACC_CAP_G)
 
     # ------------------------------------------------------------------ axis start-up
-    def _bootstrap(self) -> list:
+    def _try_boot(self, d: int) -> None:
+        """Find the pitch axis from samples ``[d - W + 1, d]``; on success scan the history."""
         ring = self._ring
         assert ring is not None and ring.gyr is not None
-        w = int(BOOT_WINDOW_S * self.fs)
-        p1 = ring.end
-        p0 = max(ring.pos(ring.abs_start), p1 - w)
-        if p1 - p0 < w:
-            return []
+        a = d - self._boot_w + 1
+        if a < self._boot_floor:
+            return
+        p0, p1 = ring.pos(a), ring.pos(d) + 1
         g = ring.gyr[p0:p1]
         cov = g.T @ g / (p1 - p0)
         if np.trace(cov) < MIN_BOOT_RMS_DPS**2:
-            return []
+            return
         e = principal_axis(cov)
-        rate = g @ e
+        rate = _dot3(g, e)
         rate = rate - rate.mean()
-        gn = np.sqrt(np.einsum("ij,ij->i", g, g))
+        gn = _norm3(g)
         k = max(3, int(round(0.05 * self.fs)))
         gn = np.convolve(gn, np.ones(k) / k, mode="same")
         vote = sign_vote(rate, gn, self.fs)
         if abs(vote) < 0.15:
-            return []
+            return
         e = e if vote > 0 else -e
         self._axis = e
+        self._det_axis = e
         self._cov = cov
         self._vote = 0.5
-        # run the detection filter over the whole history, then scan it for mid-swings
-        q0 = ring.pos(ring.abs_start)
-        self._filter_into(q0, p1)
-        self._scan_pos = ring.abs_start
-        self._search_from = ring.abs_start
-        self._cand_idx, self._cand_val = -1, -np.inf
-        self._peaks = [float(np.max(ring.sig[p0:p1]))]
+        start = max(self._boot_floor, d + 1 - int(round(REPLAY_S * self.fs)))
+        self._sig_from = start
+        self._sig_to = start
+        self._extend_signal(d + 1)
+        self._search_from = start
+        self._scan_c = start
+        self._peaks = [float(np.max(ring.sig[ring.pos(max(start, a)) : p1]))]
+        self._strides = []
+        self._prev_ms = None
+        self._chain_lo = start if self._first_chain else None
+        self._first_chain = False
+        self._prev_ic_s = None
+        self._last_ms_abs = start
+
+    def _lose_axis(self, d: int) -> None:
+        """The axis sign was lost at decision index ``d`` (re-mounted sensor?): find it again."""
+        self._axis = None
+        self._det_axis = None
         self._prev_ms = None
         self._prev_ic_s = None
-        self._n_strides = 0
-        self._last_ms_abs = ring.abs_start
-        # replay the history through the causal detector, frame by frame
-        out: list = []
-        for end in range(ring.abs_start + self.frame_len, ring.abs_end, self.frame_len):
-            out.extend(self._scan(end))
-        return out
+        self._boot_floor = d + 1
+        self._next_boot = d + self._boot_w
 
     # ------------------------------------------------------------------ mid-swing detection
-    def _threshold(self) -> float:
+    def _threshold(self, c: int) -> float:
         floor = MIN_PEAK_DPS if self._gyro else MIN_HUMP_G
+        if c - self._last_ms_abs > self._pause:
+            return floor  # after a long pause (a walk after a run has smaller peaks)
         if not self._peaks:
             return floor
-        p = sorted(self._peaks)
-        m = len(p) // 2
-        med = p[m] if len(p) % 2 else 0.5 * (p[m - 1] + p[m])
-        return max(floor, PEAK_FRACTION * med)
-
-    def _update_period(self) -> None:
-        """Accelerometer only: stride period from the autocorrelation of the low-passed norm over
-        the last 4 s (lags 0.5-1.6 s), so that a second hump within a stride cannot halve it."""
-        ring = self._ring
-        assert ring is not None
-        step = max(1, int(self.fs / 25.0))
-        w = int(4.0 * self.fs)
-        if ring.end < w:
-            return
-        x = ring.sig[ring.end - w : ring.end : step]
-        x = x - x.mean()
-        if float(x @ x) <= 1e-9:
-            return
-        fs_d = self.fs / step
-        lo, hi = int(0.5 * fs_d), min(int(1.6 * fs_d), x.shape[0] - 2)
-        if hi <= lo + 2:
-            return
-        ac = np.array([float(x[:-k] @ x[k:]) for k in range(lo, hi + 1)])
-        k = int(np.argmax(ac))
-        if ac[k] > 0.3 * float(x @ x) * (x.shape[0] - lo - k) / x.shape[0]:
-            self._acf_stride = (lo + k) / fs_d
-        else:
-            self._acf_stride = None
+        return max(floor, PEAK_FRACTION * _median(self._peaks))
 
     def _min_gap(self) -> int:
         if not self._gyro and self._acf_stride is not None:
             return max(self._min_gap0, int(0.65 * self._acf_stride * self.fs))
         if len(self._strides) >= 2:
-            p = sorted(self._strides)
-            return max(self._min_gap0, int(0.6 * p[len(p) // 2] * self.fs))
+            return max(self._min_gap0, int(0.6 * _median(self._strides) * self.fs))
         return self._min_gap0
 
-    def _scan(self, end: int | None = None) -> list:
+    def _find_midswing(self, limit: int, at_end: bool = False) -> int | None:
+        """First mid-swing ``c >= scan`` whose decision index ``c + L`` is below ``limit`` (or, at
+        the end of the stream, whose peak is followed by at least two lower samples)."""
         ring = self._ring
         assert ring is not None
-        out: list = []
-        end = ring.abs_end if end is None else end
-        # forget the peak history after a long pause (a walk after a run has smaller peaks)
-        if end - self._last_ms_abs > 3 * self.fs and len(self._peaks) > 1:
-            self._peaks = self._peaks[-1:]
-            self._peaks = [min(self._peaks[0], 2 * (MIN_PEAK_DPS if self._gyro else MIN_HUMP_G))]
-            self._strides = []
-        while True:
-            start = max(self._scan_pos, self._search_from, ring.abs_start)
-            if start < end:
-                seg = ring.sig[ring.pos(start) : ring.pos(end)]
-                j = int(np.argmax(seg))
-                if seg[j] > self._cand_val:
-                    self._cand_idx, self._cand_val = start + j, float(seg[j])
-                self._scan_pos = end
-            if self._cand_idx >= 0 and end - 1 - self._cand_idx >= self._confirm:
-                if self._cand_val >= self._threshold():
-                    ms = self._cand_idx
-                    out.extend(self._on_midswing(ms))
-                    self._search_from = ms + self._min_gap()
-                    self._scan_pos = self._search_from
-                    self._cand_idx, self._cand_val = -1, -np.inf
-                    continue
-                # below threshold: let it age out so that a later, larger peak can win
-                if end - 1 - self._cand_idx > self._max_stride:
-                    self._cand_idx, self._cand_val = -1, -np.inf
-                    self._scan_pos = max(self._search_from, end - self._confirm)
-            break
-        return out
+        L = self._confirm
+        c_hi = limit - 1 - L if not at_end else limit - 3  # last candidate decidable now
+        c_lo = max(self._scan_c, self._search_from, self._sig_from + 1)
+        if c_hi < c_lo:
+            return None
+        sig = ring.sig
+        q0 = ring.pos(c_lo)
+        q1 = ring.pos(c_hi) + 1
+        s = sig[q0:q1]
+        prev = sig[q0 - 1 : q1 - 1]
+        nxt = sig[q0 + 1 : q1 + 1]
+        floor = MIN_PEAK_DPS if self._gyro else MIN_HUMP_G
+        cand = np.nonzero((s > prev) & (s >= nxt) & (s >= floor))[0]
+        end_pos = ring.end
+        for j in cand:
+            c = c_lo + int(j)
+            p = q0 + int(j)
+            v = float(sig[p])
+            if v < self._threshold(c):
+                continue
+            b0 = ring.pos(max(self._search_from, c - self._max_stride))
+            if p > b0 and float(np.max(sig[b0:p])) >= v:
+                continue
+            f1 = min(p + L + 1, end_pos)
+            if f1 > p + 1 and float(np.max(sig[p + 1 : f1])) > v:
+                continue
+            return c
+        self._scan_c = c_hi + 1
+        return None
 
-    def _on_midswing(self, ms: int) -> list:
+    def _update_period(self, d: int) -> None:
+        """Accelerometer only: stride period from the autocorrelation of the low-passed norm over
+        samples ``[d - 4 s + 1, d]`` (lags 0.5-1.6 s), so that a second hump within a stride
+        cannot halve it."""
+        ring = self._ring
+        assert ring is not None
+        step = max(1, int(self.fs / 25.0))
+        a = d - self._acf_w + 1
+        if a < self._sig_from:
+            return
+        x = ring.sig[ring.pos(a) : ring.pos(d) + 1 : step]
+        x = x - x.mean()
+        energy = float(x @ x)
+        if energy <= 1e-9:
+            self._acf_stride = None
+            return
+        fs_d = self.fs / step
+        lo, hi = int(0.5 * fs_d), min(int(1.6 * fs_d), x.shape[0] - 2)
+        if hi <= lo + 2:
+            return
+        ac = np.array([float(x[:-k] @ x[k:]) / (x.shape[0] - k) for k in range(lo, hi + 1)])
+        ac = ac * x.shape[0] / energy
+        k = int(np.argmax(ac))
+        if ac[k] <= 0.3:
+            self._acf_stride = None
+            return
+        # multiples of the stride correlate as well: take the first local maximum close to the best
+        best = k
+        for kk in range(1, k):
+            if ac[kk] >= ac[kk - 1] and ac[kk] >= ac[kk + 1] and ac[kk] > 0.85 * ac[k]:
+                best = kk
+                break
+        self._acf_stride = (lo + best) / fs_d
+
+    def _on_midswing(self, c: int) -> list:
         ring = self._ring
         assert ring is not None
         out: list = []
-        self._peaks.append(float(ring.sig[ring.pos(ms)]))
+        v = float(ring.sig[ring.pos(c)])
+        if c - self._last_ms_abs > self._pause:
+            self._peaks = []
+            self._strides = []
+        self._peaks.append(v)
         if len(self._peaks) > 7:
             self._peaks.pop(0)
-        self._last_ms_abs = ms
+        self._last_ms_abs = c
         prev = self._prev_ms
-        self._prev_ms = ms
-        if prev is None or ms - prev > self._max_stride or prev < ring.abs_start:
+        self._prev_ms = c
+        self._search_from = c + self._min_gap()
+        self._scan_c = self._search_from
+        if prev is None or c - prev > self._max_stride or self._gap_between(prev, c):
             self._prev_ic_s = None
+            if prev is not None:
+                self._chain_lo = None
             return out
-        p0, p1 = ring.pos(prev), ring.pos(ms)
-        stride_ms_s = ring.time_at(p1) - ring.time_at(p0)
-        self._strides.append(stride_ms_s)
+        p0, p1 = ring.pos(prev), ring.pos(c)
+        stride_s = ring.time_at(p1) - ring.time_at(p0)
+        self._strides.append(stride_s)
         if len(self._strides) > 7:
             self._strides.pop(0)
+        if self._chain_lo is not None:  # the contact before the first mid-swing (stream start)
+            lo = max(self._chain_lo, prev - int(round(1.2 * stride_s * self.fs)))
+            self._chain_lo = None
+            if prev - lo > 8:
+                first = (
+                    self._cycle_gyro(ring.pos(lo), p0, edge="first", stride_s=stride_s)
+                    if self._gyro
+                    else None
+                )
+                if first is not None:
+                    out.append(first)
         rec = self._cycle_gyro(p0, p1) if self._gyro else self._cycle_acc(p0, p1)
         if rec is not None:
             out.append(rec)
+        if self._gyro and self._axis is None:
+            self._lose_axis(c + self._confirm)
         return out
+
+    def _gap_between(self, a: int, b: int) -> bool:
+        ring = self._ring
+        assert ring is not None
+        t = ring.t[ring.pos(a) : ring.pos(b) + 1]
+        return bool(np.any(np.diff(t) > 0.5))
 
     # ------------------------------------------------------------------ per-cycle metrics
     def _finish_record(
-        self, p0: int, p1: int, ic_pos: float, to_pos: float, fsa: float | None, quality: set[str]
+        self,
+        p0: int,
+        p1: int,
+        ic_pos: float,
+        to_pos: float,
+        fsa: float | None,
+        quality: set[str],
+        stride_s: float | None = None,
+        edge: str | None = None,
     ) -> StepMetrics | None:
         ring = self._ring
         assert ring is not None
@@ -421,24 +547,29 @@ class FootStepStage(FramedStage):
         to_s = ring.time_at(to_pos)
         gct_ms = (to_s - ic_s) * 1000.0
         if gct_ms <= 0:
-            self._prev_ic_s = None
+            if edge is None:
+                self._prev_ic_s = None
             return None
-        stride_s = None
-        if self._prev_ic_s is not None:
-            d = ic_s - self._prev_ic_s
-            if MIN_STRIDE_S <= d <= MAX_STRIDE_S:
-                stride_s = d
-        if stride_s is None:
-            stride_s = ring.time_at(p1) - ring.time_at(p0)
-        self._prev_ic_s = ic_s
+        if edge == "first":
+            assert stride_s is not None
+            quality.add(Q_WARMUP)
+        else:
+            st = None
+            if self._prev_ic_s is not None:
+                d = ic_s - self._prev_ic_s
+                if MIN_STRIDE_S <= d <= MAX_STRIDE_S:
+                    st = d
+            if st is None:
+                st = ring.time_at(p1) - ring.time_at(p0) if edge is None else float(np.median(self._strides or [1.0]))
+            stride_s = st
+            self._prev_ic_s = ic_s
         flight_ms = max(0.0, (stride_s * 1000.0 - 2.0 * gct_ms) / 2.0)
         cadence = 120.0 / stride_s
         duty = gct_ms / (stride_s * 1000.0)
         # impact
         i0 = int(np.floor(ic_pos))
         i1 = min(ring.end, int(np.ceil(ic_pos + IMPACT_WINDOW_S * self.fs)) + 1)
-        acc = ring.acc[i0:i1]
-        impact_g = float(np.sqrt(np.max(np.einsum("ij,ij->i", acc, acc)))) / GRAVITY_MPS2
+        impact_g = float(np.max(_norm3(ring.acc[i0:i1]))) / GRAVITY_MPS2
         # flags from the samples
         fl = ring.flags[p0 : p1 + 1]
         if np.any(fl & SampleFlag.AFTER_GAP):
@@ -459,9 +590,10 @@ class FootStepStage(FramedStage):
             if self.fs < self.config.min_rate_hz_foot_strike:
                 quality.add(Q_LOW_RATE)
             strike = classify_strike(fsa, self.config.strike)
-        if self._n_strides < WARMUP_STRIDES:
-            quality.add(Q_WARMUP)
-        self._n_strides += 1
+        if edge is None:
+            if self._n_strides < WARMUP_STRIDES:
+                quality.add(Q_WARMUP)
+            self._n_strides += 1
         return StepMetrics(
             ic_s=ic_s,
             to_s=to_s,
@@ -480,37 +612,53 @@ class FootStepStage(FramedStage):
             emitted_s=self._newest_s,
         )
 
-    def _cycle_gyro(self, p0: int, p1: int) -> StepMetrics | None:
+    def _cycle_gyro(
+        self, p0: int, p1: int, edge: str | None = None, stride_s: float | None = None
+    ) -> StepMetrics | None:
+        """One contact from the samples ``p0..p1`` (ring rows): mid-swing to mid-swing, or at the
+        stream edges ('first': history start to the first mid-swing, 'last': the last mid-swing
+        to the end of the stream)."""
         ring = self._ring
         assert ring is not None and ring.gyr is not None and self._axis is not None
         g = ring.gyr[p0 : p1 + 1]
         n = g.shape[0]
         if n < 8:
             return None
-        # running axis update and sign evidence
-        cov = g.T @ g / n
-        self._cov = AXIS_FORGET * self._cov + (1.0 - AXIS_FORGET) * cov
-        self._axis = principal_axis(self._cov, self._axis)
+        if edge is None:
+            # running axis update and sign evidence
+            cov = g.T @ g / n
+            self._cov = AXIS_FORGET * self._cov + (1.0 - AXIS_FORGET) * cov
+            self._axis = principal_axis(self._cov, self._axis)
         e = self._pitch_axis()
-        rate = g @ e
+        rate = _dot3(g, e)
         if self._smooth_w > 1:
             k = self._smooth_w
             rate = np.convolve(rate, np.ones(k) / k, mode="same")
-        gn = np.sqrt(np.einsum("ij,ij->i", g, g))
+        gn = _norm3(g)
         gn = np.convolve(gn, np.ones(self._ff_w) / self._ff_w, mode="same")
-        vote = sign_vote(rate - rate.mean(), gn, self.fs)
-        self._vote = 0.8 * self._vote + 0.2 * vote
-        if self._vote < FLIP_VOTE:
-            self._axis = None  # sign lost (re-mounted sensor?): find it again
-            self._prev_ms = None
-            self._prev_ic_s = None
-            return None
+        if edge is None:
+            vote = sign_vote(rate - rate.mean(), gn, self.fs)
+            self._vote = 0.8 * self._vote + 0.2 * vote
+            if self._vote < FLIP_VOTE:
+                self._axis = None  # sign lost: the caller re-finds it
+                return None
         # foot flat: the quietest instant of the cycle (stance)
-        ff_i = int(np.argmin(gn))
+        h = self._ff_w // 2 + 1
+        lo_ff = h if edge == "first" else 3
+        hi_ff = n - h if edge == "last" else n - 3
+        if hi_ff <= lo_ff:
+            return None
+        ff_i = lo_ff + int(np.argmin(gn[lo_ff:hi_ff]))
         if ff_i < 3 or ff_i > n - 4:
             return None
         # IC: minimum of the pitch rate between mid-swing and foot flat ...
         ic_i = int(np.argmin(rate[:ff_i]))
+        if edge == "first":
+            # a real contact inside the history: its minimum is interior and the late swing
+            # (toes-up rotation) before it was recorded
+            thr = self._threshold(p0 + ring.base)
+            if ic_i < 2 or float(np.max(rate[:ic_i])) < EDGE_SWING_FRACTION * thr or rate[ic_i] >= 0.0:
+                return None
         ic_pos = ic_i + (parabolic_offset(*rate[ic_i - 1 : ic_i + 2]) if 0 < ic_i < n - 1 else 0.0)
         # ... moved earlier after a heel strike: the heel touches down when the forefoot starts to
         # slap, about when the rate has fallen to IC_SLAP_FRACTION of its minimum (see module doc)
@@ -535,6 +683,12 @@ class FootStepStage(FramedStage):
         deep = np.nonzero(tail <= TO_DEEP_FRACTION * float(tail.min()))[0]
         j = int(deep[0])  # first deep push-off minimum (early swing can dip again later)
         rising = np.nonzero(np.diff(tail[j:]) >= 0.0)[0]
+        if edge == "last":
+            if not rising.shape[0]:
+                return None  # the recording ends during push-off: no toe-off to measure
+            # the push-off must have been seen: the rate comes back up after its minimum
+            if float(tail[-1]) > 0.5 * float(tail.min()) and int(rising[0]) + j >= tail.shape[0] - 2:
+                return None
         j += int(rising[0]) if rising.shape[0] else tail.shape[0] - 1 - j
         to_i = ff_i + j
         to_pos = to_i + (parabolic_offset(*rate[to_i - 1 : to_i + 2]) if 0 < to_i < n - 1 else 0.0)
@@ -542,24 +696,28 @@ class FootStepStage(FramedStage):
         if to_pos - ic_pos < 3:
             return None
         quality: set[str] = set()
-        theta_ff = 0.0
+        acc = ring.acc[p0 : p1 + 1]
+        up_ff = None
         if self._cal_up is not None:
             quiet = np.abs(np.arange(n) - ff_i) <= int(0.03 * self.fs)
             quiet &= gn <= 2.0 * gn[ff_i]
-            acc_ff = ring.acc[p0 : p1 + 1][quiet].mean(axis=0)
+            acc_ff = acc[quiet].mean(axis=0)
+            na = float(np.linalg.norm(acc_ff))
             # only a still foot measures gravity alone (|f| = g); otherwise assume it is flat
-            if abs(float(np.linalg.norm(acc_ff)) / GRAVITY_MPS2 - 1.0) < STILL_TOL:
-                theta_ff = pitch_from_gravity(acc_ff, self._cal_up, e)
+            if abs(na / GRAVITY_MPS2 - 1.0) < STILL_TOL:
+                up_ff = acc_ff / na
         else:
             quality.add(Q_UNCALIBRATED)
-            a_ff = ring.acc[p0 + ff_i]
-            na = float(np.linalg.norm(a_ff))
-            if abs(na / GRAVITY_MPS2 - 1.0) < 0.1:
-                u = a_ff / na
-                self._up_est = u if self._up_est is None else self._up_est * 0.9 + 0.1 * u
-                self._up_est = self._up_est / np.linalg.norm(self._up_est)
-        fsa = angle_at(rate, self.fs, float(ff_i), theta_ff, ic_pos)
-        return self._finish_record(p0, p1, p0 + ic_pos, p0 + to_pos, fsa, quality)
+            if edge is None:
+                a_ff = acc[ff_i]
+                na = float(np.linalg.norm(a_ff))
+                if abs(na / GRAVITY_MPS2 - 1.0) < 0.1:
+                    u = a_ff / na
+                    self._up_est = u if self._up_est is None else self._up_est * 0.9 + 0.1 * u
+                    self._up_est = self._up_est / np.linalg.norm(self._up_est)
+        up = self._cal_up if self._cal_up is not None else self._up_est
+        fsa = strapdown_fsa(g, self.fs, ff_i, ic_pos, e, up, up_ff)
+        return self._finish_record(p0, p1, p0 + ic_pos, p0 + to_pos, fsa, quality, stride_s, edge)
 
     def _pitch_axis(self) -> np.ndarray:
         """The principal axis made horizontal: a foot pitches about an axis perpendicular to
@@ -585,7 +743,7 @@ class FootStepStage(FramedStage):
         if n < 8:
             return None
         d = np.diff(acc, axis=0)
-        jerk = np.sqrt(np.einsum("ij,ij->i", d, d))
+        jerk = _norm3(d)
         half = n // 2
         ic_i = int(np.argmax(jerk[:half])) + 1  # first sample after the jump
         sig = ring.sig[p0 : p1 + 1]
