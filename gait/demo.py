@@ -1,0 +1,563 @@
+"""``gait demo``: a real 25-minute outdoor run through the live pipeline, then a runner's summary.
+
+The run is ``data/adept-outdoor-run/acc_running.csv.gz`` (adeptdata, GPL-3; one runner, about
+3.35 km): two ActiGraph GT9X accelerometers at 100 Hz, in g, no gyroscope —
+``left_hip`` on the belt (used as the ``waist`` placement) and ``left_ankle`` clipped to the shoe
+below the ankle (used as the ``foot`` placement, left side, accelerometer-only mode).
+
+Both sensors are streamed side by side in 10-sample packets through `gait.pipeline.Pipeline`,
+exactly as live data would be, as fast as the machine allows (``--speed max``) or paced at N
+times real time (``--speed N``); a progress bar goes to stderr. Then it prints a per-minute
+table, plain-words verdicts on foot strike and bounce, and writes a PNG (`gait.plot`).
+
+The small CSV loader here (`load_adept_run`) is local on purpose: `gait.demo` and
+`gait.validation` are independent layers in the import contract (pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from firmware_interface.files.adept import read_adept
+from gait.core.config import PipelineConfig
+from gait.core.records import Q_LOW_RATE, Q_NO_GYRO, Q_UNCALIBRATED, Gap, QualityEvent, SampleBlock, StepMetrics
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ADEPT_PATH = REPO_ROOT / "data" / "adept-outdoor-run" / "acc_running.csv.gz"
+ADEPT_RATE_HZ = 100.0
+PACKET_SAMPLES = 10
+
+# Garmin Running Dynamics colour zones for vertical oscillation (cm), see reference algorithms §5.1.
+VO_ZONES: tuple[tuple[str, float, float, str], ...] = (
+    # name, low, high (exclusive), colour
+    ("purple", -np.inf, 6.4, "#8e44ad"),
+    ("blue", 6.4, 8.15, "#2e86de"),
+    ("green", 8.15, 9.75, "#27ae60"),
+    ("orange", 9.75, 11.5, "#e67e22"),
+    ("red", 11.5, np.inf, "#c0392b"),
+)
+VO_ZONE_TEXT = {
+    "purple": "below 6.4 cm",
+    "blue": "6.4-8.1 cm",
+    "green": "8.2-9.7 cm",
+    "orange": "9.8-11.5 cm",
+    "red": "above 11.5 cm",
+}
+
+
+def vo_zone(vo_cm: float) -> str:
+    for name, lo, hi, _ in VO_ZONES:
+        if lo <= vo_cm < hi:
+            return name
+    return "red"
+
+
+# ----------------------------------------------------------------------------------------------
+# loading
+# ----------------------------------------------------------------------------------------------
+def load_adept_run(path: str | Path = ADEPT_PATH, minutes: float | None = None) -> dict[str, SampleBlock]:
+    """The adept outdoor run as ``{"left_hip": SampleBlock, "left_ankle": SampleBlock}`` (m/s^2,
+    device axes, time from the first sample); ``minutes`` keeps only the first N minutes."""
+    streams = read_adept(path)
+    if "left_hip" not in streams:
+        raise ValueError(f"{path}: no left_hip samples")
+    out: dict[str, SampleBlock] = {}
+    for loc in ("left_hip", "left_ankle"):
+        if loc not in streams:
+            continue
+        t, acc = streams[loc].time_s, streams[loc].acc_mps2
+        if minutes is not None:
+            m = t < t[0] + minutes * 60.0
+            t, acc = t[m], acc[m]
+        out[loc] = SampleBlock(time_s=t, acc_mps2=acc, index0=0)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# streaming
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class StreamResult:
+    name: str
+    placement: str
+    steps: list[StepMetrics] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    notices: list[QualityEvent] = field(default_factory=list)
+    error: str | None = None  # the pipeline raised: what it said (the other sensor goes on)
+    busy_s: float = 0.0  # time spent inside Pipeline.process/flush
+
+
+class ProgressBar:
+    """A plain-text progress bar on stderr: ``\\r[#####-----]  42%  10:30 / 25:00  812x real time``."""
+
+    def __init__(self, total_s: float, stream=None, width: int = 30, every_s: float = 0.1):
+        self.total_s = max(total_s, 1e-9)
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self.every_s = every_s
+        self.t0 = time.perf_counter()
+        self._last = -1e9
+
+    def update(self, done_s: float, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last < self.every_s:
+            return
+        self._last = now
+        frac = min(1.0, max(0.0, done_s / self.total_s))
+        fill = int(round(frac * self.width))
+        wall = max(now - self.t0, 1e-9)
+        speed = done_s / wall
+        bar = "#" * fill + "-" * (self.width - fill)
+        self.stream.write(
+            f"\r[{bar}] {frac * 100:5.1f}%  {_mmss(done_s)} / {_mmss(self.total_s)}  {speed:7.0f}x real time"
+        )
+        self.stream.flush()
+
+    def close(self, done_s: float) -> None:
+        self.update(done_s, force=True)
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _mmss(s: float) -> str:
+    s = max(0.0, s)
+    return f"{int(s // 60):d}:{int(s % 60):02d}"
+
+
+def stream_sensors(
+    sensors: dict[str, tuple[PipelineConfig, SampleBlock]],
+    fs: float,
+    packet: int = PACKET_SAMPLES,
+    speed: float | None = None,
+    progress: ProgressBar | None = None,
+) -> dict[str, StreamResult]:
+    """Feed every sensor's block, packet by packet and interleaved, through its own pipeline.
+
+    ``speed`` None = as fast as possible, else pace the stream at ``speed`` x real time.
+    A pipeline that raises is recorded in its `StreamResult.error` and stopped; the others go on.
+    """
+    from gait.pipeline import Pipeline
+
+    results: dict[str, StreamResult] = {}
+    pipes: dict[str, Pipeline | None] = {}
+    for name, (config, _) in sensors.items():
+        results[name] = StreamResult(name, config.placement)
+        try:
+            pipes[name] = Pipeline(config, fs)
+        except Exception as exc:  # noqa: BLE001 - a failing sensor must not stop the demo
+            results[name].error = f"{type(exc).__name__}: {exc}"
+            pipes[name] = None
+    n_max = max(len(b) for _, b in sensors.values())
+    t_start = min(float(b.time_s[0]) for _, b in sensors.values())
+    t_end = max(float(b.time_s[-1]) for _, b in sensors.values())
+    wall0 = time.perf_counter()
+    for i in range(0, n_max, packet):
+        newest = t_start
+        for name, (_, block) in sensors.items():
+            pipe = pipes[name]
+            if pipe is None or i >= len(block):
+                continue
+            pk = block.slice(i, min(len(block), i + packet))
+            newest = max(newest, float(pk.time_s[-1]))
+            t0 = time.perf_counter()
+            try:
+                records = pipe.process(pk)
+            except Exception as exc:  # noqa: BLE001
+                results[name].error = f"{type(exc).__name__}: {exc}"
+                pipes[name] = None
+                continue
+            results[name].busy_s += time.perf_counter() - t0
+            _collect(records, results[name])
+        done = newest - t_start
+        if speed is not None and speed > 0:
+            ahead = done / speed - (time.perf_counter() - wall0)
+            if ahead > 0:
+                time.sleep(ahead)
+        if progress is not None:
+            progress.update(done)
+    for name, pipe in pipes.items():
+        if pipe is None:
+            continue
+        try:
+            _collect(pipe.flush(), results[name])
+        except Exception as exc:  # noqa: BLE001
+            results[name].error = f"{type(exc).__name__}: {exc}"
+    if progress is not None:
+        progress.close(t_end - t_start)
+    for r in results.values():
+        r.steps.sort(key=lambda s: s.ic_s)
+    return results
+
+
+def _collect(records: list, into: StreamResult) -> None:
+    for r in records:
+        if isinstance(r, StepMetrics):
+            into.steps.append(r)
+        elif isinstance(r, Gap):
+            into.gaps.append(r)
+        elif isinstance(r, QualityEvent):
+            into.notices.append(r)
+
+
+# ----------------------------------------------------------------------------------------------
+# summaries
+# ----------------------------------------------------------------------------------------------
+def _values(steps: Sequence[StepMetrics], name: str) -> np.ndarray:
+    out = np.full(len(steps), np.nan)
+    for i, s in enumerate(steps):
+        v = getattr(s, name)
+        if v is not None:
+            out[i] = float(v)
+    return out
+
+
+def _nanmedian(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else float("nan")
+
+
+STRIKES = ("rearfoot", "midfoot", "forefoot")
+# Flags that describe the set-up of the whole run, not the step: they do not make a step unclean.
+MODE_FLAGS = frozenset({Q_UNCALIBRATED, Q_NO_GYRO, Q_LOW_RATE})
+
+
+def is_clean(step: StepMetrics) -> bool:
+    """No quality flag other than the run-wide set-up ones (uncalibrated, no_gyro, low_sample_rate)."""
+    return all(q in MODE_FLAGS for q in step.quality)
+
+
+def strike_counts(steps: Sequence[StepMetrics]) -> Counter:
+    return Counter(s.strike for s in steps if s.strike in STRIKES)
+
+
+def usable(steps: Sequence[StepMetrics], metric: str) -> int:
+    return int(np.isfinite(_values(steps, metric)).sum())
+
+
+def per_minute(
+    trunk_steps: Sequence[StepMetrics],
+    foot_steps: Sequence[StepMetrics] = (),
+    t0: float = 0.0,
+    duration_s: float | None = None,
+) -> list[dict]:
+    """One row per minute of the run: steps, cadence, GCT, VO (trunk), foot strike shares and
+    foot cadence (foot sensor), share of trunk steps without any quality flag."""
+    all_t = [s.ic_s for s in trunk_steps] + [s.ic_s for s in foot_steps]
+    if duration_s is not None:
+        last_min = max(0, int(np.ceil(duration_s / 60.0 - 1e-6)) - 1)
+    elif all_t:
+        last_min = int((max(all_t) - t0) // 60)
+    else:
+        return []
+    rows = []
+    for m in range(last_min + 1):
+        lo, hi = t0 + 60.0 * m, t0 + 60.0 * (m + 1)
+        ts = [s for s in trunk_steps if lo <= s.ic_s < hi]
+        fs = [s for s in foot_steps if lo <= s.ic_s < hi]
+        counts = strike_counts(fs)
+        n_strike = sum(counts.values())
+        rows.append(
+            {
+                "minute": m + 1,
+                "steps": len(ts),
+                "cadence_spm": _nanmedian(_values(ts, "cadence_spm")),
+                "gct_ms": _nanmedian(_values(ts, "gct_ms")),
+                "vo_cm": _nanmedian(_values(ts, "vo_cm")),
+                "foot_cadence_spm": _nanmedian(_values(fs, "cadence_spm")),
+                "strike_share": {k: counts[k] / n_strike for k in STRIKES} if n_strike else None,
+                "clean_share": (sum(1 for s in ts if is_clean(s)) / len(ts)) if ts else float("nan"),
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict], show_foot_cadence: bool, show_strike: bool) -> str:
+    header = ["min", "steps", "cadence spm", "GCT ms", "VO cm"]
+    if show_foot_cadence:
+        header.append("ankle spm")
+    if show_strike:
+        header.append("strike RF/MF/FF %")
+    header.append("clean %")
+    lines = []
+    table = [header]
+    for r in rows:
+        line = [
+            str(r["minute"]),
+            str(r["steps"]),
+            _f(r["cadence_spm"], ".0f"),
+            _f(r["gct_ms"], ".0f"),
+            _f(r["vo_cm"], ".1f"),
+        ]
+        if show_foot_cadence:
+            line.append(_f(r["foot_cadence_spm"], ".0f"))
+        if show_strike:
+            sh = r["strike_share"]
+            line.append("-" if sh is None else "/".join(f"{100 * sh[k]:.0f}" for k in STRIKES))
+        line.append(_f(100 * r["clean_share"], ".0f"))
+        table.append(line)
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for j, row in enumerate(table):
+        lines.append("  ".join(c.rjust(w) for c, w in zip(row, widths)))
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _f(v: float | None, fmt: str) -> str:
+    if v is None or not np.isfinite(v):
+        return "-"
+    return format(v, fmt)
+
+
+def strike_verdict(
+    foot: StreamResult | None,
+    trunk_placement: str = "waist",
+    foot_has_gyro: bool = True,
+    foot_rate_hz: float | None = None,
+    min_rate_hz: float = 200.0,
+) -> str:
+    """Plain words on foot strike: from the foot sensor if it measured it, else why not."""
+    trunk_words = f"not measurable from a {trunk_placement} accelerometer (it cannot tell how the foot lands)"
+    if foot is None:
+        return f"Foot strike: {trunk_words}, and this run has no foot sensor."
+    counts = strike_counts(foot.steps)
+    n = sum(counts.values())
+    if n < 20:
+        why = []
+        if foot.error:
+            why.append(f"the ankle pipeline failed ({foot.error})")
+        elif usable(foot.steps, "cadence_spm") < 20:
+            why.append("the ankle sensor gave no usable contacts")
+        limits = []
+        flags = Counter(q for s in foot.steps for q in s.quality)
+        if not foot_has_gyro or flags.get(Q_NO_GYRO):
+            limits.append("has no gyroscope")
+        if (foot_rate_hz is not None and foot_rate_hz < min_rate_hz) or flags.get(Q_LOW_RATE):
+            rate = f"{foot_rate_hz:.0f} Hz" if foot_rate_hz else "too low a rate"
+            limits.append(f"samples at {rate} where the strike angle needs {min_rate_hz:.0f} Hz or more")
+        if limits:
+            why.append("the ankle sensor " + " and ".join(limits))
+        reason = "; ".join(why) if why else "too few contacts with a strike angle"
+        return (
+            f"Foot strike: {trunk_words}, and not measurable from this ankle sensor either: {reason}. "
+            "A shoe pod with a gyroscope at 200 Hz or more would tell heel, midfoot or forefoot landing."
+        )
+    share = {k: counts[k] / n for k in STRIKES}
+    main = max(STRIKES, key=lambda k: share[k])
+    plain = {
+        "rearfoot": "you land heel first",
+        "midfoot": "you land on the middle of the foot, heel and ball together",
+        "forefoot": "you land on the ball of the foot, the heel touching down after",
+    }
+    detail = ", ".join(f"{100 * share[k]:.0f}% {k}" for k in STRIKES)
+    advice = {
+        "rearfoot": (
+            "That is how most distance runners land and it is not a fault in itself; if you want "
+            "a softer landing, a few more steps per minute usually brings the foot down closer under you."
+        ),
+        "midfoot": "A flat landing spreads the impact between heel and forefoot.",
+        "forefoot": (
+            "Landing on the forefoot loads the calves and Achilles more; build up to it gradually if it is new to you."
+        ),
+    }[main]
+    return f"Foot strike (left ankle, {n} contacts): mostly {main}: {plain[main]} ({detail}). {advice}"
+
+
+def short_strike_note(foot: StreamResult | None) -> str:
+    """Why there is no foot-strike chart, in a few words (for the plot)."""
+    note = "A waist accelerometer cannot see how the foot lands."
+    if foot is None:
+        return note
+    if foot.error or usable(foot.steps, "cadence_spm") < 20:
+        return note + " The ankle sensor (accelerometer only, 100 Hz) gave no usable contacts."
+    return note + " The ankle sensor has no gyroscope and samples at 100 Hz: too little for the strike angle."
+
+
+def bounce_verdict(trunk_steps: Sequence[StepMetrics]) -> str:
+    vo = _values(trunk_steps, "vo_cm")
+    t = np.array([s.ic_s for s in trunk_steps]) if trunk_steps else np.zeros(0)
+    ok = np.isfinite(vo)
+    if ok.sum() < 20:
+        return "Bounce (vertical oscillation): not enough usable steps to say."
+    vo, t = vo[ok], t[ok]
+    med = float(np.median(vo))
+    zone = vo_zone(med)
+    shares = Counter(vo_zone(v) for v in vo)
+    words = {
+        "purple": "very little bounce: you run low and flat, less than nearly all runners",
+        "blue": "less bounce than most runners: an economical, fairly flat stride",
+        "green": "about as much bounce as most runners",
+        "orange": (
+            "more bounce than most runners: part of each stride goes up instead of forward; "
+            "slightly quicker, shorter steps usually bring it down"
+        ),
+        "red": (
+            "a lot of bounce: much of each stride goes up instead of forward; try quicker, shorter "
+            "steps and think of running 'under a low ceiling'"
+        ),
+    }[zone]
+    text = (
+        f"Bounce: your hips rose and fell {med:.1f} cm per step (median), the {zone} zone "
+        f"({VO_ZONE_TEXT[zone]} on Garmin's scale): {words}. "
+        f"{100 * shares[zone] / len(vo):.0f}% of steps were in that zone."
+    )
+    span = t[-1] - t[0]
+    if span > 6 * 60:
+        first = np.median(vo[t < t[0] + 5 * 60])
+        last = np.median(vo[t > t[-1] - 5 * 60])
+        d = last - first
+        if abs(d) >= 0.4:
+            text += f" It {'rose' if d > 0 else 'fell'} by {abs(d):.1f} cm from the first to the last five minutes" + (
+                " - a common sign of tiring legs." if d > 0 else "."
+            )
+        else:
+            text += " It stayed steady from start to finish."
+    return text
+
+
+def cadence_line(trunk_steps: Sequence[StepMetrics]) -> str:
+    cad = _nanmedian(_values(trunk_steps, "cadence_spm"))
+    gct = _nanmedian(_values(trunk_steps, "gct_ms"))
+    parts = []
+    if np.isfinite(cad):
+        parts.append(f"cadence {cad:.0f} steps/min")
+    if np.isfinite(gct):
+        parts.append(f"ground contact {gct:.0f} ms")
+    return ("Rhythm: " + ", ".join(parts) + " (medians).") if parts else ""
+
+
+# ----------------------------------------------------------------------------------------------
+# the command
+# ----------------------------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="out", help="directory for the plot (default ./out/)")
+    parser.add_argument(
+        "--speed", default="max", help="'max' (as fast as possible, default) or N: replay at N x real time"
+    )
+    parser.add_argument("--minutes", type=float, default=None, help="use only the first N minutes of the run")
+    parser.add_argument("--data", default=None, help="path of acc_running.csv.gz (default: the copy in data/)")
+
+
+def _parse_speed(value: object) -> float | None:
+    if value is None:
+        return None
+    text = str(value).strip().lower()
+    if text in ("max", "", "0", "inf"):
+        return None
+    speed = float(text.rstrip("x"))
+    if speed <= 0:
+        raise ValueError(f"--speed must be 'max' or a positive number, got {value!r}")
+    return speed
+
+
+def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> int:
+    """Entry point of ``gait demo``. ``args`` may carry ``out``, ``speed``, ``minutes``, ``data``."""
+    say = out or (lambda s: print(s, flush=True))
+    out_dir = Path(getattr(args, "out", None) or "out")
+    try:
+        speed = _parse_speed(getattr(args, "speed", "max"))
+    except ValueError as exc:
+        print(f"gait demo: {exc}", file=sys.stderr)
+        return 2
+    minutes = getattr(args, "minutes", None)
+    data_path = Path(getattr(args, "data", None) or ADEPT_PATH)
+    if not data_path.exists():
+        print(f"gait demo: recording not found: {data_path}", file=sys.stderr)
+        return 1
+
+    t_load = time.perf_counter()
+    blocks = load_adept_run(data_path, minutes)
+    hip = blocks["left_hip"]
+    ankle = blocks.get("left_ankle")
+    duration = float(hip.time_s[-1] - hip.time_s[0]) + 1.0 / ADEPT_RATE_HZ
+    say(
+        f"gait demo: outdoor run (adeptdata, GPL-3), {duration / 60:.1f} min at {ADEPT_RATE_HZ:.0f} Hz: "
+        f"left_hip as 'waist'{', left_ankle as left foot (accelerometer only)' if ankle is not None else ''}; "
+        f"loaded in {time.perf_counter() - t_load:.1f} s"
+    )
+    sensors: dict[str, tuple[PipelineConfig, SampleBlock]] = {"hip": (PipelineConfig(placement="waist"), hip)}
+    if ankle is not None:
+        sensors["ankle"] = (PipelineConfig(placement="foot", side="left", acc_range_g=8.0), ankle)  # GT9X: +/-8 g
+    bar = ProgressBar(duration)
+    t_run = time.perf_counter()
+    results = stream_sensors(sensors, ADEPT_RATE_HZ, PACKET_SAMPLES, speed, bar)
+    wall = time.perf_counter() - t_run
+    hip_r = results["hip"]
+    ankle_r = results.get("ankle")
+    say(
+        f"streamed {len(hip) // PACKET_SAMPLES:,} packets per sensor in {wall:.1f} s "
+        f"({duration / max(wall, 1e-9):,.0f}x real time); steps: hip {len(hip_r.steps)}"
+        + (f", ankle {len(ankle_r.steps)}" if ankle_r is not None else "")
+    )
+    if hip_r.error:
+        say(f"hip pipeline failed: {hip_r.error}")
+    ankle_ok = ankle_r is not None and not ankle_r.error and usable(ankle_r.steps, "cadence_spm") >= 20
+    if ankle_r is not None and not ankle_ok:
+        why = ankle_r.error or f"only {len(ankle_r.steps)} contacts with usable values"
+        say(f"ankle (foot placement, accelerometer only): no usable results ({why}); the hip results stand alone.")
+
+    foot_steps = ankle_r.steps if ankle_ok and ankle_r is not None else []
+    show_strike = bool(strike_counts(foot_steps))
+    rows = per_minute(hip_r.steps, foot_steps, t0=float(hip.time_s[0]), duration_s=duration)
+    say("")
+    say(format_table(rows, show_foot_cadence=bool(foot_steps), show_strike=show_strike))
+    say("")
+    clean = sum(1 for s in hip_r.steps if is_clean(s))
+    if hip_r.steps:
+        flags = Counter(q for s in hip_r.steps for q in s.quality if q not in MODE_FLAGS)
+        flag_text = ", ".join(f"{k} {v}" for k, v in flags.most_common(4))
+        mode = sorted({q for s in hip_r.steps for q in s.quality if q in MODE_FLAGS})
+        say(
+            f"'clean %' = hip steps with no quality flag: {clean}/{len(hip_r.steps)}"
+            + (f" (flagged: {flag_text})" if flag_text else "")
+            + (f"; every step is marked {', '.join(mode)} (no standing calibration: lean has no zero)" if mode else "")
+        )
+        typical = float(np.median([r["steps"] for r in rows])) if rows else 0.0
+        stopped = [r["minute"] for r in rows if r["steps"] < 0.6 * typical]
+        if stopped:
+            say(
+                f"minutes with few or no steps ({', '.join(map(str, stopped))}): the runner stopped or walked for a while."
+            )
+    say(cadence_line(hip_r.steps))
+    verdict = strike_verdict(
+        ankle_r,
+        "waist",
+        foot_has_gyro=False,
+        foot_rate_hz=ADEPT_RATE_HZ,
+        min_rate_hz=sensors["ankle"][0].min_rate_hz_foot_strike if "ankle" in sensors else 200.0,
+    )
+    say(verdict)
+    say(bounce_verdict(hip_r.steps))
+
+    from gait.plot import plot_run
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = out_dir / "demo-outdoor-run.png"
+    plot_run(
+        hip_r.steps,
+        png,
+        strike_steps=[s for s in foot_steps if is_clean(s)],
+        title=f"Outdoor run, {duration / 60:.0f} min (waist accelerometer{', left ankle' if foot_steps else ''})",
+        strike_note=None if show_strike else short_strike_note(ankle_r),
+        t0_s=float(hip.time_s[0]),
+    )
+    say(f"plot: {png.resolve()}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gait demo", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run_demo(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
