@@ -6,12 +6,19 @@ the stance = g * step time / contact time, 1.5-2.5 g). A contact is therefore an
 where the (lightly smoothed) f_v stays above a threshold close to free fall:
 
 1. smooth f_v with a symmetric Hann kernel (~40 ms wide, zero phase; look-ahead 20 ms);
-2. contact intervals = runs where it exceeds ``CONTACT_THRESHOLD_G`` (0.4 g, a 'near actual
-   contact' level rather than the 'effective contact' 1 g level), with dips shorter than
-   ``MERGE_GAP_S`` bridged; IC / TO are the sub-sample (linearly interpolated) crossings,
-   shifted by small constant offsets calibrated against force plates;
-3. a contact is kept if it lasts ``MIN_CONTACT_S``..``MAX_CONTACT_S`` and its f_v peak reaches
-   ``MIN_PEAK_G``: standing still and walking (f_v never near free fall) give no steps.
+2. segmentation: runs where it exceeds ``CONTACT_THRESHOLD_G`` (0.4 g), with dips shorter
+   than ``MERGE_GAP_S`` bridged;
+3. a run is a contact if it lasts ``MIN_CONTACT_S``..``MAX_CONTACT_S`` and its f_v peak reaches
+   ``MIN_PEAK_G``: standing still and walking (f_v never near free fall) give no steps;
+4. IC / TO = the sub-sample (interpolated) crossings, next to the segmentation crossings, of
+   the *free-fall level*: 0 g on a signal that shows free fall in flight. A trunk point's f_v
+   leaves ~0 g the moment the foot loads (force truth: RBDS IC +7..+16 ms, TO -2..-21 ms).
+   Some recordings never show free fall (heavily low-passed, or with negative values cut to
+   0 like the Alcantara data): there a 0 g crossing does not exist or is meaningless, and the
+   level is raised to ``HIGH_LEVEL_G`` (0.5 g). Which case applies is read from the data: the
+   typical flight minimum (exponential average over contacts of the f_v minimum in the
+   ``FLOOR_WINDOW_S`` before each run) maps linearly from ``FLOOR_FREE_FALL_G`` (and below:
+   level 0 g) to ``FLOOR_NO_DIP_G`` (and above: ``HIGH_LEVEL_G``).
 
 A step is contact k plus the flight after it: [IC_k, IC_k+1). It is emitted as soon as
 IC_k+1 is confirmed (the next run has lasted ``MIN_CONTACT_S``), i.e. about one flight
@@ -20,22 +27,25 @@ next-IC metrics (flight, VO) after that timeout.
 
 Per step: GCT = TO-IC; flight = IC_k+1 - TO_k; cadence = 60 / step time; VO by periodic
 (Fourier) double integration of a_v over the step; lean = mean tilt; impact = peak |a| in the
-first 60 ms; side from the sign of the mean ML acceleration over the stance (the trunk is
-pushed towards the midline, away from the stance foot), only when enabled (`SIDE_FROM_ML`,
-off: not reliable across runners, see there), else None.
+first 60 ms. Side: None (see `SIDE_FROM_ML`).
 
-Streaming: every decision is taken in data time and every metric uses only the samples of
-its own step, so output does not depend on how the stream was cut (the stage processes all
-complete frames of a block in one call). Memory: a ring buffer of the last few seconds.
+Streaming, frame-size invariant: every decision is taken at a sample index fixed by the data
+(a threshold crossing, a crossing plus a fixed number of samples) and reads only samples in
+windows fixed by sample indices that end at or before that index. The stage reacts to a
+decision when the frame that contains its index is processed, whatever the frame size, so the
+records depend only on the samples. History: a buffer of ``KEEP_S`` behind the newest smoothed
+sample (no decision reaches further back) plus one frame.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from gait.core.config import GRAVITY_MPS2
 from gait.core.records import BodyBlock, StepMetrics
-from gait.dsp.orientation import BatchedFramedStage
+from gait.dsp.stage import FramedStage
 from gait.metrics.lean import mean_lean_deg
 from gait.metrics.quality import step_quality
 from gait.metrics.temporal import cadence_spm, duty_factor, flight_ms, gct_ms, step_time_s
@@ -50,25 +60,26 @@ MAX_CONTACT_S = 0.6
 MAX_STEP_S = 0.75
 SMOOTH_HALF_S = 0.02
 IMPACT_WINDOW_S = 0.06
-# IC / TO: crossings of these vertical specific-force levels next to the segmentation crossings
-IC_LEVEL_G = 0.0
-TO_LEVEL_G = 0.0
 REFINE_WINDOW_S = 0.1
-# constant timing corrections (s), added to the refined crossings
-IC_OFFSET_S = 0.0
-TO_OFFSET_S = 0.0
-SIDE_MIN_ML_MPS2 = 0.3
-# Side from the sign of the stance-mean ML acceleration. Off by default: on the virtual sacrum
-# sensors of four runners the rule was right for 97 % of the steps of one runner, 70 % of
-# another and < 45 % of the other two (the ML acceleration of the sacrum is dominated by
-# pelvis roll, whose phase is individual). A wrong side is worse than none (it corrupts
-# left/right balance), so side is None until a validated rule exists.
+# IC / TO level (see the module docstring)
+FREE_FALL_LEVEL_G = 0.0
+HIGH_LEVEL_G = 0.5
+FLOOR_FREE_FALL_G = -0.25
+FLOOR_NO_DIP_G = 0.0
+FLOOR_WINDOW_S = 0.25
+FLOOR_EMA = 0.2  # weight of the newest contact in the flight-floor average
+# Side from the sign of the stance-mean ML acceleration. Off: on the virtual sacrum sensors
+# of four runners the rule was right for 97 % of the steps of one runner, 70 % of another and
+# < 45 % of the other two (the ML acceleration of the sacrum is dominated by pelvis roll, whose
+# phase is individual). A wrong side is worse than none, so side is None.
 SIDE_FROM_ML = False
-BUFFER_S = 3.0
+SIDE_MIN_ML_MPS2 = 0.3
+# no decision reads further back than this behind the newest smoothed sample
+KEEP_S = MAX_STEP_S + MIN_CONTACT_S + REFINE_WINDOW_S + FLOOR_WINDOW_S + 0.2
 
 # buffer columns
-_T, _FV, _AP, _ML, _NORM, _TILT, _GYR, _SV = range(8)
-_NCOL = 8
+_T, _FV, _ML, _NORM, _TILT, _SV = range(6)
+_NCOL = 6
 
 
 def _hann_kernel(fs: float) -> np.ndarray:
@@ -77,82 +88,96 @@ def _hann_kernel(fs: float) -> np.ndarray:
     return w / w.sum()
 
 
+def level_from_floor_g(floor_g: float) -> float:
+    """IC/TO level (g) from the typical flight minimum of f_v (g)."""
+    x = (floor_g - FLOOR_FREE_FALL_G) / (FLOOR_NO_DIP_G - FLOOR_FREE_FALL_G)
+    x = min(max(x, 0.0), 1.0)
+    return FREE_FALL_LEVEL_G + x * (HIGH_LEVEL_G - FREE_FALL_LEVEL_G)
+
+
 class _Contact:
-    __slots__ = ("ic_t", "to_t", "ic_i", "to_i", "peak")
+    __slots__ = ("ic_t", "ic_i", "start_i", "end_t", "end_i", "peak", "level")
 
-    def __init__(self, ic_t: float, to_t: float, ic_i: float, to_i: float, peak: float):
-        self.ic_t = ic_t
-        self.to_t = to_t
-        self.ic_i = ic_i  # fractional absolute sample index
-        self.to_i = to_i
+    def __init__(self, ic_t, ic_i, start_i, end_t, end_i, peak, level):
+        self.ic_t = ic_t  # refined IC (time, fractional absolute index)
+        self.ic_i = ic_i
+        self.start_i = start_i  # segmentation crossings
+        self.end_t = end_t
+        self.end_i = end_i
         self.peak = peak
+        self.level = level  # IC / TO level (m/s^2)
 
 
-class TrunkStepStage(BatchedFramedStage):
+class TrunkStepStage(FramedStage):
     latency_ms = 1000.0 * (MAX_STEP_S + MIN_CONTACT_S + SMOOTH_HALF_S)
 
     def _reset_state(self) -> None:
-        self._kernel = _hann_kernel(self.fs)
+        fs = self.fs
+        self._kernel = _hann_kernel(fs)
         self._h = (len(self._kernel) - 1) // 2
-        self._buf = np.zeros((0, _NCOL))
-        self._bflags = np.zeros(0, np.uint8)
+        self._keep = int(math.ceil(KEEP_S * fs)) + 2 * self._h + 4
+        self._cap = self._keep + self.frame_len + 2 * self._h + 16
+        self._buf = np.zeros((self._cap, _NCOL))
+        self._bflags = np.zeros(self._cap, np.uint8)
+        self._len = 0  # valid rows
         self._b0 = 0  # absolute index of buffer row 0
         self._n_in = 0  # absolute index one past the newest sample
         self._n_sv = 0  # absolute index one past the newest smoothed sample
-        self._has_gyro = False
-        # run state machine (in data time)
+        self._minc = MIN_CONTACT_S * fs  # durations in samples
+        self._merge = MERGE_GAP_S * fs
+        self._maxc = MAX_CONTACT_S * fs
+        self._maxstep = MAX_STEP_S * fs
+        self._w = int(REFINE_WINDOW_S * fs)
+        self._fw = int(FLOOR_WINDOW_S * fs)
+        # run state machine (fractional absolute indices of threshold crossings)
+        self._prev_above: bool | None = None
         self._in_run = False
-        self._run_start_t = 0.0
         self._run_start_i = 0.0
         self._run_peak = -np.inf
-        self._run_end_t: float | None = None  # pending end (dip not yet known to be final)
-        self._run_end_i = 0.0
-        self._run_confirmed = False  # the run has been above threshold MIN_CONTACT_S after its start
+        self._run_end_i: float | None = None  # pending end (dip not yet known to be final)
+        self._run_end_t = 0.0
+        self._run_confirmed = False
+        self._run_ic: tuple[float, float] | None = None  # refined IC of the current run
+        self._run_level = 0.0
+        self._last_end_i: float | None = None  # end crossing of the previous run
         self._wait: _Contact | None = None  # valid contact waiting for its successor
-        self._ic_t = 0.0  # refined IC of the current run (set when it is confirmed)
-        self._ic_i = 0.0
-        self._last_end_i: float | None = None  # coarse end of the previous run
-        self._prev_ic_t: float | None = None  # IC of the previous emitted contact
-        self._prev_side: str | None = None
+        self._floor: float | None = None  # flight floor average (m/s^2)
+        self._prev_ic_t: float | None = None
         self._last_t = float("nan")
-        self._prev_above: bool | None = None
         self._out: list[StepMetrics] = []
 
     # ---------------------------------------------------------------- buffer
     def _append(self, b: BodyBlock) -> None:
         n = len(b)
-        rows = np.empty((n, _NCOL))
-        rows[:, _T] = b.time_s
-        rows[:, _FV] = b.acc_v_mps2 + G
-        rows[:, _AP] = b.acc_ap_mps2
-        rows[:, _ML] = b.acc_ml_mps2
-        rows[:, _NORM] = b.acc_norm_mps2
-        rows[:, _TILT] = b.tilt_deg
-        if b.gyr_ml_dps is not None:
-            self._has_gyro = True
-            rows[:, _GYR] = b.gyr_ml_dps
-        else:
-            rows[:, _GYR] = np.nan
-        rows[:, _SV] = np.nan
-        self._buf = np.concatenate([self._buf, rows])
-        self._bflags = np.concatenate([self._bflags, b.flags.astype(np.uint8)])
+        if self._len + n > self._cap:
+            self._compact(n)
+        r = slice(self._len, self._len + n)
+        buf = self._buf
+        buf[r, _T] = b.time_s
+        buf[r, _FV] = b.acc_v_mps2 + G
+        buf[r, _ML] = b.acc_ml_mps2
+        buf[r, _NORM] = b.acc_norm_mps2
+        buf[r, _TILT] = b.tilt_deg
+        self._bflags[r] = b.flags
+        self._len += n
         self._n_in += n
 
-    def _trim(self) -> None:
-        keep_from = self._n_in - int(BUFFER_S * self.fs)
-        needed = [self._n_sv - self._h - 2]
-        if self._wait is not None:
-            needed.append(int(np.floor(self._wait.ic_i)) - 2)
-        if self._in_run or self._run_end_t is not None:
-            needed.append(int(np.floor(self._run_start_i)) - 2)
-        keep_from = max(self._b0, min([keep_from, *needed]))
-        # hard bound: never more than 2 * BUFFER_S (a run that never ends is not a contact)
-        keep_from = max(keep_from, self._n_in - int(2 * BUFFER_S * self.fs))
+    def _compact(self, n: int) -> None:
+        keep_from = max(self._b0, self._n_sv - self._h - self._keep)
         cut = keep_from - self._b0
-        if cut > 0:
-            self._buf = self._buf[cut:]
-            self._bflags = self._bflags[cut:]
-            self._b0 = keep_from
+        need = self._len - cut + n
+        if need > self._cap:  # a frame longer than planned (flush of a long tail)
+            self._cap = need + self._keep
+            buf = np.zeros((self._cap, _NCOL))
+            fl = np.zeros(self._cap, np.uint8)
+            buf[: self._len - cut] = self._buf[cut : self._len]
+            fl[: self._len - cut] = self._bflags[cut : self._len]
+            self._buf, self._bflags = buf, fl
+        elif cut > 0:
+            self._buf[: self._len - cut] = self._buf[cut : self._len]
+            self._bflags[: self._len - cut] = self._bflags[cut : self._len]
+        self._len -= cut
+        self._b0 = keep_from
 
     def _smooth_new(self, final: bool) -> tuple[int, int]:
         """Smooth f_v where the whole kernel is available; returns the new absolute range."""
@@ -161,18 +186,17 @@ class TrunkStepStage(BatchedFramedStage):
         hi = self._n_in if final else self._n_in - h
         if hi <= lo:
             return lo, lo
-        fv = self._buf[:, _FV]
-        # pad at the stream start / end by edge values
+        fv = self._buf[: self._len, _FV]
         a = lo - self._b0 - h
         b = hi - self._b0 + h
-        pre = max(0, -a)
-        post = max(0, b - fv.shape[0])
-        seg = fv[max(a, 0) : min(b, fv.shape[0])]
-        if pre or post:
+        pre = max(0, h - lo)  # before the first sample of the stream
+        post = max(0, b - self._len)
+        seg = fv[max(a, 0) : min(b, self._len)]
+        if pre or post:  # stream start / end: edge values
             seg = np.concatenate([np.full(pre, seg[0]), seg, np.full(post, seg[-1])])
         m = hi - lo
         out = np.zeros(m)
-        for j, w in enumerate(self._kernel):  # few taps; each output is the same float sum
+        for j, w in enumerate(self._kernel):  # each output is the same float sum however framed
             out += w * seg[j : j + m]
         self._buf[lo - self._b0 : hi - self._b0, _SV] = out
         self._n_sv = hi
@@ -187,21 +211,16 @@ class TrunkStepStage(BatchedFramedStage):
         if hi > lo:
             self._scan(lo, hi)
         out, self._out = self._out, []
-        self._trim()
         return out
 
     def _finish(self) -> list:
-        # end of stream: smooth what the look-ahead held back, then a pending run end is
-        # final and a pending contact has no successor
         lo, hi = self._smooth_new(True)
         if hi > lo:
             self._scan(lo, hi)
-        if self._run_end_t is not None:
+        if self._run_end_i is not None:
             self._finalize_run()
-        elif self._in_run and self._run_confirmed:
-            pass  # a contact cut by the end of the stream: no toe-off, not reported
         if self._wait is not None:
-            self._emit(self._wait, None, None)
+            self._emit(self._wait, None, self._n_sv - 1)
             self._wait = None
         out, self._out = self._out, []
         return out
@@ -212,189 +231,194 @@ class TrunkStepStage(BatchedFramedStage):
         r0 = lo - self._b0
         r1 = hi - self._b0
         sv = self._buf[:, _SV]
-        t = self._buf[:, _T]
         above = sv[r0:r1] > thr
         prev = np.empty_like(above)
         prev[1:] = above[:-1]
-        # at the stream start there is no previous sample: no crossing at the first sample
         prev[0] = above[0] if self._prev_above is None else self._prev_above
         self._prev_above = bool(above[-1])
+        last = r0
         for c in np.nonzero(above != prev)[0]:
             j = r0 + int(c)  # buffer row of the first sample on the new side
             x0, x1 = sv[j - 1], sv[j]
             frac = (thr - x0) / (x1 - x0) if x1 != x0 else 0.0
-            tc = float(t[j - 1] + frac * (t[j] - t[j - 1]))
-            ic = self._b0 + j - 1 + frac
-            self._advance(tc)
+            ci = self._b0 + j - 1 + frac
+            self._track_peak(last, j)
+            last = j
+            self._advance(ci)
             if above[c]:
-                self._on_up(tc, ic)
+                self._on_up(ci)
             else:
-                self._on_down(tc, ic)
-        self._advance(float(t[r1 - 1]))
+                self._on_down(ci)
+        self._track_peak(last, r1)
+        self._advance(float(hi - 1))
 
-    def _on_up(self, tc: float, ic: float) -> None:
-        if self._run_end_t is not None and tc - self._run_end_t < MERGE_GAP_S:
-            self._run_end_t = None  # a short dip inside a contact: bridge it
+    def _track_peak(self, r0: int, r1: int) -> None:
+        if (self._in_run or self._run_end_i is not None) and r1 > r0:
+            self._run_peak = max(self._run_peak, float(self._buf[r0:r1, _SV].max()))
+
+    def _time_at(self, i: float) -> float:
+        """Time at a fractional absolute index (interpolated between samples)."""
+        r = i - self._b0
+        j = min(max(int(math.floor(r)), 0), self._len - 2)
+        f = r - j
+        t = self._buf[:, _T]
+        return float(t[j] + f * (t[j + 1] - t[j]))
+
+    def _on_up(self, ci: float) -> None:
+        if self._run_end_i is not None and ci - self._run_end_i < self._merge:
+            self._run_end_i = None  # a short dip inside a contact: bridge it
             self._in_run = True
             return
-        if self._run_end_t is not None:
+        if self._run_end_i is not None:
             self._finalize_run()
         self._in_run = True
-        self._run_start_t = tc
-        self._run_start_i = ic
+        self._run_start_i = ci
         self._run_peak = -np.inf
         self._run_confirmed = False
+        self._run_ic = None
 
-    def _on_down(self, tc: float, ic: float) -> None:
+    def _on_down(self, ci: float) -> None:
         if not self._in_run:
             return  # stream started above the threshold: no IC known
-        # peak up to here
-        s = int(np.ceil(self._run_start_i)) - self._b0
-        e = int(np.floor(ic)) - self._b0 + 1
-        if e > s:
-            self._run_peak = max(self._run_peak, float(np.max(self._buf[max(s, 0) : e, _SV])))
-        if tc - self._run_start_t >= MIN_CONTACT_S:
-            self._confirm_run()
         self._in_run = False
-        self._run_end_t = tc
-        self._run_end_i = ic
+        self._run_end_i = ci
+        self._run_end_t = self._time_at(ci)
 
-    def _advance(self, tnow: float) -> None:
-        """Time-driven transitions up to data time ``tnow`` (no crossing in between)."""
-        if self._in_run and not self._run_confirmed and tnow - self._run_start_t >= MIN_CONTACT_S:
-            self._confirm_run()
-        if self._run_end_t is not None and tnow - self._run_end_t >= MERGE_GAP_S:
+    def _advance(self, k: float) -> None:
+        """Transitions triggered at data-fixed indices up to index ``k`` (no crossing in between)."""
+        if (self._in_run or self._run_end_i is not None) and not self._run_confirmed:
+            trig = self._run_start_i + self._minc
+            end = self._run_end_i if self._run_end_i is not None else math.inf
+            if end >= trig and k >= trig:
+                self._confirm_run(trig)
+        if self._run_end_i is not None and k >= self._run_end_i + self._merge:
             self._finalize_run()
         p = self._wait
-        if p is not None and tnow - p.ic_t >= MAX_STEP_S:
-            run_open = self._in_run or self._run_end_t is not None
-            if not (run_open and self._run_start_t <= p.ic_t + MAX_STEP_S):
-                self._emit(p, None, None)
+        if p is not None and k >= p.ic_i + self._maxstep:
+            run_open = self._in_run or self._run_end_i is not None
+            if not (run_open and self._run_start_i <= p.ic_i + self._maxstep):
+                self._emit(p, None, p.ic_i + self._maxstep)
                 self._wait = None
 
-    def _confirm_run(self) -> None:
-        if self._run_confirmed:
-            return
+    def _confirm_run(self, trig: float) -> None:
+        """The current run has lasted MIN_CONTACT_S: decided at index ``trig``."""
         self._run_confirmed = True
-        self._ic_t, self._ic_i = self._refine_ic(self._run_start_t, self._run_start_i)
+        s = self._run_start_i
+        # flight floor: minimum of the smoothed f_v in the window before the run
+        r = int(math.floor(s)) - self._b0
+        lo = r - self._fw
+        if self._last_end_i is not None:
+            lo = max(lo, int(math.ceil(self._last_end_i)) - self._b0)
+        lo = max(lo, 0)
+        if r > lo:
+            fl = float(self._buf[lo : r + 1, _SV].min())
+            self._floor = fl if self._floor is None else (1 - FLOOR_EMA) * self._floor + FLOOR_EMA * fl
+        floor_g = (self._floor / G) if self._floor is not None else FREE_FALL_LEVEL_G - 1.0
+        self._run_level = level_from_floor_g(floor_g) * G
+        # IC: the rising crossing of the level next to the segmentation crossing, looking back
+        lo_ic = r - self._w
+        if self._last_end_i is not None:
+            lo_ic = max(lo_ic, int(math.floor(self._last_end_i)) - self._b0 + 2)
+        found = self._crossing(s, self._run_level, True, lo_ic, int(math.floor(trig)) - self._b0 + 1)
+        self._run_ic = found if found is not None else (self._time_at(s), s)
         p = self._wait
         if p is not None:
-            if self._ic_t - p.ic_t <= MAX_STEP_S:
-                self._emit(p, self._ic_t, self._run_start_i)
+            ic_t, ic_i = self._run_ic
+            if ic_i - p.ic_i <= self._maxstep:
+                self._emit(p, (ic_t, ic_i), trig)
             else:
-                self._emit(p, None, None)
+                self._emit(p, None, trig)
             self._wait = None
 
     def _finalize_run(self) -> None:
-        assert self._run_end_t is not None
-        start_t, end_t = self._run_start_t, self._run_end_t
-        dur = end_t - start_t
-        ok = MIN_CONTACT_S <= dur <= MAX_CONTACT_S and self._run_peak >= MIN_PEAK_G * G
-        self._run_end_t = None
-        self._in_run = False
-        if ok and self._run_confirmed:
-            if self._wait is not None:  # cannot happen (confirmation emits it); be safe
-                self._emit(self._wait, None, None)
-            self._wait = _Contact(self._ic_t, end_t, self._ic_i, self._run_end_i, self._run_peak)
+        assert self._run_end_i is not None
+        dur = self._run_end_i - self._run_start_i
+        ok = self._minc <= dur <= self._maxc and self._run_peak >= MIN_PEAK_G * G
+        if ok and self._run_confirmed and self._run_ic is not None:
+            ic_t, ic_i = self._run_ic
+            self._wait = _Contact(ic_t, ic_i, self._run_start_i, self._run_end_t, self._run_end_i,
+                                  self._run_peak, self._run_level)
         self._last_end_i = self._run_end_i
+        self._run_end_i = None
+        self._in_run = False
 
     # ---------------------------------------------------------------- metrics
-    def _interp(self, j: int, level: float) -> tuple[float, float]:
-        """Crossing of ``level`` between buffer rows j-1 and j: (time, absolute fractional index)."""
-        sv = self._buf[:, _SV]
-        t = self._buf[:, _T]
-        x0, x1 = sv[j - 1], sv[j]
-        frac = (level - x0) / (x1 - x0) if x1 != x0 else 0.0
-        frac = min(max(frac, 0.0), 1.0)
-        return float(t[j - 1] + frac * (t[j] - t[j - 1])), self._b0 + j - 1 + frac
-
-    def _nearest_crossing(self, lo: int, hi: int, level: float, rising: bool, near_i: float) -> tuple[float, float] | None:
-        """The crossing of ``level`` (rising or falling) in buffer rows [lo, hi) closest to ``near_i``."""
-        sv = self._buf[:, _SV]
+    def _crossing(self, start_i: float, level: float, rising: bool, lo: int, hi: int):
+        """The crossing of ``level`` (rising or falling) contiguous with the segmentation crossing
+        at ``start_i``: walk from the first sample after it towards where the level is, within
+        buffer rows [lo, hi). (time, absolute fractional index), or None."""
         lo = max(lo, 1)
         hi = min(hi, self._n_sv - self._b0)
-        if hi - lo < 1:
+        j = int(math.floor(start_i)) - self._b0 + 1
+        if not (lo <= j < hi):
             return None
-        above = sv[lo - 1 : hi] >= level
-        if rising:
-            js = np.nonzero(above[1:] & ~above[:-1])[0] + lo
-        else:
-            js = np.nonzero(~above[1:] & above[:-1])[0] + lo
-        if js.size == 0:
-            return None
-        j = int(js[np.argmin(np.abs(js + self._b0 - near_i))])
-        return self._interp(j, level)
+        sv = self._buf[lo - 1 : hi, _SV].tolist()  # python floats: cheap element access
+        k = j - lo + 1  # position of row j in sv
+        if (sv[k] >= level) == rising:  # already past the level: walk back
+            while k - 1 >= 1 and (sv[k - 1] >= level) == rising:
+                k -= 1
+            if (sv[k - 1] >= level) == rising:
+                return None
+        else:  # not yet at the level: walk on
+            n = len(sv)
+            while k < n and (sv[k] >= level) != rising:
+                k += 1
+            if k >= n:
+                return None
+        j = k + lo - 1
+        x0, x1 = sv[k - 1], sv[k]
+        frac = (level - x0) / (x1 - x0) if x1 != x0 else 0.0
+        frac = min(max(frac, 0.0), 1.0)
+        t = self._buf[:, _T]
+        return float(t[j - 1] + frac * (t[j] - t[j - 1])), self._b0 + j - 1 + frac
 
-    def _refine_ic(self, coarse_t: float, coarse_i: float) -> tuple[float, float]:
-        """The rising crossing of IC_LEVEL_G next to the coarse (segmentation) crossing."""
-        w = int(REFINE_WINDOW_S * self.fs)
-        r = int(np.floor(coarse_i)) - self._b0 + 1
-        lo = r - w
-        if self._last_end_i is not None:
-            lo = max(lo, int(np.floor(self._last_end_i)) - self._b0 + 2)
-        found = self._nearest_crossing(lo, r + w, IC_LEVEL_G * G, True, coarse_i)
-        if found is None:
-            return coarse_t, coarse_i
-        t, i = found
-        return t + IC_OFFSET_S, i + IC_OFFSET_S * self.fs
-
-    def _refine_to(self, c: _Contact, limit_i: float | None) -> tuple[float, float]:
-        """The falling crossing of TO_LEVEL_G next to the coarse (segmentation) crossing."""
-        w = int(REFINE_WINDOW_S * self.fs)
-        r = int(np.floor(c.to_i)) - self._b0 + 1
-        hi = r + w
-        if limit_i is not None:
-            hi = min(hi, int(np.floor(limit_i)) - self._b0)
-        lo = max(r - w, int(np.ceil(c.ic_i)) - self._b0 + 1)
-        found = self._nearest_crossing(lo, hi, TO_LEVEL_G * G, False, c.to_i)
-        if found is None:
-            return c.to_t, c.to_i
-        t, i = found
-        return t + TO_OFFSET_S, i + TO_OFFSET_S * self.fs
-
-    def _emit(self, c: _Contact, next_ic: float | None, next_start_i: float | None) -> None:
+    def _emit(self, c: _Contact, nxt: tuple[float, float] | None, trig: float) -> None:
+        """Metrics of contact ``c``, decided at index ``trig``: reads rows <= trig only."""
         fs = self.fs
-        next_start_i_refined = self._ic_i if next_ic is not None else None
-        to_t, to_i = self._refine_to(c, next_start_i)
+        b0 = self._b0
+        lim = int(math.floor(trig)) - b0 + 1
+        # TO: the falling crossing of the contact's level next to the segmentation crossing
+        r = int(math.floor(c.end_i)) - b0 + 1
+        hi = min(r + self._w, lim)
+        if nxt is not None:
+            hi = min(hi, int(math.floor(nxt[1])) - b0)
+        lo = max(r - self._w, int(math.ceil(c.ic_i)) - b0 + 1)
+        found = self._crossing(c.end_i, c.level, False, lo, hi)
+        to_t, to_i = found if found is not None else (c.end_t, c.end_i)
         if to_t <= c.ic_t:
-            to_t, to_i = c.to_t, c.to_i
-        c = _Contact(c.ic_t, to_t, c.ic_i, to_i, c.peak)
-        g_ms = gct_ms(c.ic_t, c.to_t)
+            to_t, to_i = c.end_t, c.end_i
+        next_ic = nxt[0] if nxt is not None else None
+        g_ms = gct_ms(c.ic_t, to_t)
         step_s = step_time_s(c.ic_t, next_ic)
         if step_s is None and self._prev_ic_t is not None and c.ic_t - self._prev_ic_t <= MAX_STEP_S:
             cad_step = c.ic_t - self._prev_ic_t
         else:
             cad_step = step_s
         cad = cadence_spm(cad_step)
-        fl = flight_ms(c.to_t, next_ic)
+        fl = flight_ms(to_t, next_ic)
         vo = None
         if step_s is not None:
-            i0 = int(round(c.ic_i - self._b0))
+            i0 = int(round(c.ic_i)) - b0
             n = int(round(step_s * fs))
-            a = self._buf[max(i0, 0) : i0 + n, _FV] - G
-            if i0 >= 0 and a.shape[0] == n:
-                vo = vo_cm(a, n / fs)
-        b0 = self._b0
-        r_ic = int(np.ceil(c.ic_i)) - b0
-        r_to = int(np.ceil(c.to_i)) - b0
-        r_next = int(np.ceil(next_start_i_refined)) - b0 if next_start_i_refined is not None else r_to
-        span = slice(max(r_ic, 0), max(r_next, r_ic, 0))
-        stance = slice(max(r_ic, 0), max(r_to, r_ic, 0))
-        impact = slice(max(r_ic, 0), max(r_ic + int(np.ceil(IMPACT_WINDOW_S * fs)), 0))
+            if i0 >= 0 and i0 + n <= self._len:
+                vo = vo_cm(self._buf[i0 : i0 + n, _FV] - G, n / fs)
+        r_ic = max(int(math.ceil(c.ic_i)) - b0, 0)
+        r_to = max(int(math.ceil(to_i)) - b0, r_ic)
+        r_next = max(int(math.ceil(nxt[1])) - b0, r_ic) if nxt is not None else r_to
+        span = slice(r_ic, min(r_next, lim))
+        imp = slice(r_ic, min(r_ic + int(math.ceil(IMPACT_WINDOW_S * fs)), lim))
         lean = mean_lean_deg(self._buf[span, _TILT])
-        impact_g = float(np.max(self._buf[impact, _NORM]) / G) if impact.stop > impact.start else None
+        impact_g = float(np.max(self._buf[imp, _NORM]) / G) if imp.stop > imp.start else None
         side = None
-        ml = self._buf[stance, _ML]
-        if SIDE_FROM_ML and ml.size:
-            m = float(np.mean(ml))
-            if abs(m) >= SIDE_MIN_ML_MPS2:
-                side = "left" if m > 0 else "right"
-        flags = self._bflags[span]
-        quality = step_quality(flags, fs, gct_ms=g_ms, vo_cm=vo, cadence_spm=cad, flight_ms=fl)
+        if SIDE_FROM_ML:
+            ml = self._buf[r_ic:r_to, _ML]
+            if ml.size and abs(float(ml.mean())) >= SIDE_MIN_ML_MPS2:
+                side = "left" if float(ml.mean()) > 0 else "right"
+        quality = step_quality(self._bflags[span], fs, gct_ms=g_ms, vo_cm=vo, cadence_spm=cad, flight_ms=fl)
         self._out.append(
             StepMetrics(
                 ic_s=float(c.ic_t),
-                to_s=float(c.to_t),
+                to_s=float(to_t),
                 side=side,
                 gct_ms=float(g_ms),
                 flight_ms=None if fl is None else float(fl),
@@ -411,4 +435,3 @@ class TrunkStepStage(BatchedFramedStage):
             )
         )
         self._prev_ic_t = c.ic_t
-        self._prev_side = side

@@ -1,10 +1,9 @@
 """Trunk orientation: SampleBlock (sensor frame, unknown mounting) -> BodyBlock (vertical / AP / ML).
 
-Causal and chunk-invariant. Every quantity is a per-sample recursive filter with carried
-state (``scipy.signal.sosfilt`` / ``lfilter`` with ``zi``) or an element-wise expression of the
-current sample, so a block split anywhere gives bit-identical output. That lets this stage
-process all complete frames of a block in one vectorised call (see `BatchedFramedStage`):
-the per-frame Python overhead would otherwise dominate a one-hour analysis.
+Causal and frame-size invariant. Every quantity is a per-sample recursive filter with carried
+state (``scipy.signal.lfilter`` with ``zi``), started from the first sample, or an element-wise
+expression of the current sample, so a stream split anywhere (any frame size) gives
+bit-identical output; offline analysis simply uses long frames.
 
 Gravity ("up", sensor frame)
     4th-order Butterworth low-pass (0.5 Hz) of the specific-force vector. Over whole steps the
@@ -35,7 +34,7 @@ Trunk lean (``tilt_deg``)
     the sensor axis (with sign) most aligned with gravity at the end of the warm-up (NaN
     before); then every sample carries `OrientationFlag.UNCALIBRATED`.
 
-Warm-up: the low-pass starts from the first frame's mean, which is arbitrary mid-run; during
+Warm-up: the low-pass starts from the first sample, which is arbitrary mid-run; during
 the first `WARMUP_S` seconds the estimate is blended with the expanding mean of all samples so
 far (weight fading linearly from 1 to 0), which is right to within a fraction of a step after
 a second of running.
@@ -56,7 +55,7 @@ from scipy.signal import butter, lfilter, sosfilt_zi
 
 from gait.core.config import GRAVITY_MPS2
 from gait.core.records import BodyBlock, SampleBlock
-from gait.dsp.stage import FramedStage, block_len, concat_blocks, slice_block
+from gait.dsp.stage import FramedStage
 
 
 class OrientationFlag:
@@ -78,33 +77,6 @@ WARMUP_S = 4.0
 # (VO MAE 0.91 vs 0.85 cm on RBDS, 0.93 vs 0.63 cm on RIC), so the accelerometer-only estimate
 # is used with or without a gyro; the gyro feeds ``gyr_ml_dps`` only.
 GYRO_CORRECTION = False
-
-
-class BatchedFramedStage(FramedStage):
-    """A `FramedStage` whose frame processing is split-invariant, so all complete frames
-    waiting in a block are handed to `_process_frame` at once (one vectorised call instead of
-    one per frame). Output is identical to frame-by-frame processing; only ``emitted_s``
-    (a latency witness) can differ."""
-
-    def process(self, block):  # type: ignore[override]
-        n = block_len(block)
-        if n == 0:
-            return []
-        self._pending.append(block)
-        self._pending_n += n
-        if self._pending_n < self.frame_len:
-            return []
-        data = concat_blocks(self._pending)
-        total = self._pending_n
-        m = (total // self.frame_len) * self.frame_len
-        out = self._process_frame(slice_block(data, 0, m), False)
-        if m < total:
-            self._pending = [slice_block(data, m, total)]
-            self._pending_n = total - m
-        else:
-            self._pending = []
-            self._pending_n = 0
-        return out
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -134,7 +106,7 @@ def _normalize(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a / safe[:, None], n
 
 
-class TrunkOrientationStage(BatchedFramedStage):
+class TrunkOrientationStage(FramedStage):
     latency_ms = 0.0
 
     def _reset_state(self) -> None:
@@ -175,7 +147,7 @@ class TrunkOrientationStage(BatchedFramedStage):
             return []
         acc = frame.acc_mps2
         if self._g_zi is None:
-            x0 = acc[: self.frame_len].mean(axis=0)
+            x0 = acc[0]  # the first sample (not a frame mean: frame-size invariant)
             self._g_zi = self._sos_zi0[:, :, None] * x0[None, None, :]
         glp, self._g_zi = _sos_lfilter(self._sos, acc, self._g_zi)
         idx = self._n_seen + np.arange(n)
