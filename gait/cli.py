@@ -67,7 +67,8 @@ def _fmt(v: float | None, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
 
-def print_table(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisResult, out=sys.stdout) -> None:
+def print_table(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisResult, out=None) -> None:
+    out = out if out is not None else sys.stdout
     header = f"{'#':>5} {'IC s':>9} {'side':>5} {'GCT ms':>7} {'flight':>7} {'cad spm':>7} {'VO cm':>6} {'VR %':>5} {'FSA°':>6} {'strike':>9} {'lean°':>6}  quality"
     print(header, file=out)
     for i, s in enumerate(steps, 1):

@@ -318,3 +318,144 @@ def test_alcantara_and_adept(built):
         assert data.shape[0] == 150000 and np.all(np.diff(data[:, 0]) > 0)
         # the recording starts with the runner standing: |acc| ~ g
         assert abs(np.median(np.linalg.norm(data[:200, 1:4], axis=1)) - G_MPS2) < 0.5
+
+
+# ----------------------------------------------------------------------------- marker cleaning, exclusions
+
+
+def test_clean_cluster_fills_dropouts_and_flags_unrecoverable():
+    from scipy.spatial.transform import Rotation
+
+    from gait.validation.virtual_imu import STATUS_BAD, STATUS_FILLED, clean_cluster
+
+    fs = 200.0
+    t = np.arange(0, 2.0, 1 / fs)
+    rot = Rotation.from_rotvec(np.outer(np.sin(2 * np.pi * 1.3 * t), [0.2, 0.5, 0.3])).as_matrix()
+    origin = np.column_stack([np.sin(2 * np.pi * t), 0.1 + 0.05 * np.cos(2 * np.pi * t), 0 * t])
+    local = np.array([[0.03, 0, 0], [0, 0.02, 0.01], [0, 0, 0.04], [-0.02, 0.01, 0.0]])
+    truth_pos = np.stack(_rigid_markers(rot, origin, local), axis=1)  # (n, 4, 3)
+    run = truth_pos.copy()
+    run[50:90, 1] = np.nan  # a dropout of one marker: rigid fit of the other three
+    run[120:125, 2] += 0.02  # a one-marker glitch
+    run[200:260] = run[200:260].mean(axis=1, keepdims=True) + 0.5 * (
+        run[200:260] - run[200:260].mean(axis=1, keepdims=True)
+    )
+    c = clean_cluster(truth_pos[0] - origin[0], run, fs)
+    assert np.all(c.status[50:90] == STATUS_FILLED) and np.all(c.status[120:125] == STATUS_FILLED)
+    np.testing.assert_allclose(c.positions[50:90], truth_pos[50:90], atol=1e-6)
+    np.testing.assert_allclose(c.positions[120:125], truth_pos[120:125], atol=1e-6)
+    assert np.all(c.status[200:260] == STATUS_BAD)  # the whole cluster shrinks: unrecoverable
+    assert np.count_nonzero(c.status == STATUS_BAD) == 60
+    trk = track_segment(
+        list(np.moveaxis(run, 1, 0)),
+        list(truth_pos[:1].transpose(1, 0, 2)),
+        np.eye(3),
+        truth_pos[0, 0],
+        t,
+        fs,
+        20.0,
+        "glitchy",
+    )
+    spans = trk.bad_spans(0.05)
+    assert (
+        len(spans) == 1 and spans[0][0] == pytest.approx(t[200] - 0.05) and spans[0][1] == pytest.approx(t[259] + 0.05)
+    )
+
+
+def test_ric_right_foot_is_fixed_or_excluded(built):
+    """RIC 20140515T133244: the right foot cluster loses its shape around touchdown in ~16 places
+    (all four markers at once, so no rigid fill is possible): those stretches are excluded, and the
+    remaining right-foot stances read |f| ~ g at foot flat."""
+    name = "RIC20140515T133244_foot_right_200hz"
+    doc = truth_of(built, name)
+    q = doc["quality"]
+    assert q["rigid_fit"]["frames_unrecoverable"] > 100
+    own = [sp for sp in doc["excluded_spans"] if sp["signal"]]
+    assert len(own) >= 10 and all(sp["segment"] == "foot_right" for sp in own)
+    right = [c for c in doc["contacts"] if c["side"] == "right"]
+    kept = [c for c in right if not c["excluded"]]
+    assert 8 <= len(kept) < len(right)
+    ff = q["foot_flat"]
+    assert q["ok"] and ff["n_fail"] == 0 and ff["n"] == len(kept)
+    assert abs(ff["median_acc_norm_mps2"] - G_MPS2) < 2.0 and ff["max_residual_mps2"] < 5.0
+    assert max(ff["excluded_residuals_mps2"]) > 40  # what the broken stretches read
+    # the signal itself at the foot-flat instants of the kept contacts
+    out, trials = built
+    tr = next(t for t in trials if t.name == name)
+    _, _, data = read_csv(tr.csv)
+    up = np.array(doc["sensor"]["up_in_sensor_static"])
+    t = data[:, 0]
+    for c in kept:
+        d = c["to_s"] - c["ic_s"]
+        sel = (t >= c["ic_s"] + 0.1 * d) & (t <= c["ic_s"] + 0.7 * d)
+        resid = np.linalg.norm(data[sel, 1:4] - G_MPS2 * up, axis=1)
+        assert resid.min() < 5.0
+        assert abs(np.linalg.norm(data[sel, 1:4][np.argmin(resid)]) - G_MPS2) < 4.0
+    # the same exclusions reach the other sensors' truth (kinematic ICs from the broken foot)
+    sac = truth_of(built, "RIC20140515T133244_sacrum_200hz")
+    assert {c["ic_s"] for c in sac["contacts"] if c["excluded"] and c["side"] == "right"} == {
+        c["ic_s"] for c in right if c["excluded"]
+    }
+    assert not any(sp["signal"] for sp in sac["excluded_spans"])
+    # a clean trial has none
+    clean = truth_of(built, "RIC20141003T073938_foot_right_200hz")
+    assert clean["excluded_spans"] == [] and clean["summary"]["n_excluded"] == 0
+    assert clean["quality"]["rigid_fit"]["fit_rms_max_mm"] < 1.0
+
+
+def test_truth_fields_source_and_pelvis_tilt(built):
+    out, trials = built
+    for tr in trials:
+        if tr.truth is None:
+            continue
+        doc = json.loads(tr.truth.read_text(encoding="utf-8"))
+        expected = "kinematic" if tr.name.startswith("RIC") else "force"
+        assert doc["contacts_source"] == expected, tr.name
+        assert all("excluded" in c for c in doc["contacts"])
+    rb = truth_of(built, "RBDS001_sacrum_200hz")
+    assert 0.0 < rb["pelvis_tilt_static_deg"] < 25.0  # ASIS below PSIS when standing: anterior tilt
+    for st in rb["steps"]:
+        assert st["pelvis_tilt_deg"] == pytest.approx(
+            st["pelvis_tilt_rel_deg"] + rb["pelvis_tilt_static_deg"], abs=1e-4
+        )
+        assert abs(st["pelvis_tilt_rel_deg"]) < 20.0
+    ric = truth_of(built, "RIC20141003T073938_sacrum_200hz")
+    assert ric["pelvis_tilt_static_deg"] is None
+    assert all(st["pelvis_tilt_deg"] is None and abs(st["pelvis_tilt_rel_deg"]) < 20.0 for st in ric["steps"])
+
+
+def test_calibration_recordings_are_still(built):
+    out, trials = built
+    mocap_trials = [t for t in trials if t.name.startswith(("RBDS", "RIC"))]
+    assert mocap_trials and all(t.calibration is not None and t.calibration.is_file() for t in mocap_trials)
+    assert all(t.calibration is None for t in trials if t.name.startswith(("alcantara", "adept")))
+    index = json.loads((out / "index.json").read_text(encoding="utf-8"))
+    assert all(e["calibration"] for e in index if e["name"].startswith(("RBDS", "RIC")))
+    from firmware_interface.files.recording import read_recording
+    from gait.cli import calibration_from_recording
+
+    for tr in mocap_trials:
+        doc = json.loads(tr.truth.read_text(encoding="utf-8"))
+        assert doc["calibration_csv"] == tr.calibration.name
+        rec = read_recording(tr.calibration)
+        assert 3.0 <= rec.duration_s <= 5.0 and abs(rec.sampling_rate_hz - tr.rate_hz) < 1e-6
+        norm = np.linalg.norm(rec.acc_mps2, axis=1)
+        assert abs(np.median(norm) - G_MPS2) < 0.3 and norm.std() < 0.15, tr.name
+        np.testing.assert_allclose(rec.gyr_dps.mean(0), doc["sensor"]["gyr_bias_dps"], atol=0.3)
+        up = np.array(doc["sensor"]["up_in_sensor_static"])
+        cal = calibration_from_recording(rec)  # what `gait analyze --calibration` uses
+        assert np.degrees(np.arccos(np.clip(np.dot(cal.gravity_sensor, up), -1, 1))) < 2.0, tr.name
+
+
+def test_mocap_dataset_filter_and_import(tmp_path):
+    assert {t.dataset for t in D.load_mocap_trials(DATA, ("ric",))} == {"ric"}
+    with pytest.raises(ValueError):
+        D.load_mocap_trials(DATA, ("nope",))
+    from gait.validation.importers import import_dataset
+
+    src = tmp_path / "only"
+    src.mkdir()
+    (src / "rbds").symlink_to(DATA / "rbds", target_is_directory=True)  # no ric/ next to it
+    trials = import_dataset("rbds", src / "rbds", tmp_path / "out")
+    assert len(trials) == 12 and all(t.name.startswith("RBDS") for t in trials)
+    assert all(t.calibration.is_file() for t in trials)

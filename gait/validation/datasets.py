@@ -8,7 +8,11 @@ Sources (``data/`` in the repository by default, see ``data/LICENSES.md``):
   20140515T133244 and 20141003T073938 (4-marker clusters, 200 Hz, no force): "virtual IMU"
   recordings of a sacrum sensor and of a shoe (instep) sensor on each foot, at 100 and 200 Hz,
   with a random (seeded) plausible mounting rotation and a MEMS error model; truth from force
-  (RBDS) or from a kinematic method validated on RBDS (RIC).
+  (RBDS) or from a kinematic method validated on RBDS (RIC). Each virtual sensor also gets a
+  standing calibration recording ``<name>.static.csv`` (4 s still, same mounting and noise model).
+  Marker clusters are cleaned first (`virtual_imu.clean_cluster`); stretches that cannot be
+  recovered are listed in the truth as ``excluded_spans`` and the contacts in them are marked
+  ``excluded`` (RIC 20140515T133244: the right foot cluster, see ``quality`` in its truth).
 * Alcantara et al. 2022: 20 trials of a real sacral accelerometer (vertical + AP, 500 Hz) with
   treadmill vertical GRF (truth contacts).
 * adeptdata ``acc_running``: 25 min of a real outdoor run, ankle (shoe clip) and hip, 100 Hz,
@@ -25,17 +29,19 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from firmware_interface.files.recording import write_recording
 from gait.validation import mocap, truth
 from gait.validation.virtual_imu import (
     G_MPS2,
     UP,
     SegmentTrack,
     SensorModel,
+    VirtualRecording,
     lowpass,
     random_mount,
     seed_for,
@@ -50,7 +56,21 @@ SCHEMA = "gait-validation-truth/1"
 SACRUM_CUTOFF_HZ = 15.0
 FOOT_CUTOFF_HZ = 20.0
 OUTPUT_RATES_HZ = (100.0, 200.0)
+DATASETS = ("rbds", "ric")
 
+# standing calibration recordings: this long, cut from a static trial at least this long (else the
+# static pose is held still: RIC static trials have one frame, RBDS001's lasts 1 s)
+CALIBRATION_S = 4.0
+# unrecoverable marker stretches are widened by this much on each side (filters and derivatives
+# spread a fault; the excursion starts before the cluster visibly loses its shape)
+EXCLUDE_PAD_S = 0.05
+# a contact is affected by a span that overlaps [IC - this, TO + EXCLUDE_PAD_S] (the late swing
+# before IC is what an IMU detects the contact from)
+EXCLUDE_LEAD_S = 0.1
+# quality check at foot flat (foot sensors, see _quality): a contact fails when the least
+# |f - g up_static| in its stance exceeds max(ABS, REL x the foot's median)
+FOOT_FLAT_ABS_MPS2 = 5.0
+FOOT_FLAT_REL = 3.0
 # Instep (lace) sensor site, from the ankle joint centre in the standing trial, in the foot frame
 INSTEP_FWD_M = 0.06
 INSTEP_UP_M = -0.02
@@ -68,10 +88,11 @@ __all__ = [
     "adept_recordings",
     "load_rbds_trial",
     "load_ric_trial",
+    "load_mocap_trials",
     "segment_tracks",
     "mocap_truth",
-    "write_recording_csv",
     "static_sensor_signals",
+    "static_track",
     "calibrate_kinematic_method",
     "main",
 ]
@@ -91,6 +112,17 @@ class Trial:
     truth: Path | None  # None when the source has no ground truth (adept)
     rate_hz: float
     source: str = ""
+    calibration: Path | None = None  # standing calibration recording of the same sensor, if any
+
+
+@dataclass
+class Still:
+    """A standing calibration recording of a sensor (written as ``<name>.static.csv``)."""
+
+    time_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_dps: np.ndarray | None
+    meta: dict
 
 
 @dataclass
@@ -109,6 +141,7 @@ class Recording:
     source: str = ""
     subdir: str = ""  # sub-folder of the output directory
     extra_files: dict = field(default_factory=dict)  # name -> source path to copy next to the CSV
+    calibration: Still | None = None  # written as <name>.static.csv
 
     @property
     def metadata(self) -> dict:
@@ -129,12 +162,16 @@ class Recording:
     def write(self, out_dir: Path) -> Trial:
         folder = Path(out_dir) / self.subdir if self.subdir else Path(out_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        csv_path = folder / f"{self.name}.csv"
-        write_recording_csv(csv_path, self.time_s, self.acc_mps2, self.gyr_dps, self.meta)
+        csv_path = _write_csv(folder / f"{self.name}.csv", self.time_s, self.acc_mps2, self.gyr_dps, self.meta)
+        cal_path = None
+        if self.calibration is not None:
+            c = self.calibration
+            cal_path = _write_csv(folder / f"{self.name}.static.csv", c.time_s, c.acc_mps2, c.gyr_dps, c.meta)
         truth_path = None
         if self.truth is not None:
             truth_path = folder / f"{self.name}.truth.json"
             doc = dict(self.truth)
+            doc["calibration_csv"] = cal_path.name if cal_path else None
             doc["recording"] = {
                 "csv": csv_path.name,
                 "name": self.name,
@@ -151,15 +188,17 @@ class Recording:
             dst = folder / fname
             if not dst.exists():
                 shutil.copyfile(src, dst)
-        return Trial(
-            name=self.name,
-            placement=self.placement,
-            side=self.side,
-            csv=csv_path,
-            truth=truth_path,
-            rate_hz=self.rate_hz,
-            source=self.source,
-        )
+        return Trial(self.name, self.placement, self.side, csv_path, truth_path, self.rate_hz, self.source, cal_path)
+
+
+def _write_csv(path: Path, time_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None, meta: dict) -> Path:
+    """The CSV recording format via firmware_interface's writer (metadata kept on one line each)."""
+    time_s = np.asarray(time_s, float)
+    if time_s.size and not np.all(np.diff(time_s) > 0):
+        raise ValueError(f"{path}: time_s must be strictly increasing")
+    gyr = None if gyr is None else np.asarray(gyr, float)
+    flat = {k: str(v).replace("\n", " ") for k, v in meta.items()}
+    return write_recording(path, time_s, np.asarray(acc, float), gyr, flat)
 
 
 def _jsonable(x):
@@ -177,35 +216,6 @@ def _jsonable(x):
     if isinstance(x, Path):
         return x.name
     return x
-
-
-def write_recording_csv(
-    path: str | Path,
-    time_s: np.ndarray,
-    acc_mps2: np.ndarray,
-    gyr_dps: np.ndarray | None,
-    meta: dict,
-) -> None:
-    """Write the CSV recording format: '# key: value' comments, header, comma-separated rows."""
-    time_s = np.asarray(time_s, float)
-    if time_s.size and not np.all(np.diff(time_s) > 0):
-        raise ValueError(f"{path}: time_s must be strictly increasing")
-    cols = [time_s[:, None], np.asarray(acc_mps2, float)]
-    header = ["time_s", "acc_x_mps2", "acc_y_mps2", "acc_z_mps2"]
-    fmt = ["%.6f", "%.5f", "%.5f", "%.5f"]
-    if gyr_dps is not None:
-        cols.append(np.asarray(gyr_dps, float))
-        header += ["gyr_x_dps", "gyr_y_dps", "gyr_z_dps"]
-        fmt += ["%.4f", "%.4f", "%.4f"]
-    data = np.hstack(cols)
-    lines = []
-    for key, value in meta.items():
-        text = str(value).replace("\n", " ")
-        lines.append(f"# {key}: {text}")
-    with open(path, "w", encoding="utf-8", newline="\n") as fh:
-        fh.write("\n".join(lines) + ("\n" if lines else ""))
-        fh.write(",".join(header) + "\n")
-        np.savetxt(fh, data, fmt=fmt, delimiter=",")
 
 
 def _fmt_vec(v) -> str:
@@ -240,6 +250,7 @@ RBDS_TRIALS = {
 RIC_TRIALS = ("20140515T133244", "20141003T073938")
 RBDS_FOOT = ("Heel.Top", "Heel.Bottom", "Heel.Lateral", "MT1", "MT5")
 RBDS_HEEL = ("Heel.Top", "Heel.Bottom", "Heel.Lateral")
+SENSOR_KEYS = ("sacrum", "foot_left", "foot_right")
 
 
 def _side_prefix(dataset: str, side: str) -> str:
@@ -418,6 +429,23 @@ def _pelvis_geometry(trial: MocapTrial) -> tuple[list[str], np.ndarray, np.ndarr
     return names, anat, site, desc
 
 
+def _segment_geometry(
+    trial: MocapTrial, key: str, heel_only_feet: bool = False
+) -> tuple[list[str], np.ndarray, np.ndarray, str, float]:
+    """Markers, standing frame (world-from-segment), sensor site, description and marker cutoff of
+    the segment of sensor ``key`` ("sacrum", "foot_left", "foot_right")."""
+    if key == "sacrum":
+        names, anat, site, desc = _pelvis_geometry(trial)
+        return names, anat, site, desc, SACRUM_CUTOFF_HZ
+    side = key.removeprefix("foot_")
+    geo = _foot_geometry(trial, side)
+    markers = geo.markers
+    if heel_only_feet and trial.dataset == "rbds":
+        markers = [_side_prefix("rbds", side) + m for m in RBDS_HEEL]
+    desc = f"{side} foot: rigid fit of {', '.join(markers)}; instep site"
+    return markers, geo.anat, geo.site, desc, FOOT_CUTOFF_HZ
+
+
 def segment_tracks(trial: MocapTrial, heel_only_feet: bool = False) -> dict[str, SegmentTrack]:
     """Tracks of the sacrum sensor site and of each foot's instep site (+ sole points).
 
@@ -427,57 +455,67 @@ def segment_tracks(trial: MocapTrial, heel_only_feet: bool = False) -> dict[str,
     heel clusters when validating the kinematic contact method).
     """
     run, st = trial.run, trial.static
-    t, fs = run.time_s, run.rate_hz
     out: dict[str, SegmentTrack] = {}
-    names, anat, site, desc = _pelvis_geometry(trial)
-    out["sacrum"] = track_segment(
-        [run.get(n) for n in names], [st.get(n) for n in names], anat, site, t, fs, SACRUM_CUTOFF_HZ, desc
-    )
-    for side in ("left", "right"):
-        geo = _foot_geometry(trial, side)
-        markers = geo.markers
-        if heel_only_feet and trial.dataset == "rbds":
-            markers = [_side_prefix("rbds", side) + m for m in RBDS_HEEL]
+    for key in SENSOR_KEYS:
+        names, anat, site, desc, cutoff = _segment_geometry(trial, key, heel_only_feet)
         trk = track_segment(
-            [run.get(n) for n in markers],
-            [st.get(n) for n in markers],
-            geo.anat,
-            geo.site,
-            t,
-            fs,
-            FOOT_CUTOFF_HZ,
-            f"{side} foot: rigid fit of {', '.join(markers)}; instep site",
+            [run.get(n) for n in names], [st.get(n) for n in names], anat, site, run.time_s, run.rate_hz, cutoff, desc
         )
-        out[f"foot_{side}"] = trk
+        out[key] = trk
+        if key == "sacrum":
+            continue
+        side = key.removeprefix("foot_")
+        geo = _foot_geometry(trial, side)
         # sole points follow the same rigid motion: p(t) = pos(t) + R(t) R_static^T (p_static - site_static)
         rel = trk.rot @ trk.rot_static.T
-        for key, pt in (("heel_sole", geo.heel_sole), ("fore_sole", geo.fore_sole)):
+        for name, pt in (("heel_sole", geo.heel_sole), ("fore_sole", geo.fore_sole)):
             pos = trk.pos + np.einsum("nij,j->ni", rel, pt - geo.site)
-            out[f"{key}_{side}"] = SegmentTrack(
-                t, fs, trk.rot, pos, trk.rot_static, pt, trk.cutoff_hz, trk.fit_rms_m, f"{side} {key} point"
-            )
+            out[f"{name}_{side}"] = replace(trk, pos=pos, pos_static=pt, description=f"{side} {name} point")
     return out
 
 
-def static_sensor_signals(trial: MocapTrial, mount: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Noise-free virtual sacrum sensor on the standing (static) trial: specific force (m/s^2)
-    and angular rate (deg/s) in the sensor frame. A sanity check: |f| ~ g, omega ~ 0."""
-    from gait.validation.virtual_imu import ideal_signals
-
-    names, anat, site, desc = _pelvis_geometry(trial)
+def static_track(trial: MocapTrial, key: str = "sacrum", min_s: float = CALIBRATION_S) -> tuple[SegmentTrack, str]:
+    """The segment of sensor ``key`` during the standing (static) trial, as a track of at least
+    ``min_s`` + 0.5 s (the ends that `simulate_sensor` trims). A static trial that long is tracked
+    from its markers (postural sway included); a shorter one is held still in its mean pose.
+    Returns the track and a description of how it was made."""
+    names, anat, site, desc, cutoff = _segment_geometry(trial, key)
     st = trial.static
-    if len(st) < 30:
-        raise ValueError(f"{trial.name}: static trial too short for a derivative check ({len(st)} frames)")
-    trk = track_segment(
-        [st.get(n) for n in names],
-        [st.get(n) for n in names],
+    span = (len(st) - 1) / st.rate_hz if len(st) > 1 else 0.0
+    if span >= min_s + 0.5:
+        trk = track_segment(
+            [st.get(n) for n in names], [st.get(n) for n in names], anat, site, st.time_s, st.rate_hz, cutoff, desc
+        )
+        return trk, f"static trial tracked from its markers ({span:.1f} s, postural sway included)"
+    rate = 100.0
+    n = int(round((min_s + 0.5) * rate)) + 1
+    t = np.arange(n) / rate
+    trk = SegmentTrack(
+        t,
+        rate,
+        np.broadcast_to(anat, (n, 3, 3)).copy(),
+        np.broadcast_to(site, (n, 3)).copy(),
         anat,
         site,
-        st.time_s,
-        st.rate_hz,
-        SACRUM_CUTOFF_HZ,
+        cutoff,
+        0.0,
         desc,
     )
+    how = "one frame" if len(st) < 2 else f"{span:.1f} s"
+    return trk, f"static trial pose held still (the static trial has {how}; shorter than {min_s:g} s)"
+
+
+def static_sensor_signals(
+    trial: MocapTrial, mount: np.ndarray | None = None, key: str = "sacrum"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free virtual sensor ``key`` on the standing (static) trial, tracked from its markers:
+    specific force (m/s^2) and angular rate (deg/s) in the sensor frame. A sanity check: |f| ~ g,
+    omega ~ 0."""
+    from gait.validation.virtual_imu import ideal_signals
+
+    if len(trial.static) < 30:
+        raise ValueError(f"{trial.name}: static trial too short for a derivative check ({len(trial.static)} frames)")
+    trk, _ = static_track(trial, key, min_s=0.0)
     return ideal_signals(trk, np.eye(3) if mount is None else mount)
 
 
@@ -613,6 +651,7 @@ def mocap_truth(trial: MocapTrial, tracks: dict[str, SegmentTrack]) -> dict:
         col = truth.vertical_force_column(trial.force.force_n)
         doc["body_mass_kg"] = truth.body_mass_kg(trial.force.force_n[:, col])
         doc["body_mass_method"] = "mean vertical treadmill force over the trial / 9.80665"
+        doc["contacts_source"] = "force"
         doc["contacts_method"] = (
             "force: vertical GRF (Fy) low-passed 50 Hz (4th-order zero-phase Butterworth), "
             "IC/TO = crossings of 50 N (interpolated); side = foot whose sole points are "
@@ -625,6 +664,7 @@ def mocap_truth(trial: MocapTrial, tracks: dict[str, SegmentTrack]) -> dict:
         contacts = kinematic_trial_contacts(trial, tracks)
         doc["body_mass_kg"] = None
         doc["body_mass_method"] = "no force in this trial"
+        doc["contacts_source"] = "kinematic"
         doc["contacts_method"] = (
             "kinematic (no force): IC = Zeni et al. 2008 (maximum of heel-sole-point minus pelvis AP position) + "
             f"{KIN_IC_DELAY_S * 1000:.0f} ms; TO = foot pitch (rigid heel-cluster frame, long axis relative to "
@@ -674,6 +714,13 @@ def mocap_truth(trial: MocapTrial, tracks: dict[str, SegmentTrack]) -> dict:
         f"{SACRUM_CUTOFF_HZ:g} Hz) between successive ICs (either foot); vo_pelvis_centroid_cm: "
         "the same for the centroid of the pelvis markers (a closer centre-of-mass proxy)"
     )
+    tilt, tilt_static, doc["pelvis_tilt_method"] = _pelvis_tilt(trial, tracks["sacrum"])
+    doc["pelvis_tilt_static_deg"] = tilt_static
+    for s in steps:
+        sel = (t >= s["ic_s"]) & (t <= s["next_ic_s"])
+        rel = float(np.mean(tilt[sel]))
+        s["pelvis_tilt_deg"] = rel + tilt_static if tilt_static is not None else None
+        s["pelvis_tilt_rel_deg"] = rel
     # labels (RBDS001 only)
     doc["labels"] = None
     if trial.label_row is not None:
@@ -697,9 +744,123 @@ def mocap_truth(trial: MocapTrial, tracks: dict[str, SegmentTrack]) -> dict:
         doc["labels"] = lab
     elif trial.name == "RBDS0041":
         notes.append("RBDS0041 is not subject 4 of RBDSinfo (body mass 78 kg from force vs 57 kg): no labels attached")
-    doc["summary"] = _summary(contacts, steps)
+    doc["excluded_spans"] = _marker_spans(trial, tracks)
+    _apply_exclusions(doc)
+    for key in SENSOR_KEYS:
+        spans = [sp for sp in doc["excluded_spans"] if sp["segment"] == key]
+        if spans:
+            c = tracks[key].cleaning
+            notes.append(
+                f"{key} markers: {len(spans)} stretch(es), {c['unrecoverable_s']:.2f} s in all, where the cluster "
+                f"is not rigid (fit RMS up to {c['fit_rms_max_mm']:.0f} mm against a median of "
+                f"{c['fit_rms_median_mm']:.2f} mm) with no three mutually consistent markers, so no rigid gap fill is "
+                "possible: listed in excluded_spans (widened by "
+                f"{EXCLUDE_PAD_S * 1000:.0f} ms); the contacts and steps they affect carry excluded = true"
+            )
+    doc["summary"] = _summary(doc["contacts"], doc["steps"])
     doc["notes"] = notes
     return doc
+
+
+def _pelvis_tilt(trial: MocapTrial, sacrum: SegmentTrack) -> tuple[np.ndarray, float | None, str]:
+    """Pelvis tilt over the run relative to standing (deg, + = anterior: the pelvis's forward axis
+    pointing down), its absolute standing value (None when the markers define no anatomical axis)
+    and the method text."""
+
+    def tilt(fwd: np.ndarray) -> np.ndarray:
+        return -np.degrees(np.arctan2(fwd[..., 1], np.hypot(fwd[..., 0], fwd[..., 2])))
+
+    rel = tilt(sacrum.rot[:, :, 0]) - tilt(sacrum.rot_static[:, 0])
+    if trial.dataset == "rbds":
+        return (
+            rel,
+            float(tilt(sacrum.rot_static[:, 0])),
+            (
+                "pelvis_tilt_deg: mean over the step (IC to next IC) of the inclination below the horizontal of "
+                "the pelvis's anteroposterior axis (mid-PSIS -> mid-ASIS, made perpendicular to the ASIS line), "
+                "deg, + = anterior tilt; absolute (pelvis_tilt_static_deg = the standing trial's value); "
+                "pelvis_tilt_rel_deg = pelvis_tilt_deg - pelvis_tilt_static_deg (what a calibrated sensor sees)"
+            ),
+        )
+    return (
+        rel,
+        None,
+        (
+            "pelvis_tilt_rel_deg: mean over the step (IC to next IC) of the change, from the standing trial, of the "
+            "inclination of the pelvis cluster frame's forward axis (deg, + = anterior tilt). No anatomical pelvis "
+            "markers (ASIS/PSIS) in this trial: the absolute tilt is unknown (pelvis_tilt_deg and "
+            "pelvis_tilt_static_deg are null)"
+        ),
+    )
+
+
+def _marker_spans(trial: MocapTrial, tracks: dict[str, SegmentTrack]) -> list[dict]:
+    """Unrecoverable marker stretches of the tracked segments, widened by EXCLUDE_PAD_S."""
+    kinematic = trial.force is None
+    out = []
+    for key in SENSOR_KEYS:
+        trk = tracks[key]
+        names = _segment_geometry(trial, key)[0]
+        if key == "sacrum":
+            affects = "VO and pelvis tilt of the steps" + (
+                " and the kinematic IC of every contact" if kinematic else ""
+            )
+        else:
+            side = key.removeprefix("foot_")
+            affects = f"contacts of the {side} foot: " + ("kinematic IC/TO, " if kinematic else "side, ") + "FSA"
+        for a, b in trk.bad_spans(EXCLUDE_PAD_S):
+            out.append(
+                {
+                    "start_s": round(a, 4),
+                    "end_s": round(b, 4),
+                    "segment": key,
+                    "markers": names,
+                    "reason": "marker cluster not rigid (fewer than three mutually consistent markers): unrecoverable",
+                    "truth": affects,
+                    "signal": False,  # set per recording: True when it is this recording's sensor segment
+                }
+            )
+    return out
+
+
+def _apply_exclusions(doc: dict, sensor_key: str | None = None) -> None:
+    """Mark ``excluded`` contacts and steps of a truth document from its ``excluded_spans``.
+
+    A contact is excluded when a span overlaps [IC - EXCLUDE_LEAD_S, TO + EXCLUDE_PAD_S] and the span
+    is on the contact's own foot, or on the pelvis when the contacts are kinematic (Zeni IC), or on
+    the segment of the recording's own sensor ``sensor_key`` (its signal is broken). A step is
+    excluded when either of its contacts is, or a pelvis / own-sensor span overlaps it."""
+    kinematic = doc.get("contacts_source") == "kinematic"
+    spans = doc.get("excluded_spans") or []
+    for sp in spans:
+        sp["signal"] = sp["segment"] == sensor_key
+
+    def hits(a: float, b: float, keys: set[str]) -> list[dict]:
+        return [sp for sp in spans if sp["segment"] in keys and sp["start_s"] <= b and sp["end_s"] >= a]
+
+    excluded_ic = set()
+    for c in doc["contacts"]:
+        keys = {f"foot_{c['side']}"} | ({"sacrum"} if kinematic else set()) | ({sensor_key} if sensor_key else set())
+        found = hits(c["ic_s"] - EXCLUDE_LEAD_S, c["to_s"] + EXCLUDE_PAD_S, keys)
+        c["excluded"] = bool(found)
+        c["excluded_reason"] = (
+            "; ".join(
+                sorted(
+                    {
+                        f"{sp['segment']} markers unrecoverable" + (" (this sensor's signal)" if sp["signal"] else "")
+                        for sp in found
+                    }
+                )
+            )
+            or None
+        )
+        if found:
+            excluded_ic.add(c["ic_s"])
+    for st in doc["steps"]:
+        keys = {"sacrum"} | ({sensor_key} if sensor_key else set())
+        st["excluded"] = (
+            st["ic_s"] in excluded_ic or st["next_ic_s"] in excluded_ic or bool(hits(st["ic_s"], st["next_ic_s"], keys))
+        )
 
 
 def _pelvis_centroid(trial: MocapTrial) -> np.ndarray:
@@ -708,26 +869,39 @@ def _pelvis_centroid(trial: MocapTrial) -> np.ndarray:
     return np.mean([lowpass(run.get(n), run.rate_hz, SACRUM_CUTOFF_HZ) for n in names], axis=0)
 
 
-def _summary(contacts: list[truth.Contact], steps: list[dict]) -> dict:
-    gct = np.array([c.gct_ms for c in contacts])
-    ics = np.array([c.ic_s for c in contacts])
-    step_t = np.diff(ics)
+def _summary(contacts: list[dict], steps: list[dict]) -> dict:
+    """Summary of contact and step dicts; every statistic but the counts skips excluded ones."""
+    use = [c for c in contacts if not c.get("excluded")]
+    ok_steps = [s for s in steps if not s.get("excluded")]
+    gct = np.array([c["gct_ms"] for c in use])
+    step_t = np.array(
+        [b["ic_s"] - a["ic_s"] for a, b in zip(contacts, contacts[1:]) if not (a.get("excluded") or b.get("excluded"))]
+    )
+
+    def mean(key: str, fn=np.mean) -> float | None:
+        v = [s[key] for s in ok_steps if s.get(key) is not None]
+        return float(fn(v)) if v else None
+
     out = {
         "n_contacts": len(contacts),
-        "n_left": sum(c.side == "left" for c in contacts),
-        "n_right": sum(c.side == "right" for c in contacts),
+        "n_left": sum(c["side"] == "left" for c in contacts),
+        "n_right": sum(c["side"] == "right" for c in contacts),
+        "n_excluded": len(contacts) - len(use),
+        "n_steps_excluded": len(steps) - len(ok_steps),
         "median_gct_ms": float(np.median(gct)) if gct.size else None,
         "cadence_spm": float(60.0 / np.median(step_t)) if step_t.size else None,
-        "mean_vo_cm": float(np.mean([s["vo_cm"] for s in steps])) if steps else None,
-        "sd_vo_cm": float(np.std([s["vo_cm"] for s in steps])) if steps else None,
-        "mean_vo_pelvis_centroid_cm": float(np.mean([s["vo_pelvis_centroid_cm"] for s in steps])) if steps else None,
+        "mean_vo_cm": mean("vo_cm"),
+        "sd_vo_cm": mean("vo_cm", np.std),
+        "mean_vo_pelvis_centroid_cm": mean("vo_pelvis_centroid_cm"),
+        "mean_pelvis_tilt_deg": mean("pelvis_tilt_deg"),
+        "mean_pelvis_tilt_rel_deg": mean("pelvis_tilt_rel_deg"),
         "mean_fsa_deg": {},
         "strike_counts": {},
     }
     for side in ("left", "right"):
-        f = [c.fsa_deg for c in contacts if c.side == side and c.fsa_deg is not None]
+        f = [c["fsa_deg"] for c in use if c["side"] == side and c.get("fsa_deg") is not None]
         out["mean_fsa_deg"][side] = float(np.mean(f)) if f else None
-        cl = [c.strike for c in contacts if c.side == side and c.strike]
+        cl = [c["strike"] for c in use if c["side"] == side and c.get("strike")]
         out["strike_counts"][side] = {k: cl.count(k) for k in ("RFS", "MFS", "FFS")}
     return out
 
@@ -802,9 +976,12 @@ def _sensor_recordings(
         mount, mount_desc = random_mount(rng, "foot" if placement == "foot" else "sacrum")
         bias_acc = rng.uniform(-model.acc_bias_max, model.acc_bias_max, 3)
         bias_gyr = rng.uniform(-model.gyr_bias_max, model.gyr_bias_max, 3)
+        still_trk, still_how = static_track(trial, key)
         for rate in rates:
             rng_noise = np.random.default_rng(seed_for(trial.name, key, rate, "noise"))
             vr = simulate_sensor(trk, mount, rate, rng_noise, bias_acc, bias_gyr, model)
+            rng_still = np.random.default_rng(seed_for(trial.name, key, rate, "static"))
+            still = simulate_sensor(still_trk, mount, rate, rng_still, bias_acc, bias_gyr, model)
             name = f"{trial.name}_{placement}{'_' + side if side else ''}_{int(rate)}hz"
             toes_up_axis = mount.T @ np.array([0.0, 0.0, 1.0])
             fwd_axis = mount.T @ np.array([1.0, 0.0, 0.0])
@@ -829,10 +1006,14 @@ def _sensor_recordings(
                 sensor["note"] = "rotation about segment_right_in_sensor (+) is toes up (foot pitch rate sign)"
             tdoc = dict(truth_doc)
             tdoc["sensor"] = sensor
-            # keep only truth events inside the recording
+            # keep only truth events inside the recording (copies: exclusions depend on the sensor)
             t0, t1 = float(vr.time_s[0]), float(vr.time_s[-1])
-            tdoc["contacts"] = [c for c in truth_doc["contacts"] if c["ic_s"] >= t0 and c["to_s"] <= t1]
-            tdoc["steps"] = [s for s in truth_doc["steps"] if s["ic_s"] >= t0 and s["next_ic_s"] <= t1]
+            tdoc["contacts"] = [dict(c) for c in truth_doc["contacts"] if c["ic_s"] >= t0 and c["to_s"] <= t1]
+            tdoc["steps"] = [dict(s) for s in truth_doc["steps"] if s["ic_s"] >= t0 and s["next_ic_s"] <= t1]
+            tdoc["excluded_spans"] = [dict(sp) for sp in truth_doc["excluded_spans"]]
+            _apply_exclusions(tdoc, key)
+            tdoc["summary"] = _summary(tdoc["contacts"], tdoc["steps"])
+            tdoc["quality"] = _quality(trk, vr, tdoc, placement, side)
             meta = {
                 "source": trial.source,
                 "license": trial.license,
@@ -856,7 +1037,31 @@ def _sensor_recordings(
                     + " (row-major; columns = sensor axes in the segment frame)",
                     "up_in_sensor_static": _fmt_vec(vr.up_in_sensor_static),
                     "truth": f"{name}.truth.json",
+                    "calibration": f"{name}.static.csv",
                 }
+            )
+            own = [sp for sp in tdoc["excluded_spans"] if sp["signal"]]
+            if own:
+                meta["excluded_spans_s"] = " ".join(f"{sp['start_s']:.3f}-{sp['end_s']:.3f}" for sp in own)
+                meta["excluded_note"] = "marker data unrecoverable in these spans: the signal there is not valid"
+            still_meta = {
+                k: v
+                for k, v in meta.items()
+                if k
+                not in (
+                    "truth",
+                    "calibration",
+                    "speed_mps",
+                    "speed_note",
+                    "treadmill",
+                    "excluded_spans_s",
+                    "excluded_note",
+                )
+            }
+            still_meta["recording"] = f"standing calibration for {name}.csv: {still_how}"
+            n_still = int(round(CALIBRATION_S * rate))
+            calib = Still(
+                still.time_s[:n_still] - still.time_s[0], still.acc_mps2[:n_still], still.gyr_dps[:n_still], still_meta
             )
             recs.append(
                 Recording(
@@ -871,15 +1076,94 @@ def _sensor_recordings(
                     truth=tdoc,
                     source=trial.name,
                     subdir="mocap",
+                    calibration=calib,
                 )
             )
     return recs
 
 
-def load_mocap_trials(source_dir: str | Path | None = None) -> list[MocapTrial]:
+def _quality(trk: SegmentTrack, vr: VirtualRecording, tdoc: dict, placement: str, side: str | None) -> dict:
+    """Data-quality checks of one virtual recording.
+
+    * ``rigid_fit``: the marker cluster's rigid-body fit (`virtual_imu.clean_cluster`): residuals,
+      filled and unrecoverable frames (the latter become ``excluded_spans``).
+    * foot sensors, ``foot_flat``: a foot in stance on a belt comes to rest (foot flat, moving at belt
+      speed), so somewhere in 10-70 % of each contact the specific force is close to g along the
+      standing 'up': per contact the least |f - g up_static| (m/s^2). Broken marker data (a cluster
+      that jumps or shrinks) gives tens of m/s^2. A contact fails when its residual exceeds
+      max(FOOT_FLAT_ABS, FOOT_FLAT_REL x the foot's median); a median above FOOT_FLAT_ABS says the
+      foot never rests (a heel that hovers in a forefoot strike, or a tracking problem) and is a warning.
+    * trunk sensors, ``mean_force``: the mean specific force is ~ g along the standing 'up'.
+
+    ``ok`` is False when a contact that is not excluded fails, or the trunk mean force is off."""
+    up = vr.up_in_sensor_static / np.linalg.norm(vr.up_in_sensor_static)
+    q: dict = {
+        "rigid_fit": trk.cleaning,
+        "acc_norm_p999_mps2": float(np.percentile(np.linalg.norm(vr.acc_mps2, axis=1), 99.9)),
+        "excluded_contacts": sum(bool(c.get("excluded")) for c in tdoc["contacts"]),
+        "excluded_own_signal_s": round(
+            sum(sp["end_s"] - sp["start_s"] for sp in tdoc["excluded_spans"] if sp["signal"]), 4
+        ),
+    }
+    problems, warnings = [], []
+    if placement == "foot":
+        t = vr.time_s
+        dist = np.linalg.norm(vr.acc_mps2 - G_MPS2 * up, axis=1)
+        rows = []
+        for c in tdoc["contacts"]:
+            d = c["to_s"] - c["ic_s"]
+            idx = np.flatnonzero((t >= c["ic_s"] + 0.1 * d) & (t <= c["ic_s"] + 0.7 * d))
+            if c["side"] == side and idx.size:
+                i = idx[np.argmin(dist[idx])]
+                rows.append((c, float(dist[i]), float(np.linalg.norm(vr.acc_mps2[i]))))
+        clean = [r for r in rows if not r[0].get("excluded")]
+        med = float(np.median([r[1] for r in clean or rows])) if rows else None
+        limit = max(FOOT_FLAT_ABS_MPS2, FOOT_FLAT_REL * med) if rows else None
+        fails = [r for r in clean if r[1] > limit]
+        q["foot_flat"] = {
+            "n": len(clean),
+            "n_fail": len(fails),
+            "median_residual_mps2": float(np.median([r[1] for r in clean])) if clean else None,
+            "max_residual_mps2": float(max(r[1] for r in clean)) if clean else None,
+            "median_acc_norm_mps2": float(np.median([r[2] for r in clean])) if clean else None,
+            "fail_above_mps2": limit,
+            "failing_ic_s": [r[0]["ic_s"] for r in fails],
+            "excluded_residuals_mps2": [round(r[1], 2) for r in rows if r[0].get("excluded")],
+        }
+        if fails:
+            problems.append(f"{len(fails)} of {len(clean)} contacts fail the foot-flat check")
+        if clean and q["foot_flat"]["median_residual_mps2"] > FOOT_FLAT_ABS_MPS2:
+            warnings.append(
+                "the foot never comes to rest in stance (least |f - g up| median "
+                f"{q['foot_flat']['median_residual_mps2']:.1f} m/s^2): hovering heel or tracking"
+            )
+    else:
+        f = vr.acc_mps2.mean(axis=0)
+        ang = float(np.degrees(np.arccos(np.clip(f @ up / np.linalg.norm(f), -1, 1))))
+        q["mean_force"] = {"norm_mps2": float(np.linalg.norm(f)), "angle_to_up_deg": ang}
+        if abs(np.linalg.norm(f) - G_MPS2) > 0.5:
+            problems.append("mean specific force is not ~ g")
+        if ang > 15.0:  # lean and orientation-acceleration coupling give up to ~11 deg in clean trials
+            warnings.append(f"mean specific force is {ang:.0f} deg from the standing 'up'")
+    q["problems"] = problems
+    q["warnings"] = warnings
+    q["ok"] = not problems
+    return q
+
+
+def load_mocap_trials(
+    source_dir: str | Path | None = None, datasets: tuple[str, ...] | list[str] = DATASETS
+) -> list[MocapTrial]:
+    """The motion-capture trials of the given data sets ("rbds", "ric"), read from ``source_dir``."""
     source_dir = Path(source_dir) if source_dir else DEFAULT_SOURCE_DIR
-    trials = [load_rbds_trial(source_dir, s) for s in RBDS_TRIALS]
-    trials += [load_ric_trial(source_dir, s) for s in RIC_TRIALS]
+    unknown = set(datasets) - set(DATASETS)
+    if unknown:
+        raise ValueError(f"unknown motion-capture data set(s) {sorted(unknown)}; have {list(DATASETS)}")
+    trials = []
+    if "rbds" in datasets:
+        trials += [load_rbds_trial(source_dir, s) for s in RBDS_TRIALS]
+    if "ric" in datasets:
+        trials += [load_ric_trial(source_dir, s) for s in RIC_TRIALS]
     return trials
 
 
@@ -887,21 +1171,34 @@ def mocap_recordings(
     source_dir: str | Path | None = None,
     rates: tuple[float, ...] = OUTPUT_RATES_HZ,
     model: SensorModel | None = None,
+    datasets: tuple[str, ...] | list[str] = DATASETS,
 ) -> list[Recording]:
-    """Virtual sacrum + left/right instep sensors for the RBDS and RIC trials, at each rate."""
+    """Virtual sacrum + left/right instep sensors for the trials of ``datasets`` ("rbds", "ric"),
+    at each rate. Only the requested data sets are read; RIC's kinematic-method validation needs
+    the RBDS force trials and is left out (with a note) when data/rbds is not there."""
     model = model or SensorModel()
+    source_dir = Path(source_dir) if source_dir else DEFAULT_SOURCE_DIR
     recs = []
     kin_validation = None
-    trials = load_mocap_trials(source_dir)
+    trials = load_mocap_trials(source_dir, datasets)
     for trial in trials:
         tracks = segment_tracks(trial)
         doc = mocap_truth(trial, tracks)
         if trial.force is None:
             if kin_validation is None:
-                kin_validation = calibrate_kinematic_method(trials=[t for t in trials if t.force is not None])
+                kin_validation = _kinematic_validation(source_dir, trials)
             doc["kinematic_method_validation"] = kin_validation
         recs += _sensor_recordings(trial, tracks, doc, rates, model)
     return recs
+
+
+def _kinematic_validation(source_dir: Path, trials: list[MocapTrial]) -> dict:
+    with_force = [t for t in trials if t.force is not None]
+    if not with_force:
+        if not (source_dir / "rbds").is_dir():
+            return {"note": "not computed: the RBDS force trials (the rbds/ folder next to ric/) are not available"}
+        with_force = [load_rbds_trial(source_dir, s) for s in RBDS_TRIALS]
+    return calibrate_kinematic_method(trials=with_force)
 
 
 # ============================================================================ Alcantara
@@ -947,8 +1244,11 @@ def alcantara_trials(source_dir: str | Path | None = None) -> list[Recording]:
             "slope_pct": float(row["Slope"]),
             "body_mass_kg": float(row["Mass"]),
             "body_mass_method": "Sub_Info table",
+            "contacts_source": "force",
             "contacts_method": "vertical GRF (body weights) low-passed 50 Hz, IC/TO = crossings of 0.1 BW; side unknown",
             "contacts": [c.to_dict() for c in contacts],
+            "excluded_spans": [],
+            "calibration_csv": None,
             "steps": [],
             "vo_method": None,
             "fsa_method": None,
@@ -1094,6 +1394,7 @@ def build_validation_set(out_dir: str | Path, source_dir: str | Path | None = No
             "side": tr.side,
             "csv": str(tr.csv.relative_to(out_dir)),
             "truth": str(tr.truth.relative_to(out_dir)) if tr.truth else None,
+            "calibration": str(tr.calibration.relative_to(out_dir)) if tr.calibration else None,
             "rate_hz": tr.rate_hz,
             "source": tr.source,
         }

@@ -5,7 +5,10 @@
     gait import alcantara SRC OUT   # real sacral accelerometer trials with force truth
     gait import adept     SRC OUT   # the 25-minute outdoor run (ankle and hip), no truth
 
-SRC is the data set's folder (e.g. ``data/rbds``) or the folder that holds it.
+SRC is the data set's folder (e.g. ``data/rbds``) or the folder that holds it. Only the requested
+data set is read (importing RIC also uses RBDS's force trials for its kinematic-method validation
+when they are next to it, and notes their absence otherwise). Virtual sensors come with their
+standing calibration recording (``<name>.static.csv``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ def _source_root(kind: str, source: Path) -> Path:
 def import_dataset(kind: str, source: str | Path, out: str | Path) -> list[datasets.Trial]:
     root = _source_root(kind, Path(source))
     if kind in ("rbds", "ric"):
-        recordings = [r for r in datasets.mocap_recordings(root) if r.name.lower().startswith(kind)]
+        recordings = datasets.mocap_recordings(root, datasets=(kind,))
     elif kind == "alcantara":
         recordings = datasets.alcantara_trials(root)
     else:

@@ -8,6 +8,11 @@ Definitions (they are what the pipeline's metrics mean, see the reference algori
 * side of a force contact: the foot whose sole is lower (nearer the belt) during the contact.
 * step: from one IC to the next IC (either foot). VO of a step = max - min of the vertical
   position of the sacrum sensor site within [IC, next IC] (peak-to-trough), in cm.
+* pelvis tilt of a step: mean over the step of the inclination of the pelvis's anteroposterior axis
+  below the horizontal (+ = anterior), absolute where anatomical pelvis markers exist, and
+  relative to the standing trial (what a calibrated sensor sees).
+* excluded: contacts and steps inside stretches where the markers could not be recovered (the
+  truth JSON's ``excluded_spans``); they are kept, marked, and should not be scored.
 * foot strike angle (FSA) at IC: sagittal angle of the foot's heel-to-metatarsal line at IC minus
   the same angle in the standing trial, positive = toes up. Altman & Davis 2012 classes: RFS above
   8 deg, FFS below -1.6 deg, MFS between.
@@ -48,6 +53,8 @@ class Contact:
     fsa_deg: float | None = None
     strike: str | None = None
     fsa_mt1_deg: float | None = None
+    excluded: bool = False  # True: the truth or the signal is unreliable here (see excluded_spans)
+    excluded_reason: str | None = None
 
     @property
     def gct_ms(self) -> float:

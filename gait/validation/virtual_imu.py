@@ -13,6 +13,11 @@ Signals (all in the SENSOR frame):
 * angular rate   omega = vee(R^T dR/dt), in deg/s, from the central rotation increment
   log(R(t-h)^T R(t+h)) / 2h (exact for a constant rate).
 
+Before the fit, each cluster is cleaned (`clean_cluster`): a marker that is missing, or that alone
+breaks the cluster's rigidity, is replaced by the rigid fit of the remaining markers (three or more);
+short gaps with fewer markers are interpolated; anything else is flagged unrecoverable, frame by
+frame, so the truth can exclude it (``SegmentTrack.status``).
+
 Then the sensor model: mounting rotation, constant bias, white noise, full-scale clipping and
 16-bit quantisation, at the requested output rate (the smooth signals are interpolated with a
 cubic spline; they are low-passed well below the Nyquist frequency of every output rate).
@@ -38,6 +43,8 @@ __all__ = [
     "SegmentTrack",
     "SensorModel",
     "VirtualRecording",
+    "ClusterCleaning",
+    "clean_cluster",
     "fill_gaps",
     "lowpass",
     "kabsch",
@@ -115,6 +122,138 @@ def orthonormal_frame(x_dir: np.ndarray, y_hint: np.ndarray) -> np.ndarray:
     return np.stack([x, y, z], axis=-1)
 
 
+# ----------------------------------------------------------------------------- cluster cleaning
+
+STATUS_OK = 0  # every marker seen and the cluster rigid
+STATUS_FILLED = 1  # markers replaced by the rigid fit of the others, or a short gap interpolated
+STATUS_BAD = 2  # unrecoverable: fewer than three consistent markers for longer than a short gap
+
+
+@dataclass
+class ClusterCleaning:
+    """Result of `clean_cluster`. ``positions`` (n, m, 3) cleaned markers; ``rms_m`` (n,) RMS
+    residual of the rigid fit of the consistent markers (NaN when fewer than three);
+    ``status`` (n,) STATUS_OK / STATUS_FILLED / STATUS_BAD; ``replaced`` (n, m) markers replaced or
+    filled; ``threshold_m`` the frame RMS above which a frame is not rigid."""
+
+    positions: np.ndarray
+    rms_m: np.ndarray
+    status: np.ndarray
+    replaced: np.ndarray
+    threshold_m: float
+
+    def summary(self, rate_hz: float) -> dict:
+        fin = self.rms_m[np.isfinite(self.rms_m)]
+        return {
+            "fit_rms_median_mm": float(np.median(fin) * 1000) if fin.size else None,
+            "fit_rms_p99_mm": float(np.percentile(fin, 99) * 1000) if fin.size else None,
+            "fit_rms_max_mm": float(fin.max() * 1000) if fin.size else None,
+            "nonrigid_threshold_mm": self.threshold_m * 1000,
+            "frames": int(self.status.size),
+            "frames_filled": int(np.count_nonzero(self.status == STATUS_FILLED)),
+            "frames_unrecoverable": int(np.count_nonzero(self.status == STATUS_BAD)),
+            "marker_samples_replaced": int(np.count_nonzero(self.replaced)),
+            "unrecoverable_s": float(np.count_nonzero(self.status == STATUS_BAD) / rate_hz),
+        }
+
+
+def _fit_residuals(template: np.ndarray, frames: np.ndarray, use: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Rigid fit of ``template`` (m, 3) to ``frames`` (n, m, 3) using the markers ``use`` (n, m)
+    (each frame its own subset, three or more). Returns the fitted markers (n, m, 3), the
+    per-marker residual (n, m) and the RMS residual over the used markers (n,; NaN when fewer
+    than three)."""
+    n, m, _ = frames.shape
+    rot = np.full((n, 3, 3), np.nan)
+    c_t = np.full((n, 3), np.nan)
+    c_f = np.full((n, 3), np.nan)
+    patterns, inverse = np.unique(use, axis=0, return_inverse=True)
+    for k, pat in enumerate(patterns):
+        if pat.sum() < 3:
+            continue
+        rows = np.flatnonzero(inverse.ravel() == k)
+        r, ct, cf = kabsch(template[pat], frames[rows][:, pat])
+        rot[rows], c_t[rows], c_f[rows] = r, ct, cf
+    fitted = np.einsum("nij,nmj->nmi", rot, template[None] - c_t[:, None, :]) + c_f[:, None, :]
+    res = np.linalg.norm(fitted - frames, axis=-1)
+    with np.errstate(invalid="ignore"):
+        used = np.where(use, res, 0.0)
+        rms = np.sqrt(np.sum(used**2, axis=1) / np.maximum(use.sum(axis=1), 1))
+    rms[use.sum(axis=1) < 3] = np.nan
+    return fitted, res, rms
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) index runs where ``mask`` is True."""
+    d = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+
+
+def clean_cluster(
+    template: np.ndarray,
+    frames: np.ndarray,
+    rate_hz: float,
+    *,
+    floor_m: float = 0.003,
+    factor: float = 5.0,
+    max_interp_s: float = 0.05,
+) -> ClusterCleaning:
+    """Gap-fill and de-glitch the markers of one rigid cluster.
+
+    ``template`` (m, 3): the markers in the standing trial; ``frames`` (n, m, 3): the run, NaN
+    where a marker was not seen. A frame is rigid when the RMS residual of the rigid fit of its
+    markers is below ``max(floor_m, factor * median frame RMS)`` (skin-mounted anatomical markers
+    are only roughly rigid; the median sets the scale). Then, frame by frame:
+
+    * a missing marker, or the one marker whose removal makes a non-rigid frame clearly rigid
+      (RMS below ``max(floor_m / 3, 2 * median)``), is replaced by the rigid fit of the others
+      (at least three consistent markers);
+    * a frame with fewer than three consistent markers is interpolated (linear, per marker) when
+      it lies in a run of at most ``max_interp_s``, else flagged STATUS_BAD (left as it is).
+    """
+    template = np.asarray(template, float)
+    frames = np.array(frames, dtype=float, copy=True)
+    n, m, _ = frames.shape
+    seen = np.all(np.isfinite(frames), axis=-1)
+    _, res, rms = _fit_residuals(template, np.where(seen[..., None], frames, 0.0), seen)
+    full = seen.all(axis=1) & np.isfinite(rms)
+    scale = float(np.median(rms[full])) if full.any() else float(np.nanmedian(rms)) if np.isfinite(rms).any() else 0.0
+    thr = max(floor_m, factor * scale)
+    use = seen.copy()
+    # one-marker outliers: drop the marker whose removal makes the frame rigid (needs 4+ markers)
+    bad = ~(rms <= thr) & (use.sum(axis=1) >= 4)
+    if bad.any() and m >= 4:
+        best_rms = np.full(n, np.inf)
+        best_k = np.full(n, -1)
+        for k in range(m):
+            u = use.copy()
+            u[:, k] = False
+            _, _, r_k = _fit_residuals(template, np.where(seen[..., None], frames, 0.0), u & bad[:, None])
+            better = bad & (r_k < best_rms) & use[:, k]
+            best_rms[better], best_k[better] = r_k[better], k
+        # the rest must be clearly rigid, not just under the threshold (else it is a wider fault)
+        fix = bad & (best_rms <= max(floor_m / 3.0, 2.0 * scale))
+        use[np.flatnonzero(fix), best_k[fix]] = False
+    fitted, _, rms = _fit_residuals(template, np.where(seen[..., None], frames, 0.0), use)
+    rigid = rms <= thr
+    replaced = rigid[:, None] & ~use
+    frames[replaced] = fitted[replaced]
+    status = np.where(replaced.any(axis=1), STATUS_FILLED, STATUS_OK)
+    # frames without a rigid fit: short dropouts (fewer than three markers seen) are interpolated;
+    # markers that are seen but disagree with each other, or long dropouts, are unrecoverable
+    max_len = max(1, int(round(max_interp_s * rate_hz)))
+    dropout = seen.sum(axis=1) < 3
+    for a, b in _runs(~rigid):
+        if dropout[a:b].all() and b - a <= max_len and a > 0 and b < n:
+            frames[a:b] = np.nan
+            replaced[a:b] = True
+            status[a:b] = STATUS_FILLED
+        else:
+            status[a:b] = STATUS_BAD
+    if np.isnan(frames).any():
+        frames = fill_gaps(frames)
+    return ClusterCleaning(frames, rms, status, replaced, thr)
+
+
 # ----------------------------------------------------------------------------- segment tracking
 
 
@@ -137,6 +276,22 @@ class SegmentTrack:
     cutoff_hz: float
     fit_rms_m: float
     description: str = ""
+    status: np.ndarray | None = None  # (n,) STATUS_* of the marker cluster per frame
+    cleaning: dict = field(default_factory=dict)  # ClusterCleaning.summary()
+
+    def bad_spans(self, pad_s: float = 0.0) -> list[tuple[float, float]]:
+        """Time spans (s) of unrecoverable marker data, widened by ``pad_s`` on each side, merged."""
+        if self.status is None:
+            return []
+        spans: list[tuple[float, float]] = []
+        for a, b in _runs(self.status == STATUS_BAD):
+            lo = max(float(self.time_s[a]) - pad_s, float(self.time_s[0]))
+            hi = min(float(self.time_s[b - 1]) + pad_s, float(self.time_s[-1]))
+            if spans and lo <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(hi, spans[-1][1]))
+            else:
+                spans.append((lo, hi))
+        return spans
 
 
 def track_segment(
@@ -154,12 +309,16 @@ def track_segment(
     ``run_positions`` / ``static_positions``: the same markers, (n, 3) each, in the run and the
     static trial (static is averaged over its frames). ``anat_rot_static``: world-from-segment
     frame in the static pose; ``site_static``: sensor site in the static pose. The run markers are
-    low-passed at ``cutoff_hz`` before the rigid fit.
+    cleaned (`clean_cluster`), then low-passed at ``cutoff_hz`` before the rigid fit.
     """
     template = np.array([np.nanmean(p, axis=0) for p in static_positions])
     if not np.all(np.isfinite(template)):
         raise ValueError(f"{description}: a static marker is missing")
-    run = np.stack([lowpass(p, rate_hz, cutoff_hz) for p in run_positions], axis=1)  # (n, m, 3)
+    raw = np.stack([np.asarray(p, float) for p in run_positions], axis=1)  # (n, m, 3)
+    if np.all(np.isnan(raw), axis=(0, 2)).any():
+        raise ValueError(f"{description}: a run marker is never seen")
+    cleaned = clean_cluster(template, raw, rate_hz)
+    run = np.stack([lowpass(cleaned.positions[:, j], rate_hz, cutoff_hz) for j in range(raw.shape[1])], axis=1)
     if not np.all(np.isfinite(run)):
         raise ValueError(f"{description}: a run marker is never seen")
     rot_k, c_t, c_f = kabsch(template, run)
@@ -177,6 +336,8 @@ def track_segment(
         cutoff_hz=float(cutoff_hz),
         fit_rms_m=fit_rms,
         description=description,
+        status=cleaned.status,
+        cleaning=cleaned.summary(rate_hz),
     )
 
 
