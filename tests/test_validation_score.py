@@ -220,3 +220,29 @@ def test_report_tables_render_scores_and_missing_rows():
     assert "+10±0" in text and "100.0" in text and "run make gaitmap-env" in text
     md = report.markdown_table(rows)
     assert md.count("\n") == 3 and md.startswith("| dataset |")
+
+
+def test_excluded_truth_counts_neither_way():
+    from gait.validation.score import Detected, TruthContact, score_trial
+
+    truth = [TruthContact(ic_s=i * 0.35, to_s=i * 0.35 + 0.25, side="left" if i % 2 else "right") for i in range(10)]
+    truth[4] = TruthContact(ic_s=truth[4].ic_s, to_s=truth[4].to_s, side=truth[4].side, excluded=True)
+    truth[7] = TruthContact(ic_s=truth[7].ic_s, to_s=truth[7].to_s, side=truth[7].side, excluded=True)
+    detected = [Detected(ic_s=t.ic_s + 0.01, to_s=t.to_s, side=t.side) for t in truth if t.ic_s != truth[7].ic_s]
+    s = score_trial(detected, truth)
+    assert s.n_truth == 8  # two excluded
+    assert s.n_matched == 8 and s.recall_pct == 100.0
+    assert s.n_detected == 8 and s.precision_pct == 100.0  # the detection at excluded contact 4 is set aside
+
+
+def test_side_and_lean_errors():
+    from gait.validation.score import Detected, TruthContact, score_trial
+
+    truth = [TruthContact(ic_s=i * 0.35, to_s=i * 0.35 + 0.25, side="left" if i % 2 else "right", lean_deg=5.0)
+             for i in range(8)]
+    detected = [Detected(ic_s=t.ic_s, to_s=t.to_s, side=("left" if i < 6 and i % 2 else "right"), lean_deg=6.0)
+                for i, t in enumerate(truth)]
+    s = score_trial(detected, truth)
+    assert s.side_n == 8 and s.side_correct == 7  # contact 7 is 'left' in truth, 'right' detected
+    assert s.side_acc_pct == 87.5
+    assert s.lean_mae_deg == 1.0

@@ -28,6 +28,8 @@ COLUMNS = (
     "VO MAE cm",
     "FSA MAE deg",
     "strike acc %",
+    "lean MAE deg",
+    "side acc %",
     "notes",
 )
 
@@ -70,7 +72,7 @@ def row_cells(row: Row) -> list[str]:
     head = [row.dataset, row.placement, row.rate, row.algorithm]
     notes = "; ".join(row.notes)
     if s is None:
-        return [*head, "–", "–", "–", "–", "–", "–", "–", "–", "–", "–", "–", notes]
+        return [*head, *(["–"] * (len(COLUMNS) - 5)), notes]
     return [
         *head,
         str(s.n_trials),
@@ -84,6 +86,8 @@ def row_cells(row: Row) -> list[str]:
         _f(s.vo_mae_cm, 2),
         _f(s.fsa_mae_deg),
         _f(s.strike_acc_pct, 0),
+        _f(s.lean_mae_deg),
+        _f(s.side_acc_pct, 0),
         notes,
     ]
 
@@ -112,7 +116,7 @@ def text_table(rows: Sequence[Row], max_notes: int = 70) -> str:
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 4 + ["---:"] * 11 + ["---"]) + "|"]
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 4 + ["---:"] * (len(COLUMNS) - 5) + ["---"]) + "|"]
     for r in rows:
         c = [v.replace("|", "\\|") for v in row_cells(r)]
         if r.pooled:

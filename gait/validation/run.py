@@ -48,6 +48,7 @@ GAITMAP_VENV = REPO_ROOT / ".venv-gaitmap"
 GAITMAP_RUNNER = Path(__file__).resolve().with_name("gaitmap_runner.py")
 GAITMAP_REQUIREMENTS = Path(__file__).resolve().with_name("gaitmap-requirements.txt")
 GAITMAP_DETECTORS = ("herzer", "rampp")
+CALIBRATED = "ours, calibrated"  # the same pipeline given the sensor's standing calibration
 GAITMAP_TIMEOUT_S = 300.0
 _GENERATOR_MODULES = ("datasets.py", "virtual_imu.py", "truth.py", "mocap.py")
 
@@ -71,6 +72,7 @@ class TrialInfo:
     truth: Path | None
     rate_hz: float
     source: str
+    calibration: Path | None = None  # standing calibration recording of the same sensor
 
     @property
     def dataset(self) -> str:
@@ -106,7 +108,7 @@ def load_or_build(cache_dir: Path, source_dir: Path | None, log: Callable[[str],
         log(f"  {len(trials)} recordings in {time.perf_counter() - t0:.1f} s")
         return [
             TrialInfo(t.name, t.placement, t.side, Path(t.csv), Path(t.truth) if t.truth else None, float(t.rate_hz),
-                      t.source)
+                      t.source, Path(t.calibration) if getattr(t, "calibration", None) else None)
             for t in trials
         ]
     index = json.loads((cache_dir / "index.json").read_text(encoding="utf-8"))
@@ -119,6 +121,7 @@ def load_or_build(cache_dir: Path, source_dir: Path | None, log: Callable[[str],
             truth=(cache_dir / e["truth"]) if e.get("truth") else None,
             rate_hz=float(e["rate_hz"]),
             source=e.get("source", ""),
+            calibration=(cache_dir / e["calibration"]) if e.get("calibration") else None,
         )
         for e in index
     ]
@@ -141,13 +144,19 @@ def load_truth(trial: TrialInfo) -> Truth | None:
     if trial.truth is None or not trial.truth.exists():
         return None
     doc = json.loads(trial.truth.read_text(encoding="utf-8"))
-    method = str(doc.get("contacts_method") or "").lower()
-    kind = "kinematic" if method.startswith("kinematic") else "force"
-    vo_by_ic = {}
+    kind = doc.get("contacts_source") or (
+        "kinematic" if str(doc.get("contacts_method") or "").lower().startswith("kinematic") else "force"
+    )
+    vo_by_ic: dict[float, float] = {}
+    lean_by_ic: dict[float, float] = {}
     if trial.placement != "foot":
         for s in doc.get("steps") or []:
-            if s.get("vo_cm") is not None:
-                vo_by_ic[round(float(s["ic_s"]), 4)] = float(s["vo_cm"])
+            key = round(float(s["ic_s"]), 4)
+            if s.get("vo_cm") is not None and not s.get("excluded"):
+                vo_by_ic[key] = float(s["vo_cm"])
+            # the sacrum's lean is the pelvis' sagittal tilt; scored relative to standing (calibrated runs)
+            if s.get("pelvis_tilt_rel_deg") is not None and not s.get("excluded"):
+                lean_by_ic[key] = float(s["pelvis_tilt_rel_deg"])
     labels = doc.get("labels") or {}
     contacts = []
     for c in doc.get("contacts") or []:
@@ -162,6 +171,8 @@ def load_truth(trial: TrialInfo) -> Truth | None:
                 fsa_deg=float(c["fsa_deg"]) if foot and c.get("fsa_deg") is not None else math.nan,
                 strike=normalize_strike(c.get("strike")) if foot else None,
                 label=labels.get(side) if foot and side in ("left", "right") else None,
+                lean_deg=lean_by_ic.get(round(float(c["ic_s"]), 4), math.nan),
+                excluded=bool(c.get("excluded")),
             )
         )
     speed = doc.get("speed_mps")
@@ -171,17 +182,24 @@ def load_truth(trial: TrialInfo) -> Truth | None:
 # ============================================================================ our pipeline
 
 
-def run_pipeline(trial: TrialInfo, speed_mps: float | None = None) -> list[dict]:
-    """Our pipeline on one recording: the analysis-contract records (`gait analyze --jsonl`)."""
+def run_pipeline(trial: TrialInfo, speed_mps: float | None = None, calibrated: bool = False) -> list[dict]:
+    """Our pipeline on one recording: the analysis-contract records (`gait analyze --jsonl`),
+    with ``calibrated`` the same with `--calibration` (the sensor's standing recording)."""
+    from gait.cli import calibration_from_recording
     from gait.pipeline import analyze  # imported late: the validation set builds without it
 
+    calibration = None
+    if calibrated:
+        if trial.calibration is None:
+            raise ValueError("no standing calibration recording")
+        calibration = calibration_from_recording(read_recording(trial.calibration))
     rec = read_recording(trial.csv)
     if speed_mps is None and rec.metadata.get("speed_mps"):
         try:
             speed_mps = float(rec.metadata["speed_mps"])
         except ValueError:
             speed_mps = None
-    config = PipelineConfig(placement=trial.placement, side=trial.side, speed_mps=speed_mps)
+    config = PipelineConfig(placement=trial.placement, side=trial.side, speed_mps=speed_mps, calibration=calibration)
     result = analyze(rec.block(), config, rec.sampling_rate_hz)
     return [s.to_contract() for s in result.steps]
 
@@ -256,7 +274,7 @@ def _group_rows(results: list[TrialResult]) -> list[report.Row]:
     order_ds = {"RBDS": 0, "RIC": 1, "Alcantara": 2}
     rows = []
     for key in sorted(groups, key=lambda k: (k[1] != "sacrum", k[1], order_ds.get(k[0], 9), k[0], float(k[2]),
-                                             k[3] != "ours", k[3])):
+                                             _algo_rank(k[3]), k[3])):
         rs = groups[key]
         ok = [r for r in rs if r.score is not None]
         by_error: dict[str, list[str]] = defaultdict(list)
@@ -282,7 +300,7 @@ def _pooled_rows(results: list[TrialResult]) -> list[report.Row]:
     for r in results:
         if r.score is not None:
             by[(r.trial.placement, r.algorithm)].append(r)
-    for (placement, algo) in sorted(by, key=lambda k: (k[0] != "sacrum", k[0], k[1] != "ours", k[1])):
+    for (placement, algo) in sorted(by, key=lambda k: (k[0] != "sacrum", k[0], _algo_rank(k[1]), k[1])):
         rs = by[(placement, algo)]
         datasets = sorted({r.trial.dataset for r in rs})
         rows.append(report.Row("all: " + "+".join(datasets), placement, "all", algo, pool([r.score for r in rs]),
@@ -290,16 +308,29 @@ def _pooled_rows(results: list[TrialResult]) -> list[report.Row]:
     return rows
 
 
+def _algo_rank(algo: str) -> int:
+    return {"ours": 0, CALIBRATED: 1}.get(algo, 2)
+
+
+# Foot strike angle truth is 'angle at IC minus the standing trial': what a standing calibration
+# measures. Those floors are checked on the calibrated runs; everything else without calibration.
+CALIBRATED_FLOOR_METRICS = ("fsa_mae_deg", "strike_acc_pct")
+
+
 def _floors(results: list[TrialResult]) -> list[report.FloorResult]:
     out = []
     ours = [r for r in results if r.algorithm == "ours" and r.score is not None]
+    calibrated = [r for r in results if r.algorithm == CALIBRATED and r.score is not None]
     for placement in sorted({r.trial.placement for r in ours}, key=lambda p: (p != "sacrum", p)):
         rs = [r for r in ours if r.trial.placement == placement]
         everything = pool([r.score for r in rs])
+        cal = [r for r in calibrated if r.trial.placement == placement]
         force = [r for r in rs if r.truth_kind == "force"]
         for fl in floors_for(placement):
             basis, sc = "all trials", everything
-            if fl.metric == "gct_mae_ms" and placement != "foot":
+            if fl.metric in CALIBRATED_FLOOR_METRICS and cal:
+                basis, sc = "all trials, with standing calibration", pool([r.score for r in cal])
+            if fl.metric == "gct_mae_ms":  # kinematic truth has its own contact-time error
                 basis, sc = "trials with force truth", pool([r.score for r in force])
             value = getattr(sc, fl.metric)
             out.append(report.FloorResult(placement, fl, value, fl.check(sc), basis))
@@ -363,6 +394,12 @@ def run_validation(
                                        seconds=time.perf_counter() - t0))
         except Exception as exc:  # one failing trial is a row note, not a crash
             results.append(TrialResult(t, "ours", None, truth.kind, f"{type(exc).__name__}: {exc}"[:160]))
+        if t.calibration is not None:
+            try:
+                det = run_pipeline(t, calibrated=True)
+                results.append(TrialResult(t, CALIBRATED, _score(t, truth, det), truth.kind))
+            except Exception as exc:
+                results.append(TrialResult(t, CALIBRATED, None, truth.kind, f"{type(exc).__name__}: {exc}"[:160]))
     log(f"  our pipeline: {len(results)} recordings in {time.perf_counter() - t_ours:.1f} s")
 
     notes: list[str] = []
