@@ -10,15 +10,14 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
 from firmware_interface.files.recording import Recording, read_recording
-from gait.core.config import GRAVITY_MPS2, PLACEMENTS, SIDES, Calibration, PipelineConfig
+from firmware_interface.protocols import bench as protocol_bench
+from firmware_interface.protocols.registry import decode_hex, protocols
+from gait.core.calibration import calibration_from_samples
+from gait.core.config import PLACEMENTS, SIDES, Calibration, PipelineConfig
 from gait.core.errors import GaitError, RecordingFormatError
 from gait.core.records import StepMetrics
 from gait.pipeline import AnalysisResult, analyze
-
-STILL_STD_MPS2 = 0.35  # a standing calibration must be this still (std of |acc|)
 
 
 def _err(msg: str) -> None:
@@ -26,19 +25,8 @@ def _err(msg: str) -> None:
 
 
 def calibration_from_recording(rec: Recording) -> Calibration:
-    """A standing calibration: the mean 'up' direction while the sensor is still."""
-    acc = rec.acc_mps2[np.all(np.isfinite(rec.acc_mps2), axis=1)]
-    if acc.shape[0] < 10:
-        raise GaitError(f"{rec.path}: a standing calibration needs at least 10 samples")
-    norm = np.linalg.norm(acc, axis=1)
-    if float(np.std(norm)) > STILL_STD_MPS2 or abs(float(np.median(norm)) - GRAVITY_MPS2) > 1.0:
-        raise GaitError(
-            f"{rec.path}: not a standing calibration (|acc| = {np.median(norm):.2f} ± {np.std(norm):.2f} m/s²; "
-            "stand still, upright, foot flat, for 3-5 s)"
-        )
-    up = acc.mean(axis=0)
-    up = up / np.linalg.norm(up)
-    return Calibration(gravity_sensor=(float(up[0]), float(up[1]), float(up[2])))
+    """A standing calibration from a CSV recording of standing still."""
+    return calibration_from_samples(rec.acc_mps2, rec.path)
 
 
 def _config_from_args(args: argparse.Namespace, rec: Recording) -> PipelineConfig:
@@ -184,8 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path")
     p.set_defaults(func=cmd_calibrate)
 
+    p = sub.add_parser("decode", help="decode one packet given in hex (debugging a capture or a new device)")
+    p.add_argument("protocol", help="one of: " + ", ".join(protocols()))
+    p.add_argument("hex", help="the packet's bytes in hex (spaces and colons allowed)")
+    p.add_argument("--factor", type=float, default=None, help="Polar PMD measurement factor (from the settings)")
+    p.set_defaults(func=cmd_decode)
+
     _add_optional_commands(sub)
     return parser
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    try:
+        decoded = decode_hex(args.protocol, args.hex, args.factor)
+    except GaitError as exc:
+        print(f"gait decode: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(decoded))
+    return 0
 
 
 def _add_optional_commands(sub) -> None:
@@ -225,6 +229,15 @@ def _add_optional_commands(sub) -> None:
     p.add_argument("--minutes", type=float, default=None, help="only the first N minutes")
     p.add_argument("--speed", default="max", help="replay speed: 'max' or a factor of real time")
     p.set_defaults(func=cmd_demo)
+
+    def cmd_bench_protocols(args: argparse.Namespace) -> int:
+        from firmware_interface.protocols.bench import run_protocol_bench
+
+        return run_protocol_bench(args)
+
+    p = sub.add_parser("bench-protocols", help="decoder throughput and a long fuzz run (prints figures)")
+    protocol_bench.add_arguments(p)
+    p.set_defaults(func=cmd_bench_protocols)
 
     def cmd_import(args: argparse.Namespace) -> int:
         from gait.validation.importers import run_import

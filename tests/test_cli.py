@@ -109,3 +109,22 @@ def test_import_command(tmp_path, capsys):
     rec = read_recording(csvs[0])
     assert rec.sampling_rate_hz == pytest.approx(500.0, rel=1e-3)
     assert (csvs[0].parent / (csvs[0].stem + ".truth.json")).exists()
+
+
+def test_decode_command_prints_one_json_object(capsys):
+    # a Polar H10 ACC frame (type 0x01, two samples), bytes from the published PMD documentation
+    frame = "02 ea 54 a2 42 8b 45 52 08 01 45 ff e4 ff b5 03 45 ff e4 ff b8 03"
+    assert main(["decode", "pmd", frame]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    obj = json.loads(out[0])
+    assert obj["measurement"] == "acc" and obj["frame_type"] == 1
+    assert obj["samples_raw"] == [[-187, -28, 949], [-187, -28, 952]]
+    assert isinstance(obj["timestamp_ns"], int)
+
+
+def test_decode_command_malformed_packet(capsys):
+    assert main(["decode", "pmd", "02 ea 54"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "truncated" in err[0]
+    assert main(["decode", "pmd", "zz"]) == 1

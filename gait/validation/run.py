@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from firmware_interface.files.recording import read_recording
+from gait.core.calibration import calibration_from_samples
 from gait.core.config import PipelineConfig
 from gait.validation import report
 from gait.validation.score import (
@@ -185,14 +186,13 @@ def load_truth(trial: TrialInfo) -> Truth | None:
 def run_pipeline(trial: TrialInfo, speed_mps: float | None = None, calibrated: bool = False) -> list[dict]:
     """Our pipeline on one recording: the analysis-contract records (`gait analyze --jsonl`),
     with ``calibrated`` the same with `--calibration` (the sensor's standing recording)."""
-    from gait.cli import calibration_from_recording
     from gait.pipeline import analyze  # imported late: the validation set builds without it
 
     calibration = None
     if calibrated:
         if trial.calibration is None:
             raise ValueError("no standing calibration recording")
-        calibration = calibration_from_recording(read_recording(trial.calibration))
+        calibration = calibration_from_samples(read_recording(trial.calibration).acc_mps2, str(trial.calibration))
     rec = read_recording(trial.csv)
     if speed_mps is None and rec.metadata.get("speed_mps"):
         try:
