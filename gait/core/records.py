@@ -233,4 +233,34 @@ class QualityEvent:
     message: str
 
 
-Record = SampleBlock | BodyBlock | Gap | ContactEvent | StepMetrics | QualityEvent
+# Alert kinds
+ALERT_CUE = "cue"  # voiced and shown: the runner's current focus drifted off target
+ALERT_SILENT = "silent"  # recorded only: a rule outside the current focus (one change at a time)
+ALERT_CLEAR = "clear"  # back on target after a cue
+ALERT_STOP = "stop"  # pain stop rule: overrides every other cue
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A form alert raised by the coach. ``time_s`` is stream time (the recording's time base)."""
+
+    time_s: float
+    rule: str  # "bounce", "vertical_ratio", "heel_strike", "cadence", "contact_time", "lean", "asymmetry", "pain"
+    kind: str  # ALERT_CUE / ALERT_SILENT / ALERT_CLEAR / ALERT_STOP
+    message: str  # short text for the screen and for speech
+    value: float | None = None  # the windowed value that triggered it, in the rule's unit
+    target: str = ""  # the target band in words, e.g. "6.4-8.1 cm"
+    severity: str = "info"  # "info" | "warn" | "stop"
+
+
+@dataclass(frozen=True, slots=True)
+class PainNote:
+    """A pain check-in: 0 (none) to 10 (worst), before, during or after the run."""
+
+    time_s: float
+    score: int
+    phase: str  # "before" | "during" | "after"
+    note: str = ""
+
+
+Record = SampleBlock | BodyBlock | Gap | ContactEvent | StepMetrics | QualityEvent | Alert | PainNote
