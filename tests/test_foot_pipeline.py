@@ -90,7 +90,9 @@ def synth_foot(
     # impacts at IC (real foot pods: 10-70 g spikes)
     for ic in ics:
         i = int(round(ic * fs))
-        acc[i : i + 2] += rng.normal(0, 8 * GRAVITY_MPS2, (2, 3))
+        spike = rng.normal(0, 8 * GRAVITY_MPS2, 3)  # a ringing impact: no net change of velocity
+        acc[i] += spike
+        acc[i + 1] -= spike
     up_sensor = mount.T @ np.array([0.0, 1.0, 0.0])
     block = SampleBlock(time_s=t, acc_mps2=acc, gyr_dps=gyr)
     return block, {"ic_s": np.array(ics), "to_s": np.array(tos), "fsa_deg": fsa_deg, "up": up_sensor}

@@ -91,3 +91,57 @@ def parabolic_offset(y0: float, y1: float, y2: float) -> float:
         return 0.0
     off = 0.5 * (y0 - y2) / den
     return float(min(0.5, max(-0.5, off)))
+
+
+# ------------------------------------------------------------------------------------------------
+# Vectorised strap-down
+
+
+def strapdown_attitudes(gyr_dps: np.ndarray, fs: float) -> np.ndarray:
+    """Attitude of the sensor at every sample relative to sample 0: rotation matrices ``C_t``
+    ((n, 3, 3)) that map a vector from the sensor frame at ``t`` into the sensor frame at 0
+    (``C_0`` = identity).
+
+    Each step ``t -> t + 1`` is the exact rotation (Rodrigues) by the trapezoidal mean rate times
+    ``dt``; body rates compose on the right: ``C_{t+1} = C_t exp([w dt]x)``. The running product
+    is a prefix scan of ceil(log2 n) stacked 3x3 matrix products (Hillis-Steele), not a Python
+    loop over samples; it equals the sequential product up to rounding (the scan only regroups an
+    associative product). What the trapezoid neglects (the coning term, rate changes within a
+    sample) is below 0.05 deg over a stride at 100-200 Hz; the 100 Hz and 200 Hz results of
+    the validation set agree within that.
+    """
+    n = gyr_dps.shape[0]
+    c = np.empty((n, 3, 3))
+    c[0] = np.eye(3)
+    if n == 1:
+        return c
+    w = gyr_dps * (np.pi / 180.0 / fs)
+    r = 0.5 * (w[1:] + w[:-1])
+    th = np.sqrt(r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1] + r[:, 2] * r[:, 2])
+    ok = th > 1e-12
+    u = r / np.where(ok, th, 1.0)[:, None]
+    sn = np.sin(th)
+    cs = np.cos(th)
+    c1 = 1.0 - cs
+    m = c[1:]
+    m[:] = (c1[:, None, None] * u[:, :, None]) * u[:, None, :]  # (1 - cos) u u^T
+    m[:, 0, 0] += cs
+    m[:, 1, 1] += cs
+    m[:, 2, 2] += cs
+    su = sn[:, None] * u  # + sin [u]x
+    m[:, 0, 1] -= su[:, 2]
+    m[:, 0, 2] += su[:, 1]
+    m[:, 1, 0] += su[:, 2]
+    m[:, 1, 2] -= su[:, 0]
+    m[:, 2, 0] -= su[:, 1]
+    m[:, 2, 1] += su[:, 0]
+    d = 1
+    while d < n:
+        c[d:] = c[:-d] @ c[d:]  # the right-hand side is evaluated from the old values
+        d *= 2
+    return c
+
+
+def rotate(c: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Rows ``C_t v_t`` for (n, 3, 3) matrices and (n, 3) vectors."""
+    return (c @ v[:, :, None])[:, :, 0]

@@ -1,12 +1,13 @@
-"""Foot strike angle (FSA) and type from a shoe-mounted gyroscope.
+"""Foot strike angle (FSA) and type from a shoe-mounted IMU.
 
-FSA is the sagittal angle of the foot at initial contact relative to the foot-flat reference
-(the standing calibration when there is one), positive = toes up = heel first. It is found by a
-per-stride strap-down integration of the pitch rate (Falbriard et al. 2020, MSDI-style): the
-integration starts from the foot-flat instant in mid-stance, whose pitch is known (from gravity
-vs. the calibration 'up' vector, or 0 = foot flat when uncalibrated), and runs *backwards* to IC,
-so the drift of one stride never reaches the next and the integration span is only the first
-part of stance (about 50-150 ms).
+FSA is the sagittal angle of the foot's long axis at initial contact relative to the foot-flat
+reference (the standing calibration when there is one), positive = toes up = heel first.
+`StrideAttitude` gives a drift-free attitude over each stride (foot flat to foot flat: the
+stride's mean specific force is gravity, Falbriard et al. 2020's idea of correcting the
+strap-down at two foot-flat instants, with gravity found from the whole stride instead of from a
+still instant, which a running foot never has) and the stride's direction of travel (ZUPT).
+`gait.detect.foot.FootStepStage._fsa` combines them. `strapdown_fsa` (1-D/3-D integration back
+from foot flat) is the older estimator, kept for comparison.
 """
 
 from __future__ import annotations
@@ -109,3 +110,78 @@ def strapdown_fsa(
         ux, uy, uz = ux * c + cx * s + kx * dot, uy * c + cy * s + ky * dot, uz * c + cz * s + kz * dot
     el = float(fwd[0] * ux + fwd[1] * uy + fwd[2] * uz)
     return float(np.degrees(np.arcsin(min(1.0, max(-1.0, el)))))
+
+
+class StrideAttitude:
+    """Drift-free foot attitude over one stride, foot flat to foot flat (samples ``0..n-1``).
+
+    The gyroscope gives the attitude at every sample relative to the first foot flat
+    (`strapdown_attitudes`). Between two foot-flat instants the foot's velocity is the same
+    (zero over ground, the belt's on a treadmill), so the mean of the specific force rotated
+    into that one frame is gravity alone: ``mean_t C_0t f_t = g * up_0``. That fixes the world
+    'up' in the sensor frame at every sample of the stride with no foot-flat assumption and no
+    threshold (an error of 0.1 m/s in the stride's velocity change tilts it by about 0.8 deg).
+    Integrating the gravity-free acceleration twice (velocity zero at both ends: ZUPT, with a
+    linear drift correction) gives the stride's displacement; its horizontal direction is the
+    direction of travel, which, expressed in the sensor frame at foot flat, estimates the
+    foot's forward axis (up to the toe-out angle: see `gait.detect.foot`).
+    """
+
+    def __init__(self, gyr_dps: np.ndarray, acc_mps2: np.ndarray, fs: float, gravity: float):
+        from gait.dsp.foot_orientation import rotate, strapdown_attitudes
+
+        n = gyr_dps.shape[0]
+        self.n = n
+        self.c = c = strapdown_attitudes(gyr_dps, fs)
+        f0 = rotate(c, acc_mps2)  # specific force in the frame of sample 0
+        # trapezoidal running integral of f0 (v + g up t): its end gives the mean
+        cum = np.empty((n, 3))
+        cum[0] = 0.0
+        np.cumsum(0.5 * (f0[1:] + f0[:-1]) / fs, axis=0, out=cum[1:])
+        span = (n - 1) / fs
+        mean_f = cum[-1] / span
+        nf = float(np.sqrt(mean_f @ mean_f))
+        self.gravity_ratio = nf / gravity  # 1 for a steady stride
+        up0 = mean_f / nf
+        self.up0 = up0
+        # velocity with zero at both foot flats: v(t) = cum(t) - t/T cum(T) (removes g up t and
+        # the linear drift at once); displacement = its integral
+        v = cum - np.outer(np.arange(n) / (n - 1), cum[-1])
+        d = (v[1:-1].sum(axis=0) + 0.5 * (v[0] + v[-1])) / fs
+        h = d - float(d @ up0) * up0
+        self.stride_m = float(np.sqrt(h @ h))
+        self.travel0 = h / self.stride_m if self.stride_m > 1e-6 else None
+        last = c[-1].T
+        self.up1 = last @ up0  # 'up' in the frame of the last sample
+        self.travel1 = None if self.travel0 is None else last @ self.travel0
+
+    def up_at(self, pos: float) -> np.ndarray:
+        """World 'up' in the sensor frame at fractional sample ``pos`` (0..n-1)."""
+        i = min(max(int(np.floor(pos)), 0), self.n - 2)
+        fr = min(max(pos - i, 0.0), 1.0)
+        x = (1.0 - fr) * (self.c[i].T @ self.up0) + fr * (self.c[i + 1].T @ self.up0)
+        return x / np.linalg.norm(x)
+
+
+def elevation_deg(axis: np.ndarray, up: np.ndarray) -> float:
+    """Elevation (deg) of a sensor-frame axis above the horizontal plane whose normal is ``up``."""
+    return float(np.degrees(np.arcsin(min(1.0, max(-1.0, float(axis @ up))))))
+
+
+def horizontal(axis: np.ndarray, up: np.ndarray) -> np.ndarray | None:
+    h = axis - float(axis @ up) * up
+    n = float(np.linalg.norm(h))
+    return h / n if n > 0.3 else None
+
+
+def up_back(gyr_dps: np.ndarray, fs: float, ff_i: int, ic_pos: float, up_ff: np.ndarray) -> np.ndarray:
+    """World 'up' in the sensor frame at fractional sample ``ic_pos``, given it at sample ``ff_i``
+    (later), by a strap-down integration of ``gyr_dps`` (rows ``0..ff_i`` at least)."""
+    from gait.dsp.foot_orientation import strapdown_attitudes
+
+    i0 = min(max(int(np.floor(ic_pos)), 0), ff_i - 1)
+    c = strapdown_attitudes(gyr_dps[i0 : ff_i + 1], fs)  # frame t -> frame i0
+    up0 = c[-1] @ up_ff  # 'up' in the frame of sample i0
+    fr = min(max(ic_pos - i0, 0.0), 1.0)
+    x = (1.0 - fr) * up0 + fr * (c[1].T @ up0)
+    return x / np.linalg.norm(x)
