@@ -1,0 +1,632 @@
+"""``gait live``, ``gait record``, ``gait replay`` and ``gait decode``: the live path.
+
+    source (BLE / phone / CSV / simulator / capture) -> device sessions (decode, device clock,
+    gaps, health) -> gait.pipeline.Pipeline (one per device) -> terminal
+
+One line per step as it is detected; a status line (``#``) with each device's health every
+``--status-every`` seconds of receive time; events (gaps, reconnects, battery) as ``#`` lines.
+``--record FILE`` writes every raw packet to a capture file (`firmware_interface.capture`)
+before it is decoded; ``gait replay FILE`` feeds a capture through the very same `LiveEngine`,
+so a replay prints what the live run printed, byte for byte.
+
+Times on step lines are seconds on the common clock (the receive clock since the first packet,
+each device clock mapped onto it by its `ClockModel`), so two devices line up; the metrics
+themselves are computed on each device's own clock. ``+NNN ms`` is the step's latency: the
+receive time of the packet that completed it minus the end of the contact (toe-off).
+
+The CLI wires subcommands to `run_live`, `run_record`, `run_replay`, `run_decode`; the
+``add_*_args`` helpers declare the arguments they read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from firmware_interface.capture import CaptureError, CaptureWriter
+from firmware_interface.session import (
+    DeviceConfig,
+    DeviceEvent,
+    RawPacket,
+    RscReading,
+    SessionSet,
+)
+from firmware_interface.sources import (
+    Impairment,
+    PodStream,
+    ReplaySource,
+    Source,
+    open_source,
+    parse_speed,
+)
+from gait.core.config import PLACEMENTS, SIDES, PipelineConfig
+from gait.core.errors import GaitError
+from gait.core.records import Gap, QualityEvent, SampleBlock, StepMetrics
+from gait.pipeline import Pipeline
+
+DEFAULT_STATUS_EVERY_S = 5.0
+LINK_LOSS_TIMEOUT_S = 30.0  # every device disconnected this long (wall clock): stop
+
+
+def _fmt(value: float | None, spec: str, unit: str = "") -> str:
+    return "-" if value is None else f"{format(value, spec)}{unit}"
+
+
+# ----------------------------------------------------------------------------------------------
+# the engine: packets in, lines out (the same for live and replay)
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class DeviceState:
+    config: PipelineConfig | None = None
+    pipeline: Pipeline | None = None
+    steps: int = 0
+    pipeline_gaps: int = 0
+    error: str | None = None
+    last_rsc: RscReading | None = None
+
+
+@dataclass
+class RunSummary:
+    reason: str = "end of source"
+    packets: int = 0
+    steps: int = 0
+    lines: int = 0
+    health: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+class LiveEngine:
+    """Packets in (`feed`), printed lines out. Deterministic: the same packets in the same
+    order give the same lines (status lines are paced by receive time, not wall time)."""
+
+    def __init__(
+        self,
+        devices: list[DeviceConfig] | tuple[DeviceConfig, ...] = (),
+        *,
+        out: TextIO | None = None,
+        placement: str | None = None,
+        side: str | None = None,
+        speed_mps: float | None = None,
+        status_every_s: float | None = DEFAULT_STATUS_EVERY_S,
+        jsonl: bool = False,
+        recorder: CaptureWriter | None = None,
+    ):
+        self.sessions = SessionSet(devices, auto=True)
+        self.out = out if out is not None else sys.stdout
+        self.placement = placement
+        self.side = side
+        self.speed_mps = speed_mps
+        self.status_every_s = status_every_s
+        self.jsonl = jsonl
+        self.recorder = recorder
+        self.state: dict[str, DeviceState] = {}
+        self.summary = RunSummary()
+        self._last_status_ns: int | None = None
+        self._rx_ns = 0
+        self._finished = False
+        self.disconnected: set[str] = set()
+
+    # --- input --------------------------------------------------------------------------------
+    def feed(self, packet: RawPacket) -> None:
+        if self.recorder is not None:
+            self.recorder.write(packet)  # raw first: what cannot be decoded is still kept
+        self.summary.packets += 1
+        self._rx_ns = packet.rx_time_ns
+        for device, record in self.sessions.feed(packet):
+            self._handle(device, record)
+        self._maybe_status(packet.rx_time_ns)
+
+    def finish(self, reason: str = "end of source") -> RunSummary:
+        """Flush sessions and pipelines, print the final status; close the capture."""
+        if self._finished:
+            return self.summary
+        self._finished = True
+        self.summary.reason = reason
+        for device, record in self.sessions.flush():
+            self._handle(device, record)
+        for device, st in self.state.items():
+            if st.pipeline is not None:
+                self._pipeline_records(device, self._safe(device, st.pipeline.flush))
+        self._line(f"# end ({reason}): {self.summary.packets} packets, {self.summary.steps} steps")
+        self._status()
+        health = self.sessions.health()
+        self.summary.health = {d: h.to_dict() for d, h in health.items()}
+        if self.recorder is not None:
+            self.recorder.close(
+                {"reason": reason, "packets": self.summary.packets, "health": self.summary.health},
+                rx_time_ns=self._rx_ns,
+            )
+        with contextlib.suppress(Exception):
+            self.out.flush()
+        return self.summary
+
+    # --- records ------------------------------------------------------------------------------
+    def _state(self, device: str) -> DeviceState:
+        st = self.state.get(device)
+        if st is None:
+            st = self.state[device] = DeviceState()
+        return st
+
+    def _pipeline_for(self, device: str) -> Pipeline | None:
+        st = self._state(device)
+        if st.pipeline is not None or st.error is not None:
+            return st.pipeline
+        session = self.sessions.sessions[device]
+        spec = self.sessions.specs.get(device)
+        rate = session.sample_rate_hz
+        try:
+            if not rate:
+                raise GaitError(f"{device}: sample rate unknown")
+            placement = (spec.placement if spec else None) or self.placement or "sacrum"
+            side = (spec.side if spec else None) or self.side
+            acc_range = getattr(session, "acc_range_g", None)
+            st.config = PipelineConfig(
+                placement=placement,
+                side=side,
+                speed_mps=self.speed_mps,
+                acc_range_g=float(acc_range) if acc_range else None,
+            )
+            st.pipeline = Pipeline(st.config, rate)
+        except GaitError as exc:
+            st.error = str(exc)
+            self._line(f"# {device}: cannot analyse: {exc}")
+            return None
+        side_txt = f" {st.config.side}" if st.config.side else ""
+        self._line(f"# {device}: {session.kind} {rate:g} Hz, {st.config.placement}{side_txt}")
+        return st.pipeline
+
+    def _safe(self, device: str, fn, *args) -> list:
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001 - one failing device must not stop the others
+            st = self._state(device)
+            st.error = f"{type(exc).__name__}: {exc}"
+            st.pipeline = None
+            self._line(f"# {device}: pipeline stopped: {st.error}")
+            return []
+
+    def _handle(self, device: str, record: object) -> None:
+        if isinstance(record, SampleBlock):
+            pipe = self._pipeline_for(device)
+            if pipe is not None:
+                self._pipeline_records(device, self._safe(device, pipe.process, record))
+        elif isinstance(record, Gap):
+            t = self.sessions.to_common(device, record.start_s)
+            self._line(
+                f"# {t:9.3f} {device}: gap, {record.missing_samples} samples missing "
+                f"({(record.end_s - record.start_s) * 1e3:.0f} ms)"
+            )
+        elif isinstance(record, DeviceEvent):
+            self._event(device, record)
+        elif isinstance(record, RscReading):
+            self._state(device).last_rsc = record
+
+    def _event(self, device: str, ev: DeviceEvent) -> None:
+        if ev.kind == "connected":
+            self.disconnected.discard(device)
+        elif ev.kind == "disconnected":
+            self.disconnected.add(device)
+        elif ev.kind == "rate_changed":
+            st = self._state(device)
+            if st.pipeline is not None:
+                self._pipeline_records(device, self._safe(device, st.pipeline.flush))
+            st.pipeline = None
+            st.error = None
+        detail = f": {ev.detail}" if ev.detail else ""
+        self._line(f"# {self._rx_s(ev.rx_time_ns):9.3f} {device}: {ev.kind}{detail}")
+
+    def _pipeline_records(self, device: str, records: list) -> None:
+        st = self._state(device)
+        for r in records:
+            if isinstance(r, StepMetrics):
+                st.steps += 1
+                self.summary.steps += 1
+                self._step(device, r)
+            elif isinstance(r, Gap):
+                st.pipeline_gaps += 1  # the session reported it already, with its device-side cause
+            elif isinstance(r, QualityEvent):
+                self._line(f"# {device}: notice: {r.message}")
+
+    def _step(self, device: str, s: StepMetrics) -> None:
+        t_ic = self.sessions.to_common(device, s.ic_s)
+        t_to = self.sessions.to_common(device, s.to_s)
+        latency_ms = (self._rx_s(self._rx_ns) - t_to) * 1e3
+        if self.jsonl:
+            obj = {"device": device, "t_s": round(t_ic, 4), "latency_ms": round(latency_ms, 1), **s.to_dict()}
+            self._line(json.dumps(obj))
+            return
+        side = s.side or "-"
+        q = f"  [{','.join(s.quality)}]" if s.quality else ""
+        strike = f" {s.strike}" if s.strike else ""
+        self._line(
+            f"{t_ic:9.3f} {device} {side:<5} "
+            f"cad {_fmt(s.cadence_spm, '.0f')}  gct {_fmt(s.gct_ms, '.0f', 'ms')}  "
+            f"flight {_fmt(s.flight_ms, '.0f', 'ms')}  vo {_fmt(s.vo_cm, '.1f', 'cm')}  "
+            f"vr {_fmt(s.vertical_ratio_pct, '.1f', '%')}  fsa {_fmt(s.fsa_deg, '.1f', 'deg')}{strike}  "
+            f"lean {_fmt(s.lean_deg, '.1f', 'deg')}  +{latency_ms:.0f}ms{q}"
+        )
+
+    # --- output -------------------------------------------------------------------------------
+    def _rx_s(self, rx_ns: int) -> float:
+        origin = self.sessions.rx_origin_ns
+        return 0.0 if origin is None else (rx_ns - origin) / 1e9
+
+    def _maybe_status(self, rx_ns: int) -> None:
+        if not self.status_every_s:
+            return
+        if self._last_status_ns is None:
+            self._last_status_ns = rx_ns
+            return
+        if rx_ns - self._last_status_ns >= self.status_every_s * 1e9:
+            self._last_status_ns = rx_ns
+            self._status()
+
+    def _status(self) -> None:
+        t = self._rx_s(self._rx_ns)
+        for device, health in self.sessions.health().items():
+            st = self._state(device)
+            extra = f" | steps {st.steps}"
+            if st.last_rsc is not None:
+                r = st.last_rsc
+                extra += f" | rsc {r.speed_mps:.2f} m/s {r.cadence_spm:.0f} spm"
+            if st.error:
+                extra += f" | error: {st.error}"
+            self._line(f"# {t:9.3f} status {health.summary()}{extra}")
+        if self.sessions.unknown:
+            self._line(f"# {t:9.3f} status {self.sessions.unknown} packets from undeclared devices ignored")
+
+    def _line(self, text: str) -> None:
+        self.summary.lines += 1
+        self.out.write(text + "\n")
+
+
+# ----------------------------------------------------------------------------------------------
+# running a source
+# ----------------------------------------------------------------------------------------------
+async def run_source(
+    source: Source,
+    engine: LiveEngine,
+    *,
+    handle_sigint: bool = True,
+    link_loss_timeout_s: float | None = LINK_LOSS_TIMEOUT_S,
+) -> RunSummary:
+    """Feed ``source`` into ``engine`` until the source ends, Ctrl-C (SIGINT), or every
+    device has been disconnected for ``link_loss_timeout_s`` (wall clock). Always finishes
+    the engine (flush, final status, capture closed)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    reason = "end of source"
+    installed = False
+    if handle_sigint:
+        try:
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+            installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            installed = False
+
+    async def consume() -> None:
+        async for packet in source:
+            engine.feed(packet)
+            if stop.is_set():
+                break
+
+    async def watchdog() -> str:
+        lost_since: float | None = None
+        while True:
+            if stop.is_set():
+                return "interrupted"
+            if link_loss_timeout_s is not None and engine.sessions.sessions:
+                if engine.disconnected and engine.disconnected >= set(engine.sessions.sessions):
+                    lost_since = lost_since or time.monotonic()
+                    if time.monotonic() - lost_since >= link_loss_timeout_s:
+                        return "link lost"
+                else:
+                    lost_since = None
+            await asyncio.sleep(0.1)
+
+    task = asyncio.create_task(consume())
+    guard = asyncio.create_task(watchdog())
+    try:
+        done, _ = await asyncio.wait({task, guard}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()  # re-raise a source error
+            if stop.is_set():
+                reason = "interrupted"
+        else:
+            reason = guard.result()
+            source.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    except asyncio.CancelledError:
+        reason = "interrupted"
+    finally:
+        guard.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await guard
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
+        with contextlib.suppress(Exception):
+            await source.aclose()
+        summary = engine.finish(reason)
+    return summary
+
+
+# ----------------------------------------------------------------------------------------------
+# CLI glue
+# ----------------------------------------------------------------------------------------------
+def _add_common_display_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--placement", choices=PLACEMENTS, default=None, help="where the sensor is worn (default sacrum)")
+    p.add_argument("--side", choices=SIDES, default=None, help="foot sensor: which foot")
+    p.add_argument("--speed-mps", type=float, default=None, dest="speed_mps", help="running speed (vertical ratio)")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per step instead of a text line")
+    p.add_argument(
+        "--status-every",
+        type=float,
+        default=DEFAULT_STATUS_EVERY_S,
+        dest="status_every",
+        help="seconds between status lines (0: none)",
+    )
+
+
+def add_live_args(p: argparse.ArgumentParser, *, record_positional: bool = False) -> None:
+    """Arguments of ``gait live`` (and ``gait record``, with ``record_positional``)."""
+    if record_positional:
+        p.add_argument("record", help="capture file to write (raw packets, see CAPTURE_FORMAT.md)")
+    p.add_argument(
+        "--source",
+        choices=("ble", "csv", "simulator", "phone"),
+        default="ble",
+        help="where packets come from (default: BLE devices)",
+    )
+    p.add_argument("--csv", default=None, help="--source csv: the CSV recording to play as an openpod pod")
+    p.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="a device: id=ADDRESS,kind=h10|verity|openpod|rsc|metawear|movesense[,placement=..][,side=..]"
+        "[,sample_rate_hz=..] (repeatable)",
+    )
+    p.add_argument("--speed", default=None, help="csv/simulator pacing: 'max' or a factor of real time (default 1)")
+    p.add_argument("--duration", type=float, default=60.0, help="simulator: seconds of running")
+    p.add_argument("--port", type=int, default=5555, help="phone: UDP port for openpod packets")
+    p.add_argument("--loss", type=float, default=0.0, help="csv/simulator: probability a packet is lost")
+    p.add_argument("--duplicate", type=float, default=0.0, help="csv/simulator: probability a packet comes twice")
+    p.add_argument("--garble", type=float, default=0.0, help="csv/simulator: probability a packet is corrupted")
+    p.add_argument("--seed", type=int, default=0, help="csv/simulator: random seed")
+    if not record_positional:
+        p.add_argument("--record", default=None, metavar="FILE", help="also write a capture file")
+    _add_common_display_args(p)
+
+
+def add_record_args(p: argparse.ArgumentParser) -> None:
+    add_live_args(p, record_positional=True)
+
+
+def add_replay_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("capture", help="capture file written by `gait record` / `gait live --record`")
+    p.add_argument("--speed", default="max", help="'max' (default) or a factor of real time (1 = original timing)")
+    _add_common_display_args(p)
+
+
+def add_decode_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("protocol", help="pmd, pmd-cp, pmd-request, pmd-settings, rsc, rsc-feature, metawear, movesense...")
+    p.add_argument("hex", nargs="+", help="the packet as hex ('02 EA 54 ...' or 02EA54...)")
+    p.add_argument("--factor", type=float, default=None, help="PMD FACTOR from the START response / MetaWear scale")
+
+
+def _arg(args: argparse.Namespace, name: str, default: Any = None) -> Any:
+    return getattr(args, name, default)
+
+
+def _impairment(args: argparse.Namespace) -> Impairment:
+    return Impairment(
+        loss=_arg(args, "loss", 0.0) or 0.0,
+        duplicate=_arg(args, "duplicate", 0.0) or 0.0,
+        garble=_arg(args, "garble", 0.0) or 0.0,
+        seed=_arg(args, "seed", 0) or 0,
+    )
+
+
+def _simulated_blocks(placement: str, rate: float, seconds: float, seed: int) -> Iterator[SampleBlock]:
+    from gait.bench.speed import SyntheticRunner
+
+    runner = SyntheticRunner(placement, rate, seed)
+    total = int(round(seconds * rate))
+    per = max(1, int(round(rate)))
+    done = 0
+    while done < total:
+        n = min(per, total - done)
+        yield runner.next_block(n)
+        done += n
+
+
+def build_source(args: argparse.Namespace) -> Source:
+    """The source ``gait live`` / ``gait record`` asked for."""
+    kind = _arg(args, "source", "ble")
+    specs = [DeviceConfig.parse(s) for s in _arg(args, "device", []) or []]
+    speed_text = _arg(args, "speed")
+    speed = 1.0 if speed_text is None else parse_speed(speed_text)
+    if kind == "csv":
+        path = _arg(args, "csv")
+        if not path:
+            raise GaitError("--source csv needs --csv PATH")
+        dev = specs[0].id if specs else "csv-pod"
+        return open_source(
+            "csv",
+            path=path,
+            device=dev,
+            placement=_arg(args, "placement"),
+            side=_arg(args, "side"),
+            speed=speed,
+            impairment=_impairment(args),
+        )
+    if kind == "simulator":
+        if not specs:
+            specs = [DeviceConfig("sim-pod", "openpod", _arg(args, "placement") or "sacrum", _arg(args, "side"))]
+        streams = []
+        for i, spec in enumerate(specs):
+            placement = spec.placement or _arg(args, "placement") or "sacrum"
+            rate = float(spec.settings.get("sample_rate_hz", 200.0 if placement == "foot" else 100.0))
+            imp = _impairment(args)
+            imp.seed += i
+            streams.append(
+                PodStream(
+                    DeviceConfig(spec.id, "openpod", placement, spec.side or _arg(args, "side")),
+                    _simulated_blocks(placement, rate, float(_arg(args, "duration", 60.0)), 1 + i),
+                    rate,
+                    gyro=placement == "foot",
+                    clock_offset_s=float(spec.settings.get("clock_offset_s", 100.0 * i)),
+                    clock_drift_ppm=float(spec.settings.get("clock_drift_ppm", 30.0 * i)),
+                    impairment=imp,
+                    battery_pct=int(spec.settings.get("battery_pct", 90)),
+                )
+            )
+        return open_source("simulator", streams=streams, speed=speed)
+    if kind == "phone":
+        dev = specs[0].id if specs else None
+        return open_source(
+            "phone",
+            port=_arg(args, "port", 5555),
+            device=dev,
+            placement=_arg(args, "placement"),
+            side=_arg(args, "side"),
+        )
+    if kind == "ble":
+        return open_source("ble", devices=specs)  # --device id=ADDRESS_OR_NAME,kind=auto|h10|...
+    raise GaitError(f"unknown source {kind!r}")
+
+
+def _devices_for(source: Source, args: argparse.Namespace) -> list[DeviceConfig]:
+    """The source's devices, with ``--device`` specs taking precedence (same id). The
+    simulator's specs carry simulation settings (clock offset...) it has consumed already."""
+    if source.kind == "simulator":
+        return list(source.devices)
+    given = {s.id: s for s in (DeviceConfig.parse(t) for t in _arg(args, "device", []) or [])}
+    out = []
+    for d in source.devices:
+        out.append(given.pop(d.id, d))
+    out.extend(given.values())
+    return out
+
+
+def _err(msg: str) -> None:
+    print(f"gait: error: {msg}", file=sys.stderr)
+
+
+def run_live(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``gait live``: a source through the sessions and pipeline, per-step lines in the terminal."""
+    try:
+        source = build_source(args)
+    except (GaitError, ValueError, OSError) as exc:
+        _err(str(exc))
+        return 2
+    try:
+        summary = asyncio.run(_live(source, args, out))
+    except (GaitError, OSError) as exc:
+        _err(str(exc))
+        return 2
+    if _arg(args, "record"):
+        print(f"gait: wrote {_arg(args, 'record')} ({summary.packets} packets)", file=sys.stderr)
+    return 0
+
+
+async def _live(source: Source, args: argparse.Namespace, out: TextIO | None) -> RunSummary:
+    await source.prepare()  # BLE: find and connect first, so every device has its decoder
+    devices = _devices_for(source, args)
+    recorder = None
+    record_path = _arg(args, "record")
+    if record_path:
+        metadata = {
+            "devices": [d.to_dict() for d in devices],
+            "source": source.metadata,
+            "live": {
+                "placement": _arg(args, "placement"),
+                "side": _arg(args, "side"),
+                "speed_mps": _arg(args, "speed_mps"),
+            },
+        }
+        try:
+            recorder = CaptureWriter(record_path, metadata)
+        except OSError:
+            await source.aclose()
+            raise
+    engine = LiveEngine(
+        devices,
+        out=out,
+        placement=_arg(args, "placement"),
+        side=_arg(args, "side"),
+        speed_mps=_arg(args, "speed_mps"),
+        status_every_s=_arg(args, "status_every", DEFAULT_STATUS_EVERY_S),
+        jsonl=bool(_arg(args, "jsonl", False)),
+        recorder=recorder,
+    )
+    return await run_source(source, engine)
+
+
+def run_record(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``gait record FILE``: ``gait live`` that writes a capture file (the display stays on)."""
+    return run_live(args, out=out)
+
+
+def run_replay(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``gait replay FILE``: a capture through the same sessions, pipeline and display."""
+    try:
+        source = ReplaySource(args.capture, speed=parse_speed(_arg(args, "speed", "max")))
+    except (CaptureError, OSError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    meta = source.capture_metadata
+    live = meta.get("live", {}) if isinstance(meta.get("live"), dict) else {}
+    devices = source.devices
+    placement = _arg(args, "placement")
+    side = _arg(args, "side")
+    if placement or side:  # re-analyse as another placement / side: overrides the capture's
+        devices = [
+            DeviceConfig(d.id, d.kind, placement or d.placement, side or d.side, d.settings) for d in source.devices
+        ]
+    engine = LiveEngine(
+        devices,
+        out=out,
+        placement=placement or live.get("placement"),
+        side=side or live.get("side"),
+        speed_mps=_arg(args, "speed_mps") if _arg(args, "speed_mps") is not None else live.get("speed_mps"),
+        status_every_s=_arg(args, "status_every", DEFAULT_STATUS_EVERY_S),
+        jsonl=bool(_arg(args, "jsonl", False)),
+    )
+    asyncio.run(run_source(source, engine))
+    problem = source.reader.problem
+    if problem is not None:
+        print(
+            f"gait: warning: {Path(args.capture).name}: stopped at byte {problem.offset}: {problem.kind} record "
+            f"({problem.detail}); {problem.bytes_left} bytes not read",
+            file=sys.stderr,
+        )
+    elif not source.reader.ended:
+        print(f"gait: warning: {Path(args.capture).name}: no END record (the recording did not close)", file=sys.stderr)
+    return 0
+
+
+def run_decode(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``gait decode PROTOCOL HEX [--factor F]``: one JSON object, or a one-line error (exit 1)."""
+    from firmware_interface.protocols.errors import ProtocolError
+    from firmware_interface.protocols.registry import decode_hex
+
+    out = out if out is not None else sys.stdout
+    text = args.hex if isinstance(args.hex, str) else " ".join(args.hex)
+    try:
+        obj = decode_hex(args.protocol, text, _arg(args, "factor"))
+    except ProtocolError as exc:
+        print(f"gait decode: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+    out.write(json.dumps(obj) + "\n")
+    return 0
