@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("decode", help="decode one packet given in hex (debugging a capture or a new device)")
     p.add_argument("protocol", help="one of: " + ", ".join(protocols()))
-    p.add_argument("hex", help="the packet's bytes in hex (spaces and colons allowed)")
+    p.add_argument("hex", nargs="+", help="the packet's bytes in hex (one or more pieces; spaces and colons allowed)")
     p.add_argument("--factor", type=float, default=None, help="Polar PMD measurement factor (from the settings)")
     p.set_defaults(func=cmd_decode)
 
@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_decode(args: argparse.Namespace) -> int:
     try:
-        decoded = decode_hex(args.protocol, args.hex, args.factor)
+        decoded = decode_hex(args.protocol, " ".join(args.hex), args.factor)
     except GaitError as exc:
         print(f"gait decode: {exc}", file=sys.stderr)
         return 1
@@ -238,6 +238,33 @@ def _add_optional_commands(sub) -> None:
     p = sub.add_parser("bench-protocols", help="decoder throughput and a long fuzz run (prints figures)")
     protocol_bench.add_arguments(p)
     p.set_defaults(func=cmd_bench_protocols)
+
+    def cmd_live(args: argparse.Namespace) -> int:
+        from gait.live import run_live
+
+        return run_live(args)
+
+    def cmd_record(args: argparse.Namespace) -> int:
+        from gait.live import run_record
+
+        return run_record(args)
+
+    def cmd_replay(args: argparse.Namespace) -> int:
+        from gait.live import run_replay
+
+        return run_replay(args)
+
+    from gait.live import add_live_args, add_record_args, add_replay_args
+
+    p = sub.add_parser("live", help="stream a source through the pipeline; per-step metrics live until Ctrl-C")
+    add_live_args(p)
+    p.set_defaults(func=cmd_live)
+    p = sub.add_parser("record", help="like live, writing every raw packet to a capture file")
+    add_record_args(p)
+    p.set_defaults(func=cmd_record)
+    p = sub.add_parser("replay", help="run a capture file through the same decoders and pipeline")
+    add_replay_args(p)
+    p.set_defaults(func=cmd_replay)
 
     def cmd_import(args: argparse.Namespace) -> int:
         from gait.validation.importers import run_import

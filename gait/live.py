@@ -14,7 +14,7 @@ each device clock mapped onto it by its `ClockModel`), so two devices line up; t
 themselves are computed on each device's own clock. ``+NNN ms`` is the step's latency: the
 receive time of the packet that completed it minus the end of the contact (toe-off).
 
-The CLI wires subcommands to `run_live`, `run_record`, `run_replay`, `run_decode`; the
+The CLI wires subcommands to `run_live`, `run_record`, `run_replay`; the
 ``add_*_args`` helpers declare the arguments they read.
 """
 
@@ -418,12 +418,6 @@ def add_replay_args(p: argparse.ArgumentParser) -> None:
     _add_common_display_args(p)
 
 
-def add_decode_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("protocol", help="pmd, pmd-cp, pmd-request, pmd-settings, rsc, rsc-feature, metawear, movesense...")
-    p.add_argument("hex", nargs="+", help="the packet as hex ('02 EA 54 ...' or 02EA54...)")
-    p.add_argument("--factor", type=float, default=None, help="PMD FACTOR from the START response / MetaWear scale")
-
-
 def _arg(args: argparse.Namespace, name: str, default: Any = None) -> Any:
     return getattr(args, name, default)
 
@@ -613,20 +607,4 @@ def run_replay(args: argparse.Namespace, out: TextIO | None = None) -> int:
         )
     elif not source.reader.ended:
         print(f"gait: warning: {Path(args.capture).name}: no END record (the recording did not close)", file=sys.stderr)
-    return 0
-
-
-def run_decode(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """``gait decode PROTOCOL HEX [--factor F]``: one JSON object, or a one-line error (exit 1)."""
-    from firmware_interface.protocols.errors import ProtocolError
-    from firmware_interface.protocols.registry import decode_hex
-
-    out = out if out is not None else sys.stdout
-    text = args.hex if isinstance(args.hex, str) else " ".join(args.hex)
-    try:
-        obj = decode_hex(args.protocol, text, _arg(args, "factor"))
-    except ProtocolError as exc:
-        print(f"gait decode: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
-    out.write(json.dumps(obj) + "\n")
     return 0

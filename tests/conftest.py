@@ -16,6 +16,8 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
+pytest_plugins = ["tests.ble_options"]
+
 
 def need_program(name: str, install: str) -> str:
     """Path of an external program; skip (outside CI) or fail (under CI) when it is missing."""

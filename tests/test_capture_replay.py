@@ -25,7 +25,7 @@ from firmware_interface.capture import (
     read_capture,
 )
 from firmware_interface.session import RawPacket
-from gait.live import add_decode_args, add_live_args, add_replay_args, run_decode, run_live, run_replay
+from gait.live import add_live_args, add_replay_args, run_live, run_replay
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -309,29 +309,6 @@ def test_ctrl_c_shuts_down_cleanly_and_closes_the_capture(tmp_path):
     assert len(list(reader.packets())) > 10
     assert reader.ended and reader.problem is None
     assert reader.end_summary["reason"] == "interrupted"
-
-
-# ----------------------------------------------------------------------------------------------
-# gait decode
-# ----------------------------------------------------------------------------------------------
-def decode_args(*argv: str) -> argparse.Namespace:
-    p = argparse.ArgumentParser()
-    add_decode_args(p)
-    return p.parse_args(list(argv))
-
-
-def test_decode_prints_one_json_object_or_one_line_error(capsys):
-    out = io.StringIO()
-    assert run_decode(decode_args("pmd", "02", "EA54A2428B455208", "01", "45 FF E4 FF B5 03"), out=out) == 0
-    obj = json.loads(out.getvalue())
-    assert obj["samples_raw"] == [[-187, -28, 949]]
-    assert len(out.getvalue().splitlines()) == 1
-    bad = io.StringIO()
-    assert run_decode(decode_args("pmd", "02 EA"), out=bad) == 1
-    assert bad.getvalue() == ""
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and "truncated" in err
-    assert run_decode(decode_args("rsc", "zz"), out=bad) == 1
 
 
 # ----------------------------------------------------------------------------------------------

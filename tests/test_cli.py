@@ -121,6 +121,8 @@ def test_decode_command_prints_one_json_object(capsys):
     assert obj["measurement"] == "acc" and obj["frame_type"] == 1
     assert obj["samples_raw"] == [[-187, -28, 949], [-187, -28, 952]]
     assert isinstance(obj["timestamp_ns"], int)
+    assert main(["decode", "pmd", "02", "EA54A2428B455208", "01", "45 FF E4 FF B5 03"]) == 0
+    assert json.loads(capsys.readouterr().out)["samples_raw"] == [[-187, -28, 949]]
 
 
 def test_decode_command_malformed_packet(capsys):
