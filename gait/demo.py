@@ -458,6 +458,23 @@ def _parse_speed(value: object) -> float | None:
     return speed
 
 
+def coach_lines(steps: list[StepMetrics], t0: float, preset: str = "default") -> list[str]:
+    """What the coach would have said during the run (the same coach as live, fed the steps)."""
+    from gait.coach import RunContext, coach_run
+    from gait.core.records import ALERT_CLEAR, ALERT_CUE, ALERT_STOP
+
+    if not steps:
+        return []
+    alerts, summary = coach_run(steps, preset, RunContext(placement="waist"))
+    spoken = [a for a in alerts if a.kind in (ALERT_CUE, ALERT_CLEAR, ALERT_STOP)]
+    silent = len(alerts) - len(spoken)
+    lines = [f"Coach (preset '{preset}'): {len(spoken)} spoken cues, {silent} alerts recorded silently (one focus at a time)."]
+    for a in spoken:
+        t = a.time_s - t0
+        lines.append(f"  {int(t // 60):2d}:{int(t % 60):02d}  {a.rule:<13} {a.message}" + (f"  [{a.target}]" if a.target else ""))
+    return lines
+
+
 def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> int:
     """Entry point of ``gait demo``. ``args`` may carry ``out``, ``speed``, ``minutes``, ``data``."""
     say = out or (lambda s: print(s, flush=True))
@@ -536,6 +553,8 @@ def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None)
     )
     say(verdict)
     say(bounce_verdict(hip_r.steps))
+    for line in coach_lines(hip_r.steps, t0=float(hip.time_s[0])):
+        say(line)
 
     from gait.plot import plot_run
 
