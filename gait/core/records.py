@@ -120,6 +120,8 @@ class BodyBlock:
     tilt_deg: np.ndarray
     index0: int
     flags: np.ndarray  # (n,) uint8 SampleFlag bits (plus OrientationFlag bits)
+    gyr_v_dps: np.ndarray | None = None  # angular rate about 'up' (yaw; positive counter-clockwise seen from above)
+    gyr_ap_dps: np.ndarray | None = None  # angular rate about the forward axis (roll), None without gyro
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])

@@ -11,23 +11,38 @@ where the (lightly smoothed) f_v stays above a threshold close to free fall:
 3. a run is a contact if it lasts ``MIN_CONTACT_S``..``MAX_CONTACT_S`` and its f_v peak reaches
    ``MIN_PEAK_G``: standing still and walking (f_v never near free fall) give no steps;
 4. IC / TO = the sub-sample (interpolated) crossings, next to the segmentation crossings, of
-   the *free-fall level*: 0 g on a signal that shows free fall in flight. A trunk point's f_v
-   leaves ~0 g the moment the foot loads (force truth: RBDS IC +7..+16 ms, TO -2..-21 ms).
+   a level read from the data. In flight the trunk's f_v sits at a flat *flight level*, a little
+   below free fall (pelvis rotation: RBDS -0.16 / -0.36 g), and leaves it the moment the foot
+   loads (force truth: f_v at IC and TO = flight level + 0.1 g); the level is the flight level
+   (exponential average over contacts of the median of f_v between two contacts) plus
+   ``FLIGHT_MARGIN_G``, within ``MIN_LEVEL_G`` .. ``HIGH_LEVEL_G``. A flight that is not flat
+   (median more than ``FLAT_FLIGHT_G`` above its minimum: a rotating or loosely worn sensor,
+   e.g. a waist belt) is no reference: there the level blends to the free-fall level, 0 g.
    Some recordings never show free fall (heavily low-passed, or with negative values cut to
-   0 like the Alcantara data): there a 0 g crossing does not exist or is meaningless, and the
-   level is raised to ``HIGH_LEVEL_G`` (0.5 g). Which case applies is read from the data: the
-   typical flight minimum (exponential average over contacts of the f_v minimum in the
-   ``FLOOR_WINDOW_S`` before each run) maps linearly from ``FLOOR_FREE_FALL_G`` (and below:
-   level 0 g) to ``FLOOR_NO_DIP_G`` (and above: ``HIGH_LEVEL_G``).
+   0 like the Alcantara data): there a crossing near the flight level is meaningless, and the
+   level is raised to ``HIGH_LEVEL_G`` (0.5 g). Which case applies is read from the flight
+   floor (average f_v minimum in the ``FLOOR_WINDOW_S`` before each run): at or below
+   ``FLOOR_FREE_FALL_G`` the flight-level rule, at or above ``FLOOR_NO_DIP_G`` the high level,
+   linear in between.
+5. Left/right alternation: a sensor off the body's midline (a belt on the side of the hip) sees
+   the two feet's contacts differently: on the real outdoor waist recording every other
+   contact came out 80 ms wider, starting 40 ms earlier and ending 40 ms later, so step times
+   alternated 340 / 420 ms and contact times 250 / 330 ms, while the contact *centres* were
+   regular (their step times alternate by < 1 %). The stage keeps, per foot (every other
+   contact; the feet need not be known), exponential averages of the contact width and of the
+   step time that starts with the contact, and removes the alternating part of the IC and TO
+   times beyond a physiological asymmetry (``ALT_IC_FREE_S``, ``ALT_WIDTH_FREE_S``: the
+   force-truth runners alternate by <= 4 % of a stride). The averages restart after a break.
 
 A step is contact k plus the flight after it: [IC_k, IC_k+1). It is emitted as soon as
 IC_k+1 is confirmed (the next run has lasted ``MIN_CONTACT_S``), i.e. about one flight
 plus 80 ms after toe-off, or, if no contact follows within ``MAX_STEP_S``, without the
 next-IC metrics (flight, VO) after that timeout.
 
-Per step: GCT = TO-IC; flight = IC_k+1 - TO_k; cadence = 60 / step time; VO by periodic
-(Fourier) double integration of a_v over the step; lean = mean tilt; impact = peak |a| in the
-first 60 ms. Side: None (see `SIDE_FROM_ML`).
+Per step (IC, TO after step 5): GCT = TO-IC; flight = IC_k+1 - TO_k; cadence = 60 / step
+time; VO by periodic (Fourier) double integration of a_v over the measured step; lean = mean tilt; impact = peak |a| in the
+first 60 ms. Side: from the gyro's roll rate just after IC (`SIDE_FROM_GYRO`); None without a
+gyro (the ML acceleration is no reliable witness: `SIDE_FROM_ML`).
 
 Streaming, frame-size invariant: every decision is taken at a sample index fixed by the data
 (a threshold crossing, a crossing plus a fixed number of samples) and reads only samples in
@@ -47,6 +62,7 @@ from gait.core.config import GRAVITY_MPS2
 from gait.core.records import BodyBlock, StepMetrics
 from gait.dsp.stage import FramedStage
 from gait.metrics.lean import mean_lean_deg
+from gait.metrics.quality import BIT_AP_UNKNOWN as AP_UNKNOWN_BIT
 from gait.metrics.quality import step_quality
 from gait.metrics.temporal import cadence_spm, duty_factor, flight_ms, gct_ms, step_time_s
 from gait.metrics.vertical import vertical_ratio_pct, vo_cm
@@ -62,24 +78,39 @@ SMOOTH_HALF_S = 0.02
 IMPACT_WINDOW_S = 0.06
 REFINE_WINDOW_S = 0.1
 # IC / TO level (see the module docstring)
-FREE_FALL_LEVEL_G = 0.0
+FREE_FALL_LEVEL_G = 0.0  # before any flight floor is known
 HIGH_LEVEL_G = 0.5
+MIN_LEVEL_G = -0.3
+FLIGHT_MARGIN_G = 0.08
+FLAT_FLIGHT_G = 0.15  # flight median - flight minimum below this: a flat flight
+FLAT_BLEND_G = 0.1
 FLOOR_FREE_FALL_G = -0.25
 FLOOR_NO_DIP_G = 0.0
 FLOOR_WINDOW_S = 0.25
 FLOOR_EMA = 0.2  # weight of the newest contact in the flight-floor average
+# Alternating timing bias (see the module docstring, "Left/right alternation").
+ALT_EMA = 0.25  # weight of the newest contact in its foot's average
+ALT_IC_FREE_S = 0.004  # alternating IC offset kept as it is (real asymmetry), s
+ALT_WIDTH_FREE_S = 0.004  # alternating half-width difference kept as it is, s
 # Side from the sign of the stance-mean ML acceleration. Off: on the virtual sacrum sensors
 # of four runners the rule was right for 97 % of the steps of one runner, 70 % of another and
 # < 45 % of the other two (the ML acceleration of the sacrum is dominated by pelvis roll, whose
 # phase is individual). A wrong side is worse than none, so side is None.
 SIDE_FROM_ML = False
 SIDE_MIN_ML_MPS2 = 0.3
+# Side from the gyro: the trunk's roll rate (about the forward axis) in the first
+# ``SIDE_WINDOW_S`` after IC is positive on left contacts and negative on right ones (virtual
+# sacrum sensors, RBDS and RIC, 4 runners: 97-100 % of the steps of every recording). Needs a
+# known forward direction; below ``SIDE_MIN_ROLL_DPS`` no side.
+SIDE_FROM_GYRO = True
+SIDE_WINDOW_S = 0.1
+SIDE_MIN_ROLL_DPS = 2.0
 # no decision reads further back than this behind the newest smoothed sample
 KEEP_S = MAX_STEP_S + MIN_CONTACT_S + REFINE_WINDOW_S + FLOOR_WINDOW_S + 0.2
 
 # buffer columns
-_T, _FV, _ML, _NORM, _TILT, _SV = range(6)
-_NCOL = 6
+_T, _FV, _ML, _NORM, _TILT, _SV, _ROLL = range(7)
+_NCOL = 7
 
 
 def _hann_kernel(fs: float) -> np.ndarray:
@@ -88,11 +119,31 @@ def _hann_kernel(fs: float) -> np.ndarray:
     return w / w.sum()
 
 
-def level_from_floor_g(floor_g: float) -> float:
-    """IC/TO level (g) from the typical flight minimum of f_v (g)."""
+def _shrink(x: float, free: float) -> float:
+    """Soft threshold: the part of ``x`` beyond +/- ``free``."""
+    return math.copysign(max(abs(x) - free, 0.0), x)
+
+
+def level_from_floor_g(floor_g: float, flight_g: float | None = None) -> float:
+    """IC/TO level (g) from the typical flight minimum (``floor_g``) and the typical flight level
+    (``flight_g``, median of f_v over a flight; the floor when not given) of f_v.
+
+    Free fall visible (floor <= ``FLOOR_FREE_FALL_G``): ``FLIGHT_MARGIN_G`` above the flight level
+    (the trunk leaves its flight level the moment the foot loads), within ``MIN_LEVEL_G`` ..
+    ``HIGH_LEVEL_G``. No dip (floor >= ``FLOOR_NO_DIP_G``, e.g. data clipped at 0):
+    ``HIGH_LEVEL_G``. Linear in the floor in between."""
+    flight = floor_g if flight_g is None else flight_g
+    free = min(max(flight + FLIGHT_MARGIN_G, MIN_LEVEL_G), HIGH_LEVEL_G)
+    # a flight that is not flat (sensor rotation, a loose mount): its level is no reference
+    y = (flight - floor_g - FLAT_FLIGHT_G) / FLAT_BLEND_G
+    y = min(max(y, 0.0), 1.0)
+    free = free + y * (FREE_FALL_LEVEL_G - free)
+    if floor_g <= FLOOR_FREE_FALL_G:
+        return free
+    if floor_g >= FLOOR_NO_DIP_G:
+        return HIGH_LEVEL_G
     x = (floor_g - FLOOR_FREE_FALL_G) / (FLOOR_NO_DIP_G - FLOOR_FREE_FALL_G)
-    x = min(max(x, 0.0), 1.0)
-    return FREE_FALL_LEVEL_G + x * (HIGH_LEVEL_G - FREE_FALL_LEVEL_G)
+    return free + x * (HIGH_LEVEL_G - free)
 
 
 class _Contact:
@@ -142,7 +193,11 @@ class TrunkStepStage(FramedStage):
         self._last_end_i: float | None = None  # end crossing of the previous run
         self._wait: _Contact | None = None  # valid contact waiting for its successor
         self._floor: float | None = None  # flight floor average (m/s^2)
-        self._prev_ic_t: float | None = None
+        self._flight: float | None = None  # flight level (median) average (m/s^2)
+        self._prev_ic_t: float | None = None  # reported IC of the previous step
+        self._prev_raw_ic: float | None = None  # measured IC (s) of the previous contact
+        # per-foot averages, (previous contact's foot, the other foot): width and step time (s)
+        self._alt: tuple | None = None
         self._last_t = float("nan")
         self._out: list[StepMetrics] = []
 
@@ -158,6 +213,7 @@ class TrunkStepStage(FramedStage):
         buf[r, _ML] = b.acc_ml_mps2
         buf[r, _NORM] = b.acc_norm_mps2
         buf[r, _TILT] = b.tilt_deg
+        buf[r, _ROLL] = np.nan if b.gyr_ap_dps is None else b.gyr_ap_dps
         self._bflags[r] = b.flags
         self._len += n
         self._n_in += n
@@ -311,10 +367,19 @@ class TrunkStepStage(FramedStage):
             lo = max(lo, int(math.ceil(self._last_end_i)) - self._b0)
         lo = max(lo, 0)
         if r > lo:
-            fl = float(self._buf[lo : r + 1, _SV].min())
-            self._floor = fl if self._floor is None else (1 - FLOOR_EMA) * self._floor + FLOOR_EMA * fl
-        floor_g = (self._floor / G) if self._floor is not None else FREE_FALL_LEVEL_G - 1.0
-        self._run_level = level_from_floor_g(floor_g) * G
+            seg = sorted(self._buf[lo : r + 1, _SV].tolist())  # a few dozen values: cheap
+            fl = seg[0]
+            md = seg[len(seg) // 2]
+            if self._floor is None or self._flight is None:
+                self._floor, self._flight = fl, md
+            else:
+                self._floor = (1 - FLOOR_EMA) * self._floor + FLOOR_EMA * fl
+                self._flight = (1 - FLOOR_EMA) * self._flight + FLOOR_EMA * md
+        if self._floor is not None and self._flight is not None:
+            level_g = level_from_floor_g(self._floor / G, self._flight / G)
+        else:
+            level_g = FREE_FALL_LEVEL_G
+        self._run_level = level_g * G
         # IC: the rising crossing of the level next to the segmentation crossing, looking back
         lo_ic = r - self._w
         if self._last_end_i is not None:
@@ -372,6 +437,36 @@ class TrunkStepStage(FramedStage):
         t = self._buf[:, _T]
         return float(t[j - 1] + frac * (t[j] - t[j - 1])), self._b0 + j - 1 + frac
 
+    def _alternation(self, ic_s: float, to_s: float, next_ic_s: float | None) -> tuple[float, float, float]:
+        """IC and TO with their alternating (period: two steps) bias removed beyond a physiological
+        asymmetry; returns (ic, to, shift of the next contact's IC)."""
+        width = to_s - ic_s
+        step = None if next_ic_s is None else next_ic_s - ic_s
+        cont = self._prev_raw_ic is not None and ic_s - self._prev_raw_ic <= MAX_STEP_S
+        self._prev_raw_ic = ic_s
+        st = self._alt if cont else None
+
+        def ema(old: float | None, new: float | None) -> float | None:
+            if old is None:
+                return new
+            if new is None:
+                return old
+            return old + ALT_EMA * (new - old)
+
+        if st is None:
+            self._alt = (width, None, step, None)
+            return ic_s, to_s, 0.0
+        w_this, w_other = ema(st[1], width), st[0]
+        s_this, s_other = ema(st[3], step), st[2]
+        self._alt = (w_this, w_other, s_this, s_other)
+        a = 0.0  # this contact's IC offset from the stride-regular time
+        if s_this is not None and s_other is not None:
+            a = _shrink(-(s_this - s_other) / 4.0, ALT_IC_FREE_S)
+        ba = 0.0  # this contact's half-width excess (TO offset minus IC offset)
+        if w_this is not None and w_other is not None:
+            ba = _shrink((w_this - w_other) / 2.0, ALT_WIDTH_FREE_S)
+        return ic_s - a, to_s - (a + ba), a
+
     def _emit(self, c: _Contact, nxt: tuple[float, float] | None, trig: float) -> None:
         """Metrics of contact ``c``, decided at index ``trig``: reads rows <= trig only."""
         fs = self.fs
@@ -387,19 +482,22 @@ class TrunkStepStage(FramedStage):
         to_t, to_i = found if found is not None else (c.end_t, c.end_i)
         if to_t <= c.ic_t:
             to_t, to_i = c.end_t, c.end_i
-        next_ic = nxt[0] if nxt is not None else None
-        g_ms = gct_ms(c.ic_t, to_t)
-        step_s = step_time_s(c.ic_t, next_ic)
-        if step_s is None and self._prev_ic_t is not None and c.ic_t - self._prev_ic_t <= MAX_STEP_S:
-            cad_step = c.ic_t - self._prev_ic_t
+        ic_out, to_out, alt_ic = self._alternation(c.ic_t, to_t, nxt[0] if nxt is not None else None)
+        # the next contact belongs to the other foot: its IC moves the other way
+        next_ic = nxt[0] + alt_ic if nxt is not None else None
+        g_ms = gct_ms(ic_out, to_out)
+        step_s = step_time_s(ic_out, next_ic)
+        if step_s is None and self._prev_ic_t is not None and ic_out - self._prev_ic_t <= MAX_STEP_S:
+            cad_step = ic_out - self._prev_ic_t
         else:
             cad_step = step_s
         cad = cadence_spm(cad_step)
-        fl = flight_ms(to_t, next_ic)
+        fl = flight_ms(to_out, next_ic)
         vo = None
-        if step_s is not None:
+        raw_step_s = step_time_s(c.ic_t, nxt[0] if nxt is not None else None)
+        if raw_step_s is not None:  # VO: one measured period, IC to next IC
             i0 = int(round(c.ic_i)) - b0
-            n = int(round(step_s * fs))
+            n = int(round(raw_step_s * fs))
             if i0 >= 0 and i0 + n <= self._len:
                 vo = vo_cm(self._buf[i0 : i0 + n, _FV] - G, n / fs)
         r_ic = max(int(math.ceil(c.ic_i)) - b0, 0)
@@ -410,6 +508,14 @@ class TrunkStepStage(FramedStage):
         lean = mean_lean_deg(self._buf[span, _TILT])
         impact_g = float(np.max(self._buf[imp, _NORM]) / G) if imp.stop > imp.start else None
         side = None
+        if SIDE_FROM_GYRO:
+            sw = slice(r_ic, min(r_ic + int(round(SIDE_WINDOW_S * fs)), lim))
+            roll = self._buf[sw, _ROLL]
+            ap_known = not (int(np.bitwise_or.reduce(self._bflags[sw])) & AP_UNKNOWN_BIT) if roll.size else False
+            if roll.size and ap_known and np.isfinite(roll).all():
+                m = float(roll.mean())
+                if abs(m) >= SIDE_MIN_ROLL_DPS:
+                    side = "left" if m > 0 else "right"
         if SIDE_FROM_ML:
             ml = self._buf[r_ic:r_to, _ML]
             if ml.size and abs(float(ml.mean())) >= SIDE_MIN_ML_MPS2:
@@ -417,8 +523,8 @@ class TrunkStepStage(FramedStage):
         quality = step_quality(self._bflags[span], fs, gct_ms=g_ms, vo_cm=vo, cadence_spm=cad, flight_ms=fl)
         self._out.append(
             StepMetrics(
-                ic_s=float(c.ic_t),
-                to_s=float(to_t),
+                ic_s=float(ic_out),
+                to_s=float(to_out),
                 side=side,
                 gct_ms=float(g_ms),
                 flight_ms=None if fl is None else float(fl),
@@ -434,4 +540,4 @@ class TrunkStepStage(FramedStage):
                 emitted_s=self._last_t,
             )
         )
-        self._prev_ic_t = c.ic_t
+        self._prev_ic_t = ic_out

@@ -40,7 +40,8 @@ far (weight fading linearly from 1 to 0), which is right to within a fraction of
 a second of running.
 
 Output: ``acc_v_mps2 = a.up - 9.80665`` (so a_v + g is the vertical specific force; -g in
-flight), ``acc_ap_mps2``, ``acc_ml_mps2``, ``acc_norm_mps2 = |a|``, ``gyr_ml_dps = w.ml``.
+flight), ``acc_ap_mps2``, ``acc_ml_mps2``, ``acc_norm_mps2 = |a|``, ``gyr_ml_dps = w.ml``,
+``gyr_v_dps = w.up`` (yaw rate), ``gyr_ap_dps = w.forward`` (roll rate); gyro fields None without one.
 
 Flag bits added to the sample flags (above the `SampleFlag` bits 1, 2, 4):
     OrientationFlag.WARMUP (8)         first `WARMUP_S` seconds: gravity estimate not settled
@@ -231,6 +232,8 @@ class TrunkOrientationStage(FramedStage):
             tilt_deg=tilt,
             index0=frame.index0,
             flags=flags,
+            gyr_v_dps=None if gyr is None else _dot(gyr, up),
+            gyr_ap_dps=None if gyr is None else _dot(gyr, fwd),
         )
         return [body]
 

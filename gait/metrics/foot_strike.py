@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from gait.core.config import StrikeThresholds
+from gait.dsp.foot_orientation import strapdown_attitudes, stride_tree, tree_prefix
 
 RFS = "rearfoot"
 MFS = "midfoot"
@@ -25,7 +26,7 @@ FFS = "forefoot"
 
 def classify_strike(fsa_deg: float | None, thresholds: StrikeThresholds) -> str | None:
     """Altman & Davis (2012) class from the foot strike angle."""
-    if fsa_deg is None or not np.isfinite(fsa_deg):
+    if fsa_deg is None or not math.isfinite(fsa_deg):
         return None
     if fsa_deg > thresholds.rearfoot_above_deg:
         return RFS
@@ -115,70 +116,87 @@ def strapdown_fsa(
 class StrideAttitude:
     """Drift-free foot attitude over one stride, foot flat to foot flat (samples ``0..n-1``).
 
-    The gyroscope gives the attitude at every sample relative to the first foot flat
-    (`strapdown_attitudes`). Between two foot-flat instants the foot's velocity is the same
-    (zero over ground, the belt's on a treadmill), so the mean of the specific force rotated
-    into that one frame is gravity alone: ``mean_t C_0t f_t = g * up_0``. That fixes the world
-    'up' in the sensor frame at every sample of the stride with no foot-flat assumption and no
-    threshold (an error of 0.1 m/s in the stride's velocity change tilts it by about 0.8 deg).
-    Integrating the gravity-free acceleration twice (velocity zero at both ends: ZUPT, with a
-    linear drift correction) gives the stride's displacement; its horizontal direction is the
-    direction of travel, which, expressed in the sensor frame at foot flat, estimates the
-    foot's forward axis (up to the toe-out angle: see `gait.detect.foot`).
+    The gyroscope gives the attitude ``C_t`` at every sample relative to the first foot flat
+    (exact per-sample rotations, as `gait.dsp.foot_orientation.strapdown_attitudes`). Between two
+    foot-flat instants the foot's velocity is the same (zero over ground, the belt's on a
+    treadmill), so the mean of the specific force rotated into that one frame is gravity alone:
+    ``mean_t C_t f_t = g * up_0``. That fixes the world 'up' in the sensor frame at every sample
+    of the stride with no foot-flat assumption and no threshold (an error of 0.1 m/s in the
+    stride's velocity change tilts it by about 0.8 deg). Integrating the gravity-free
+    acceleration twice (velocity zero at both ends: ZUPT, with a linear drift correction) gives
+    the stride's displacement; its horizontal direction is the direction of travel, which,
+    expressed in the sensor frame at foot flat, estimates the foot's forward axis (up to the
+    toe-out angle: see `gait.detect.foot`).
+
+    Only sums over the stride are needed, not the attitude at every sample: with ``x_t = C_t f_t``,
+    ``S0 = sum_t x_t`` and ``S1 = sum_t t x_t`` (one product tree, `stride_tree`), the trapezoidal
+    integral is ``I = (S0 - (x_0 + x_{n-1}) / 2) / fs`` (mean specific force ``I / T``) and the
+    ZUPT displacement ``d = (sum_k cum_k - I n / 2) / fs`` with
+    ``sum_k cum_k = ((2n - 1) S0 - 2 S1 - n x_0) / (2 fs)`` (``cum`` the running trapezoidal
+    integral; the same numbers as integrating sample by sample, up to rounding).
     """
 
     def __init__(self, gyr_dps: np.ndarray, acc_mps2: np.ndarray, fs: float, gravity: float):
-        from gait.dsp.foot_orientation import rotate, strapdown_attitudes
-
         n = gyr_dps.shape[0]
         self.n = n
-        self.c = c = strapdown_attitudes(gyr_dps, fs)
-        f0 = rotate(c, acc_mps2)  # specific force in the frame of sample 0
-        # trapezoidal running integral of f0 (v + g up t): its end gives the mean
-        cum = np.empty((n, 3))
-        cum[0] = 0.0
-        np.cumsum(0.5 * (f0[1:] + f0[:-1]) / fs, axis=0, out=cum[1:])
+        self._levels = levels = stride_tree(gyr_dps, acc_mps2, fs)
+        root = levels[-1][0].tolist()
+        c = [root[0][:3], root[1][:3], root[2][:3]]  # C_{n-1}
+        s0 = (root[0][3], root[1][3], root[2][3])
+        s1 = (root[0][4], root[1][4], root[2][4])
+        x0 = acc_mps2[0].tolist()
+        fl = acc_mps2[n - 1].tolist()
+        xn = [c[k][0] * fl[0] + c[k][1] * fl[1] + c[k][2] * fl[2] for k in range(3)]
+        integ = [(s0[k] - 0.5 * (x0[k] + xn[k])) / fs for k in range(3)]
         span = (n - 1) / fs
-        mean_f = cum[-1] / span
-        nf = float(np.sqrt(mean_f @ mean_f))
+        mean_f = [v / span for v in integ]
+        nf = math.sqrt(mean_f[0] ** 2 + mean_f[1] ** 2 + mean_f[2] ** 2)
         self.gravity_ratio = nf / gravity  # 1 for a steady stride
-        up0 = mean_f / nf
-        self.up0 = up0
-        # velocity with zero at both foot flats: v(t) = cum(t) - t/T cum(T) (removes g up t and
-        # the linear drift at once); displacement = its integral
-        v = cum - np.outer(np.arange(n) / (n - 1), cum[-1])
-        d = (v[1:-1].sum(axis=0) + 0.5 * (v[0] + v[-1])) / fs
-        h = d - float(d @ up0) * up0
-        self.stride_m = float(np.sqrt(h @ h))
-        self.travel0 = h / self.stride_m if self.stride_m > 1e-6 else None
-        last = c[-1].T
-        self.up1 = last @ up0  # 'up' in the frame of the last sample
-        self.travel1 = None if self.travel0 is None else last @ self.travel0
+        up0 = [v / nf for v in mean_f]
+        self.up0 = np.array(up0)
+        half = 0.5 / fs
+        d = [(half * ((2 * n - 1) * s0[k] - 2.0 * s1[k] - n * x0[k]) - integ[k] * (0.5 * n)) / fs for k in range(3)]
+        du = d[0] * up0[0] + d[1] * up0[1] + d[2] * up0[2]
+        h = [d[k] - du * up0[k] for k in range(3)]
+        self.stride_m = math.sqrt(h[0] ** 2 + h[1] ** 2 + h[2] ** 2)
+        # 'up' and the travel direction in the frame of the last sample: C_{n-1}^T v
+        self.up1 = np.array([c[0][k] * up0[0] + c[1][k] * up0[1] + c[2][k] * up0[2] for k in range(3)])
+        if self.stride_m > 1e-6:
+            t0 = [v / self.stride_m for v in h]
+            self.travel0 = np.array(t0)
+            self.travel1 = np.array([c[0][k] * t0[0] + c[1][k] * t0[1] + c[2][k] * t0[2] for k in range(3)])
+        else:
+            self.travel0 = self.travel1 = None
 
     def up_at(self, pos: float) -> np.ndarray:
         """World 'up' in the sensor frame at fractional sample ``pos`` (0..n-1)."""
-        i = min(max(int(np.floor(pos)), 0), self.n - 2)
+        i = min(max(int(math.floor(pos)), 0), self.n - 2)
         fr = min(max(pos - i, 0.0), 1.0)
-        x = (1.0 - fr) * (self.c[i].T @ self.up0) + fr * (self.c[i + 1].T @ self.up0)
-        return x / np.linalg.norm(x)
+        ci = tree_prefix(self._levels, i)
+        a = ci.T @ self.up0  # up in the frame of sample i
+        b = self._levels[0][i, :3, :3].T @ a  # ... and of sample i + 1
+        x = (1.0 - fr) * a + fr * b
+        return x / math.sqrt(float(x @ x))
 
 
 def elevation_deg(axis: np.ndarray, up: np.ndarray) -> float:
     """Elevation (deg) of a sensor-frame axis above the horizontal plane whose normal is ``up``."""
-    return float(np.degrees(np.arcsin(min(1.0, max(-1.0, float(axis @ up))))))
+    (ax, ay, az), (ux, uy, uz) = axis.tolist(), up.tolist()
+    return math.degrees(math.asin(min(1.0, max(-1.0, ax * ux + ay * uy + az * uz))))
 
 
 def horizontal(axis: np.ndarray, up: np.ndarray) -> np.ndarray | None:
-    h = axis - float(axis @ up) * up
-    n = float(np.linalg.norm(h))
-    return h / n if n > 0.3 else None
+    """``axis`` made horizontal (unit), or None when it is within about 17 deg of vertical."""
+    (ax, ay, az), (ux, uy, uz) = axis.tolist(), up.tolist()
+    d = ax * ux + ay * uy + az * uz
+    hx, hy, hz = ax - d * ux, ay - d * uy, az - d * uz
+    n = math.sqrt(hx * hx + hy * hy + hz * hz)
+    return np.array([hx / n, hy / n, hz / n]) if n > 0.3 else None
 
 
 def up_back(gyr_dps: np.ndarray, fs: float, ff_i: int, ic_pos: float, up_ff: np.ndarray) -> np.ndarray:
     """World 'up' in the sensor frame at fractional sample ``ic_pos``, given it at sample ``ff_i``
     (later), by a strap-down integration of ``gyr_dps`` (rows ``0..ff_i`` at least)."""
-    from gait.dsp.foot_orientation import strapdown_attitudes
-
     i0 = min(max(int(np.floor(ic_pos)), 0), ff_i - 1)
     c = strapdown_attitudes(gyr_dps[i0 : ff_i + 1], fs)  # frame t -> frame i0
     up0 = c[-1] @ up_ff  # 'up' in the frame of sample i0
