@@ -1,0 +1,1172 @@
+"""The embedded local store: one SQLite database (WAL mode) in a data folder.
+
+    store = Store()                       # default data folder (see `default_data_dir`)
+    run_id = store.open_run(runner="ana", placement="sacrum", devices=["Polar H10"], config=cfg)
+    with store.sink(run_id) as sink:      # the live path: non-blocking, flushes once a second
+        sink.put(step)                    # StepMetrics, Alert, PainNote, Gap, QualityEvent,
+                                          # SampleBlock (raw samples), SpeedSample
+    store.list_runs()                     # summaries for the run list
+    store.steps(run_id).cadence_spm       # numpy columns
+    store.splits(run_id, by="km"); store.alerts(run_id); store.trends(period="week")
+
+Crash safety. A run is 'open' while a writer holds its lock file (``locks/run-<uuid>.lock``,
+an OS advisory lock that the kernel releases when the process dies, even on SIGKILL). Opening
+the store recovers every open run whose lock is free: the writer is gone, so the run is marked
+'interrupted' and its end time set from the last flush (``runs.last_write``). Every flush is one
+transaction (WAL, ``synchronous=FULL`` for writers), so a crash loses at most the records put
+since the last flush: at most one flush interval (1 s).
+
+One `Store` object is one connection and belongs to the thread that made it (sqlite3's rule);
+the sink's writer thread opens its own. Readers (dashboards) never block the writer (WAL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import sqlite3
+import sys
+import time
+import uuid as uuidlib
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gait.core.records import Alert, Gap, PainNote, QualityEvent, SampleBlock, StepMetrics
+from gait.storage.schema import (
+    QUALITY_BITS,
+    RUN_CLOSED,
+    RUN_INTERRUPTED,
+    RUN_OPEN,
+    RUN_STATUSES,
+    mask_to_quality,
+    migrate,
+    quality_to_mask,
+)
+
+if TYPE_CHECKING:
+    from gait.storage.sink import StoreSink
+
+DB_NAME = "gait.sqlite"
+DATA_DIR_ENV = "GAIT_DATA_DIR"
+STRIKES = ("rearfoot", "midfoot", "forefoot")
+MAX_STEP_DT_S = 2.0  # a longer interval between contacts is a pause: it adds no distance
+RAW_CODEC = "zlib:t<f8,acc<f4x3,gyr<f4x3,flags|u1"
+
+
+def default_data_dir() -> Path:
+    """``$GAIT_DATA_DIR``, else the platform's user data folder + ``gait``.
+
+    Linux/BSD: ``$XDG_DATA_HOME/gait`` or ``~/.local/share/gait``; macOS:
+    ``~/Library/Application Support/gait``; Windows: ``%LOCALAPPDATA%\\gait``.
+    """
+    env = os.environ.get(DATA_DIR_ENV)
+    if env:
+        return Path(env).expanduser()
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "gait"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "gait"
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "share") / "gait"
+
+
+def software_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("gait-form")
+    except Exception:  # noqa: BLE001 - not installed as a distribution
+        return "unknown"
+
+
+# --- records that only the store knows --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SpeedSample:
+    """A running speed reading (foot pod RSC, treadmill) on the stream time base."""
+
+    time_s: float
+    speed_mps: float
+    source: str = ""
+
+
+# --- run lock (liveness of the writer) --------------------------------------------------------
+
+
+class _RunLock:
+    """An exclusive advisory lock on a file, released by the OS when the process dies."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            if os.name == "nt":  # pragma: no cover - Windows
+                import msvcrt
+
+                msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self, unlink: bool = True) -> None:
+        if self.fd is None:
+            return
+        if unlink:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)  # closing the descriptor drops the lock
+        self.fd = None
+
+
+# --- raw sample chunks ------------------------------------------------------------------------
+
+
+def encode_samples(block: SampleBlock) -> tuple[bytes, bool, bool]:
+    """Compact blob of a SampleBlock: times float64, acc/gyr float32, flags uint8, zlib."""
+    parts = [np.ascontiguousarray(block.time_s, dtype="<f8").tobytes()]
+    parts.append(np.ascontiguousarray(block.acc_mps2, dtype="<f4").tobytes())
+    if block.gyr_dps is not None:
+        parts.append(np.ascontiguousarray(block.gyr_dps, dtype="<f4").tobytes())
+    if block.flags is not None:
+        parts.append(np.ascontiguousarray(block.flags, dtype="u1").tobytes())
+    return zlib.compress(b"".join(parts), 1), block.gyr_dps is not None, block.flags is not None
+
+
+def decode_samples(data: bytes, n: int, index0: int, has_gyro: bool, has_flags: bool) -> SampleBlock:
+    raw = zlib.decompress(data)
+    pos = 0
+
+    def take(dtype: str, count: int) -> np.ndarray:
+        nonlocal pos
+        size = np.dtype(dtype).itemsize * count
+        arr = np.frombuffer(raw, dtype=dtype, count=count, offset=pos)
+        pos += size
+        return arr
+
+    time_s = take("<f8", n).astype(np.float64)
+    acc = take("<f4", 3 * n).astype(np.float64).reshape(n, 3)
+    gyr = take("<f4", 3 * n).astype(np.float64).reshape(n, 3) if has_gyro else None
+    flags = take("u1", n).copy() if has_flags else None
+    return SampleBlock(time_s=time_s, acc_mps2=acc, gyr_dps=gyr, index0=index0, flags=flags)
+
+
+# --- query results ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    id: int
+    uuid: str
+    runner: str | None
+    start_time: float  # unix seconds (UTC)
+    end_time: float | None
+    stream_t0_s: float
+    devices: list[Any]
+    placement: str | None
+    side: str | None
+    config_json: str | None
+    software_version: str | None
+    status: str
+    notes: str
+    last_write: float | None
+
+    @property
+    def start_datetime(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self.start_time, tz=dt.UTC)
+
+    def wall_time(self, time_s: float | np.ndarray) -> float | np.ndarray:
+        """Unix time of a stream time."""
+        return self.start_time + (np.asarray(time_s, dtype=np.float64) - self.stream_t0_s)
+
+    def config(self) -> Any:
+        """The PipelineConfig the run used, or None if none was stored."""
+        if not self.config_json:
+            return None
+        from gait.core.config import PipelineConfig
+
+        return PipelineConfig.from_json(self.config_json)
+
+    def config_dict(self) -> dict[str, Any]:
+        return json.loads(self.config_json) if self.config_json else {}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of the run list. Medians over the run's steps; None where nothing was measured."""
+
+    run_id: int
+    uuid: str
+    runner: str | None
+    start_time: float
+    end_time: float | None
+    status: str
+    placement: str | None
+    side: str | None
+    devices: list[Any]
+    notes: str
+    duration_s: float
+    steps: int
+    distance_m: float | None
+    cadence_spm: float | None
+    gct_ms: float | None
+    vo_cm: float | None
+    vertical_ratio_pct: float | None
+    lean_deg: float | None
+    strike_counts: dict[str, int]
+    heel_strike_share: float | None  # rearfoot / steps with a known strike type
+    cues: int  # alerts of kind 'cue' or 'stop'
+    pain_before: int | None
+    pain_during_max: int | None
+    pain_after: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+_FLOAT_COLS = (
+    "ic_s",
+    "to_s",
+    "gct_ms",
+    "flight_ms",
+    "cadence_spm",
+    "vo_cm",
+    "vertical_ratio_pct",
+    "fsa_deg",
+    "lean_deg",
+    "impact_g",
+    "duty_factor",
+    "emitted_s",
+    "speed_mps",
+)
+_TEXT_COLS = ("side", "strike", "device", "quality_other")
+_STEP_SELECT = ("step_index", *_FLOAT_COLS, *_TEXT_COLS, "quality_mask")
+
+
+@dataclass
+class StepColumns:
+    """A run's steps as columns, ordered by step index. Missing values are NaN (floats) or None."""
+
+    step_index: np.ndarray  # int64
+    ic_s: np.ndarray
+    to_s: np.ndarray
+    gct_ms: np.ndarray
+    flight_ms: np.ndarray
+    cadence_spm: np.ndarray
+    vo_cm: np.ndarray
+    vertical_ratio_pct: np.ndarray
+    fsa_deg: np.ndarray
+    lean_deg: np.ndarray
+    impact_g: np.ndarray
+    duty_factor: np.ndarray
+    emitted_s: np.ndarray
+    speed_mps: np.ndarray  # per-step speed as written (NaN if none); see `Store.step_speeds`
+    side: np.ndarray  # object: "left" / "right" / None
+    strike: np.ndarray  # object: "rearfoot" / "midfoot" / "forefoot" / None
+    device: np.ndarray  # object
+    quality_other: np.ndarray  # object: comma-joined flags outside QUALITY_BITS, or None
+    quality_mask: np.ndarray  # int64 bit mask (schema.QUALITY_BITS)
+
+    def __len__(self) -> int:
+        return int(self.step_index.shape[0])
+
+    def has_flag(self, flag: str) -> np.ndarray:
+        """Boolean mask of the steps carrying a quality flag."""
+        bit = QUALITY_BITS.get(flag)
+        if bit is not None:
+            return (self.quality_mask & bit) != 0
+        return np.array([bool(o) and flag in o.split(",") for o in self.quality_other], dtype=bool)
+
+    def quality(self, i: int) -> tuple[str, ...]:
+        return mask_to_quality(int(self.quality_mask[i]), self.quality_other[i])
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return {name: getattr(self, name) for name in _STEP_SELECT}
+
+    def to_records(self) -> list[StepMetrics]:
+        out = []
+        for i in range(len(self)):
+            out.append(
+                StepMetrics(
+                    ic_s=float(self.ic_s[i]),
+                    to_s=float(self.to_s[i]),
+                    side=self.side[i],
+                    gct_ms=_opt(self.gct_ms[i]),
+                    flight_ms=_opt(self.flight_ms[i]),
+                    cadence_spm=_opt(self.cadence_spm[i]),
+                    vo_cm=_opt(self.vo_cm[i]),
+                    vertical_ratio_pct=_opt(self.vertical_ratio_pct[i]),
+                    fsa_deg=_opt(self.fsa_deg[i]),
+                    strike=self.strike[i],
+                    lean_deg=_opt(self.lean_deg[i]),
+                    impact_g=_opt(self.impact_g[i]),
+                    duty_factor=_opt(self.duty_factor[i]),
+                    quality=self.quality(i),
+                    emitted_s=float(self.emitted_s[i]),
+                )
+            )
+        return out
+
+    def select(self, mask: np.ndarray) -> StepColumns:
+        return StepColumns(**{name: getattr(self, name)[mask] for name in _STEP_SELECT})
+
+
+@dataclass(frozen=True)
+class Split:
+    """Per-km or per-minute aggregate of a run (medians; heel-strike share as a fraction)."""
+
+    index: int
+    start_s: float  # stream time of the first contact in the split
+    end_s: float  # stream time of the last toe-off in the split
+    duration_s: float
+    distance_m: float | None
+    pace_s_per_km: float | None
+    steps: int
+    cadence_spm: float | None
+    gct_ms: float | None
+    vo_cm: float | None
+    vertical_ratio_pct: float | None
+    lean_deg: float | None
+    heel_strike_share: float | None
+    cues: int
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One period (week or month) across runs. Medians are step-weighted means of run medians."""
+
+    period_start: dt.date
+    runs: int
+    steps: int
+    duration_s: float
+    distance_m: float | None
+    heel_strike_share: float | None
+    vo_cm: float | None
+    cadence_spm: float | None
+    gct_ms: float | None
+    vertical_ratio_pct: float | None
+    pain_max: int | None  # worst pain score reported in the period (any phase)
+    pain_after_mean: float | None
+
+
+@dataclass(frozen=True)
+class RawFileRef:
+    id: int
+    run_id: int
+    device: str | None
+    path: Path  # resolved (relative paths are inside the data folder)
+    format: str
+    size_bytes: int | None
+    sha256: str | None
+
+
+@dataclass
+class _RunCache:
+    next_step: int
+
+
+# Wall clock of the last data of a run (steps' toe-off, raw samples), in an UPDATE of runs.
+_DATA_END = """(runs.start_time - runs.stream_t0_s + (SELECT MAX(t) FROM (
+        SELECT MAX(to_s) AS t FROM steps WHERE run_id = runs.id
+        UNION ALL SELECT MAX(t1_s) FROM raw_chunks WHERE run_id = runs.id)))"""
+
+
+def _opt(v: float) -> float | None:
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+def _db(v: float | None) -> float | None:
+    """A float for a REAL column: None/NaN/inf -> NULL."""
+    if v is None:
+        return None
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _median(a: np.ndarray) -> float | None:
+    a = a[np.isfinite(a)]
+    return float(np.median(a)) if a.size else None
+
+
+def _strike_counts(strike: np.ndarray) -> dict[str, int]:
+    return {name: int(np.count_nonzero(strike == name)) for name in STRIKES}
+
+
+def _heel_share(counts: dict[str, int]) -> float | None:
+    known = sum(counts.values())
+    return counts["rearfoot"] / known if known else None
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+class Store:
+    """The local store. ``Store(folder)`` opens (creating and migrating) ``folder/gait.sqlite``.
+
+    ``recover`` (default True) marks open runs whose writer has died as 'interrupted'.
+    ``durable`` selects ``synchronous=FULL`` (survives power loss up to the last commit) over
+    NORMAL (survives a process crash; faster on slow SD cards).
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        *,
+        recover: bool = True,
+        durable: bool = True,
+        busy_timeout_ms: int = 5000,
+    ):
+        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        self.durable = durable
+        self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=busy_timeout_ms / 1000.0)
+        self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        mode = self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":  # pragma: no cover - e.g. a file system without shared memory
+            raise sqlite3.OperationalError(f"could not switch {self.path} to WAL mode (got {mode})")
+        self.conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        self.conn.execute("PRAGMA foreign_keys = ON")
+        self.migrations_applied = migrate(self.conn)
+        self._locks: dict[int, _RunLock] = {}
+        self._runs: dict[int, _RunCache] = {}
+        self.recovered: list[int] = self.recover() if recover else []
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the connection. Runs this object opened and did not close lose their lock and
+        will be recovered as 'interrupted' by the next open: close sinks and runs first."""
+        for lock in self._locks.values():
+            lock.release()
+        self._locks.clear()
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _lock_path(self, run_uuid: str) -> Path:
+        return self.data_dir / "locks" / f"run-{run_uuid}.lock"
+
+    def integrity_check(self) -> str:
+        return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def recover(self) -> list[int]:
+        """Mark open runs whose writer is gone (its lock is free) as 'interrupted'."""
+        recovered = []
+        rows = self.conn.execute("SELECT id, uuid FROM runs WHERE status = ?", (RUN_OPEN,)).fetchall()
+        for run_id, run_uuid in rows:
+            if run_id in self._locks:
+                continue
+            lock = _RunLock(self._lock_path(run_uuid))
+            if not lock.acquire():
+                continue  # a live writer holds it
+            try:
+                with self.transaction() as c:
+                    c.execute(
+                        f"""UPDATE runs SET status = ?, end_time = COALESCE(end_time, {_DATA_END}, last_write, start_time)
+                           WHERE id = ? AND status = ?""",
+                        (RUN_INTERRUPTED, run_id, RUN_OPEN),
+                    )
+                recovered.append(run_id)
+            finally:
+                lock.release()
+        return recovered
+
+    # --- runners and runs ---------------------------------------------------------------------
+    def runner_id(self, name: str, create: bool = True) -> int | None:
+        row = self.conn.execute("SELECT id FROM runners WHERE name = ?", (name,)).fetchone()
+        if row:
+            return int(row[0])
+        if not create:
+            return None
+        with self.transaction() as c:
+            c.execute("INSERT OR IGNORE INTO runners (name, created_at) VALUES (?, ?)", (name, time.time()))
+        return self.runner_id(name, create=False)
+
+    def runners(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT name FROM runners ORDER BY name")]
+
+    def open_run(
+        self,
+        *,
+        runner: str | None = None,
+        placement: str | None = None,
+        side: str | None = None,
+        devices: Iterable[Any] = (),
+        config: Any = None,
+        start_time: float | None = None,
+        stream_t0_s: float = 0.0,
+        notes: str = "",
+        software: str | None = None,
+    ) -> int:
+        """Create a run (status 'open') and hold its lock until `close_run`.
+
+        ``config`` is a PipelineConfig (stored through ``to_json``), a dict or a JSON string;
+        ``placement``/``side`` default to the config's. ``start_time`` (unix s) is the wall clock
+        of stream time ``stream_t0_s``.
+        """
+        cfg_json: str | None
+        if config is None:
+            cfg_json = None
+        elif isinstance(config, str):
+            cfg_json = config
+        elif isinstance(config, dict):
+            cfg_json = json.dumps(config, sort_keys=True)
+        else:
+            cfg_json = config.to_json()
+        if cfg_json is not None:
+            cfg = json.loads(cfg_json)
+            placement = placement or cfg.get("placement")
+            side = side or cfg.get("side")
+        run_uuid = uuidlib.uuid4().hex
+        lock = _RunLock(self._lock_path(run_uuid))
+        if not lock.acquire():  # pragma: no cover - a fresh uuid is never locked
+            raise RuntimeError("could not lock a new run")
+        runner_id = self.runner_id(runner) if runner else None
+        try:
+            with self.transaction() as c:
+                cur = c.execute(
+                    """INSERT INTO runs (uuid, runner_id, start_time, stream_t0_s, devices, placement, side,
+                                         config_json, software_version, status, notes, last_write)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        run_uuid,
+                        runner_id,
+                        time.time() if start_time is None else float(start_time),
+                        float(stream_t0_s),
+                        json.dumps(list(devices)),
+                        placement,
+                        side,
+                        cfg_json,
+                        software or software_version(),
+                        RUN_OPEN,
+                        notes,
+                        None,
+                    ),
+                )
+                run_id = int(cur.lastrowid)
+        except BaseException:
+            lock.release()
+            raise
+        self._locks[run_id] = lock
+        return run_id
+
+    def close_run(self, run_id: int, status: str = RUN_CLOSED, end_time: float | None = None) -> RunSummary:
+        """Mark a run finished, cache its summary, release its lock; returns the summary."""
+        if status not in RUN_STATUSES or status == RUN_OPEN:
+            raise ValueError(f"status must be 'closed' or 'interrupted', got {status!r}")
+        with self.transaction() as c:
+            c.execute(
+                f"UPDATE runs SET status = ?, end_time = COALESCE(?, end_time, {_DATA_END}, ?) WHERE id = ?",
+                (status, end_time, time.time(), run_id),
+            )
+        lock = self._locks.pop(run_id, None)
+        if lock is not None:
+            lock.release()
+        return self.summary(run_id)
+
+    def set_notes(self, run_id: int, notes: str) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET notes = ?, summary_json = NULL WHERE id = ?", (notes, run_id))
+
+    def delete_run(self, run_id: int) -> None:
+        with self.transaction() as c:
+            for table in (
+                "steps",
+                "alerts",
+                "pain_notes",
+                "gaps",
+                "quality_events",
+                "speeds",
+                "raw_chunks",
+                "raw_files",
+            ):
+                c.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
+            c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        self._runs.pop(run_id, None)
+
+    def run(self, run_id: int) -> RunInfo:
+        row = self.conn.execute(
+            """SELECT runs.id, uuid, runners.name, start_time, end_time, stream_t0_s, devices, placement, side,
+                      config_json, software_version, status, runs.notes, last_write
+               FROM runs LEFT JOIN runners ON runners.id = runs.runner_id WHERE runs.id = ?""",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"no run {run_id} in {self.path}")
+        return RunInfo(
+            id=row[0],
+            uuid=row[1],
+            runner=row[2],
+            start_time=row[3],
+            end_time=row[4],
+            stream_t0_s=row[5],
+            devices=json.loads(row[6]),
+            placement=row[7],
+            side=row[8],
+            config_json=row[9],
+            software_version=row[10],
+            status=row[11],
+            notes=row[12],
+            last_write=row[13],
+        )
+
+    def run_ids(self, runner: str | None = None, status: str | None = None) -> list[int]:
+        sql = "SELECT runs.id FROM runs LEFT JOIN runners ON runners.id = runs.runner_id WHERE 1"
+        args: list[Any] = []
+        if runner is not None:
+            sql += " AND runners.name = ?"
+            args.append(runner)
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
+        return [r[0] for r in self.conn.execute(sql + " ORDER BY start_time DESC, runs.id DESC", args)]
+
+    # --- writing ------------------------------------------------------------------------------
+    def sink(self, run_id: int, **kwargs: Any) -> StoreSink:
+        """A non-blocking sink writing to this run from a background thread (see `StoreSink`)."""
+        from gait.storage.sink import StoreSink
+
+        return StoreSink(self, run_id, **kwargs)
+
+    def write(self, run_id: int, records: Iterable[Any], device: str | None = None) -> int:
+        """Write records of any supported kind in one transaction; returns how many were stored."""
+        return self.write_items(run_id, [(r, device) for r in records])
+
+    def write_items(self, run_id: int, items: list[tuple[Any, str | None]], heartbeat: bool = True) -> int:
+        """Write (record, device) pairs in ONE transaction (the sink's flush).
+
+        Steps get consecutive step indexes in the order given. SampleBlocks of one device are
+        stored as one compact chunk per call. Records of other kinds are ignored (not counted).
+        """
+        cache = self._run_cache(run_id)
+        steps, alerts, pains, gaps, events, speeds = [], [], [], [], [], []
+        raw: dict[str | None, list[SampleBlock]] = {}
+        idx = cache.next_step
+        for rec, device in items:
+            if isinstance(rec, StepMetrics):
+                mask, other = quality_to_mask(rec.quality)
+                steps.append(
+                    (
+                        run_id,
+                        idx,
+                        device,
+                        float(rec.ic_s),
+                        float(rec.to_s),
+                        rec.side,
+                        _db(rec.gct_ms),
+                        _db(rec.flight_ms),
+                        _db(rec.cadence_spm),
+                        _db(rec.vo_cm),
+                        _db(rec.vertical_ratio_pct),
+                        _db(rec.fsa_deg),
+                        rec.strike,
+                        _db(rec.lean_deg),
+                        _db(rec.impact_g),
+                        _db(rec.duty_factor),
+                        mask,
+                        other,
+                        _db(rec.emitted_s),
+                    )
+                )
+                idx += 1
+            elif isinstance(rec, Alert):
+                alerts.append(
+                    (run_id, rec.time_s, rec.rule, rec.kind, rec.message, _db(rec.value), rec.target, rec.severity)
+                )
+            elif isinstance(rec, PainNote):
+                pains.append((run_id, rec.time_s, int(rec.score), rec.phase, rec.note))
+            elif isinstance(rec, Gap):
+                gaps.append((run_id, device, rec.start_s, rec.end_s, int(rec.missing_samples)))
+            elif isinstance(rec, QualityEvent):
+                events.append((run_id, device, rec.time_s, rec.code, rec.message))
+            elif isinstance(rec, SpeedSample):
+                speeds.append((run_id, device, rec.time_s, rec.speed_mps, rec.source))
+            elif isinstance(rec, SampleBlock):
+                if len(rec):
+                    raw.setdefault(device, []).append(rec)
+        chunks = []
+        for device, blocks in raw.items():
+            groups = [[blocks[0]]]
+            for b in blocks[1:]:  # one chunk per run of blocks with the same channels
+                last = groups[-1][-1]
+                if (b.gyr_dps is None) == (last.gyr_dps is None):
+                    groups[-1].append(b)
+                else:
+                    groups.append([b])
+            for group in groups:
+                block = SampleBlock.concat(group) if len(group) > 1 else group[0]
+                data, has_gyro, has_flags = encode_samples(block)
+                chunks.append(
+                    (
+                        run_id,
+                        device,
+                        float(block.time_s[0]),
+                        float(block.time_s[-1]),
+                        len(block),
+                        block.index0,
+                        RAW_CODEC,
+                        int(has_gyro),
+                        int(has_flags),
+                        data,
+                    )
+                )
+        n = len(steps) + len(alerts) + len(pains) + len(gaps) + len(events) + len(speeds) + len(chunks)
+        if n == 0 and not heartbeat:
+            return 0
+        with self.transaction() as c:
+            if steps:
+                c.executemany(
+                    """INSERT INTO steps (run_id, step_index, device, ic_s, to_s, side, gct_ms, flight_ms,
+                           cadence_spm, vo_cm, vertical_ratio_pct, fsa_deg, strike, lean_deg, impact_g, duty_factor,
+                           quality_mask, quality_other, emitted_s)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    steps,
+                )
+            if alerts:
+                c.executemany(
+                    """INSERT INTO alerts (run_id, time_s, rule, kind, message, value, target, severity)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    alerts,
+                )
+            if pains:
+                c.executemany(
+                    "INSERT INTO pain_notes (run_id, time_s, score, phase, note) VALUES (?, ?, ?, ?, ?)", pains
+                )
+            if gaps:
+                c.executemany(
+                    "INSERT INTO gaps (run_id, device, start_s, end_s, missing_samples) VALUES (?, ?, ?, ?, ?)", gaps
+                )
+            if events:
+                c.executemany(
+                    "INSERT INTO quality_events (run_id, device, time_s, code, message) VALUES (?, ?, ?, ?, ?)", events
+                )
+            if speeds:
+                c.executemany(
+                    "INSERT INTO speeds (run_id, device, time_s, speed_mps, source) VALUES (?, ?, ?, ?, ?)", speeds
+                )
+            if chunks:
+                c.executemany(
+                    """INSERT INTO raw_chunks (run_id, device, t0_s, t1_s, n, index0, codec, has_gyro, has_flags, data)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    chunks,
+                )
+            c.execute("UPDATE runs SET last_write = ?, summary_json = NULL WHERE id = ?", (time.time(), run_id))
+        cache.next_step = idx
+        return n
+
+    def _run_cache(self, run_id: int) -> _RunCache:
+        cache = self._runs.get(run_id)
+        if cache is None:
+            row = self.conn.execute("SELECT MAX(step_index) FROM steps WHERE run_id = ?", (run_id,)).fetchone()
+            cache = _RunCache(next_step=0 if row[0] is None else int(row[0]) + 1)
+            self._runs[run_id] = cache
+        return cache
+
+    def add_raw_file(
+        self,
+        run_id: int,
+        path: str | Path,
+        *,
+        format: str = "gait-capture",
+        device: str | None = None,
+        checksum: bool = False,
+    ) -> int:
+        """Reference a raw capture file. A path inside the data folder is stored relative to it."""
+        p = Path(path)
+        size = p.stat().st_size if p.exists() else None
+        digest = None
+        if checksum and p.exists():
+            h = hashlib.sha256()
+            with open(p, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            digest = h.hexdigest()
+        try:
+            stored = p.resolve().relative_to(self.data_dir.resolve()).as_posix()
+        except ValueError:
+            stored = str(p.resolve())
+        with self.transaction() as c:
+            cur = c.execute(
+                """INSERT INTO raw_files (run_id, device, path, format, size_bytes, sha256, created_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (run_id, device, stored, format, size, digest, time.time()),
+            )
+        return int(cur.lastrowid)
+
+    # --- reading ------------------------------------------------------------------------------
+    def steps(self, run_id: int) -> StepColumns:
+        """Every step of a run as numpy columns (fast: one query, column-wise conversion)."""
+        rows = self.conn.execute(
+            f"SELECT {', '.join(_STEP_SELECT)} FROM steps WHERE run_id = ? ORDER BY step_index", (run_id,)
+        ).fetchall()
+        cols: list[Any] = list(zip(*rows)) if rows else [() for _ in _STEP_SELECT]
+        out: dict[str, np.ndarray] = {"step_index": np.array(cols[0], dtype=np.int64)}
+        for k, name in enumerate(_FLOAT_COLS, start=1):
+            out[name] = np.array(cols[k], dtype=np.float64)  # None -> NaN
+        base = 1 + len(_FLOAT_COLS)
+        for k, name in enumerate(_TEXT_COLS, start=base):
+            arr = np.empty(len(rows), dtype=object)
+            arr[:] = cols[k]
+            out[name] = arr
+        out["quality_mask"] = np.array(cols[-1], dtype=np.int64)
+        return StepColumns(**out)
+
+    def alerts(self, run_id: int) -> list[Alert]:
+        rows = self.conn.execute(
+            """SELECT time_s, rule, kind, message, value, target, severity FROM alerts
+               WHERE run_id = ? ORDER BY time_s, id""",
+            (run_id,),
+        )
+        return [Alert(*r) for r in rows]
+
+    def pain_notes(self, run_id: int) -> list[PainNote]:
+        rows = self.conn.execute(
+            "SELECT time_s, score, phase, note FROM pain_notes WHERE run_id = ? ORDER BY time_s, id", (run_id,)
+        )
+        return [PainNote(*r) for r in rows]
+
+    def gaps(self, run_id: int) -> list[tuple[str | None, Gap]]:
+        rows = self.conn.execute(
+            "SELECT device, start_s, end_s, missing_samples FROM gaps WHERE run_id = ? ORDER BY start_s, id",
+            (run_id,),
+        )
+        return [(r[0], Gap(r[1], r[2], r[3])) for r in rows]
+
+    def quality_events(self, run_id: int) -> list[tuple[str | None, QualityEvent]]:
+        rows = self.conn.execute(
+            "SELECT device, time_s, code, message FROM quality_events WHERE run_id = ? ORDER BY time_s, id",
+            (run_id,),
+        )
+        return [(r[0], QualityEvent(r[1], r[2], r[3])) for r in rows]
+
+    def speeds(self, run_id: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = self.conn.execute(
+            "SELECT time_s, speed_mps FROM speeds WHERE run_id = ? ORDER BY time_s", (run_id,)
+        ).fetchall()
+        if not rows:
+            return np.empty(0), np.empty(0)
+        arr = np.array(rows, dtype=np.float64)
+        return arr[:, 0], arr[:, 1]
+
+    def raw_devices(self, run_id: int) -> list[str | None]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT device FROM raw_chunks WHERE run_id = ?", (run_id,))]
+
+    def raw_samples(
+        self, run_id: int, device: str | None = None, start_s: float | None = None, end_s: float | None = None
+    ) -> SampleBlock | None:
+        """The stored raw samples of one device (chunks overlapping [start_s, end_s]), or None."""
+        devices = self.raw_devices(run_id)
+        if device is None and len(devices) > 1:
+            raise ValueError(f"run {run_id} has raw samples from several devices {devices}: name one")
+        if device is None and devices:
+            device = devices[0]
+        sql = "SELECT n, index0, has_gyro, has_flags, data, codec FROM raw_chunks WHERE run_id = ? AND device IS ?"
+        args: list[Any] = [run_id, device]
+        if start_s is not None:
+            sql += " AND t1_s >= ?"
+            args.append(start_s)
+        if end_s is not None:
+            sql += " AND t0_s <= ?"
+            args.append(end_s)
+        blocks = []
+        for n, index0, has_gyro, has_flags, data, codec in self.conn.execute(sql + " ORDER BY t0_s, id", args):
+            if codec != RAW_CODEC:
+                raise ValueError(f"unknown raw chunk codec {codec!r}")
+            blocks.append(decode_samples(data, n, index0, bool(has_gyro), bool(has_flags)))
+        if not blocks:
+            return None
+        if len({b.gyr_dps is None for b in blocks}) > 1:
+            blocks = [b for b in blocks if b.gyr_dps is not None]
+        return SampleBlock.concat(blocks)
+
+    def raw_files(self, run_id: int) -> list[RawFileRef]:
+        rows = self.conn.execute(
+            "SELECT id, run_id, device, path, format, size_bytes, sha256 FROM raw_files WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        )
+        out = []
+        for r in rows:
+            p = Path(r[3])
+            out.append(RawFileRef(r[0], r[1], r[2], p if p.is_absolute() else self.data_dir / p, r[4], r[5], r[6]))
+        return out
+
+    def step_speeds(self, run_id: int, cols: StepColumns | None = None) -> np.ndarray | None:
+        """Running speed at each step: the step's own, else the speed readings interpolated at the
+        contact, else the configured constant speed; None when the run has no speed at all."""
+        cols = self.steps(run_id) if cols is None else cols
+        speed = cols.speed_mps.copy()
+        t, v = self.speeds(run_id)
+        missing = ~np.isfinite(speed)
+        if missing.any() and t.size:
+            speed[missing] = np.interp(cols.ic_s[missing], t, v)
+            missing = ~np.isfinite(speed)
+        if missing.any():
+            cfg_speed = self.run(run_id).config_dict().get("speed_mps")
+            if cfg_speed:
+                speed[missing] = float(cfg_speed)
+        return speed if np.isfinite(speed).any() else None
+
+    def distances(self, run_id: int, cols: StepColumns | None = None) -> np.ndarray | None:
+        """Cumulative distance (m) at each step's contact, from speed; None without speed."""
+        cols = self.steps(run_id) if cols is None else cols
+        speed = self.step_speeds(run_id, cols)
+        if speed is None or len(cols) == 0:
+            return None
+        order = np.argsort(cols.ic_s, kind="stable")
+        t = cols.ic_s[order]
+        v = np.nan_to_num(speed[order], nan=0.0)
+        dt_s = np.diff(t)
+        seg = np.where(dt_s <= MAX_STEP_DT_S, dt_s, 0.0) * 0.5 * (v[1:] + v[:-1])
+        dist_sorted = np.concatenate([[0.0], np.cumsum(seg)])
+        out = np.empty_like(dist_sorted)
+        out[order] = dist_sorted
+        return out
+
+    def summary(self, run_id: int, use_cache: bool = True) -> RunSummary:
+        info = self.run(run_id)
+        if use_cache and info.status != RUN_OPEN:
+            row = self.conn.execute("SELECT summary_json FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row and row[0]:
+                return RunSummary(**json.loads(row[0]))
+        s = self._compute_summary(info)
+        if info.status != RUN_OPEN:
+            with self.transaction() as c:
+                c.execute("UPDATE runs SET summary_json = ? WHERE id = ?", (json.dumps(s.to_dict()), run_id))
+        return s
+
+    def _compute_summary(self, info: RunInfo) -> RunSummary:
+        cols = self.steps(info.id)
+        counts = _strike_counts(cols.strike)
+        pains = self.pain_notes(info.id)
+        cues = self.conn.execute(
+            "SELECT count(*) FROM alerts WHERE run_id = ? AND kind IN ('cue', 'stop')", (info.id,)
+        ).fetchone()[0]
+        if info.end_time is not None:
+            duration = info.end_time - info.start_time
+        elif len(cols):
+            duration = float(np.nanmax(cols.to_s) - info.stream_t0_s)
+        else:
+            duration = 0.0
+        dist = self.distances(info.id, cols)
+
+        def pain(phase: str, how: Any) -> int | None:
+            scores = [p.score for p in pains if p.phase == phase]
+            return int(how(scores)) if scores else None
+
+        return RunSummary(
+            run_id=info.id,
+            uuid=info.uuid,
+            runner=info.runner,
+            start_time=info.start_time,
+            end_time=info.end_time,
+            status=info.status,
+            placement=info.placement,
+            side=info.side,
+            devices=info.devices,
+            notes=info.notes,
+            duration_s=float(duration),
+            steps=len(cols),
+            distance_m=None if dist is None else float(dist.max()),
+            cadence_spm=_median(cols.cadence_spm),
+            gct_ms=_median(cols.gct_ms),
+            vo_cm=_median(cols.vo_cm),
+            vertical_ratio_pct=_median(cols.vertical_ratio_pct),
+            lean_deg=_median(cols.lean_deg),
+            strike_counts=counts,
+            heel_strike_share=_heel_share(counts),
+            cues=int(cues),
+            pain_before=pain("before", lambda s: s[-1]),
+            pain_during_max=pain("during", max),
+            pain_after=pain("after", lambda s: s[-1]),
+        )
+
+    def list_runs(
+        self, runner: str | None = None, status: str | None = None, limit: int | None = None
+    ) -> list[RunSummary]:
+        """Run summaries, newest first. Finished runs' summaries are cached in the database."""
+        ids = self.run_ids(runner=runner, status=status)
+        if limit is not None:
+            ids = ids[:limit]
+        return [self.summary(i) for i in ids]
+
+    def splits(self, run_id: int, by: str = "km", size: float = 1.0) -> list[Split]:
+        """Per-``size`` km (distance from speed; empty without speed) or per-``size`` minute splits."""
+        cols = self.steps(run_id)
+        if len(cols) == 0:
+            return []
+        dist = self.distances(run_id, cols)
+        if by == "km":
+            if dist is None:
+                return []
+            key = np.floor(dist / (1000.0 * size)).astype(np.int64)
+        elif by in ("minute", "min"):
+            key = np.floor((cols.ic_s - np.nanmin(cols.ic_s)) / (60.0 * size)).astype(np.int64)
+        else:
+            raise ValueError(f"by must be 'km' or 'minute', got {by!r}")
+        alert_rows = self.conn.execute(
+            "SELECT time_s FROM alerts WHERE run_id = ? AND kind IN ('cue', 'stop')", (run_id,)
+        ).fetchall()
+        alert_t = np.array([r[0] for r in alert_rows], dtype=np.float64)
+        out = []
+        for k in np.unique(key):
+            m = key == k
+            start, end = float(np.nanmin(cols.ic_s[m])), float(np.nanmax(cols.to_s[m]))
+            d = None
+            if dist is not None:
+                nxt = dist[key > k]
+                d_end = float(nxt.min()) if nxt.size else float(dist[m].max())
+                d = d_end - float(dist[m].min())
+            duration = end - start
+            counts = _strike_counts(cols.strike[m])
+            out.append(
+                Split(
+                    index=int(k),
+                    start_s=start,
+                    end_s=end,
+                    duration_s=duration,
+                    distance_m=d,
+                    pace_s_per_km=(duration / (d / 1000.0)) if d else None,
+                    steps=int(m.sum()),
+                    cadence_spm=_median(cols.cadence_spm[m]),
+                    gct_ms=_median(cols.gct_ms[m]),
+                    vo_cm=_median(cols.vo_cm[m]),
+                    vertical_ratio_pct=_median(cols.vertical_ratio_pct[m]),
+                    lean_deg=_median(cols.lean_deg[m]),
+                    heel_strike_share=_heel_share(counts),
+                    cues=int(np.count_nonzero((alert_t >= start) & (alert_t <= end))),
+                )
+            )
+        return out
+
+    def trends(self, runner: str | None = None, period: str = "week", tz: dt.tzinfo | None = None) -> list[TrendPoint]:
+        """Per-week (ISO, Monday) or per-month values across runs, oldest first (local time by default)."""
+        if period not in ("week", "month"):
+            raise ValueError(f"period must be 'week' or 'month', got {period!r}")
+        groups: dict[dt.date, list[RunSummary]] = {}
+        for s in self.list_runs(runner=runner):
+            day = dt.datetime.fromtimestamp(s.start_time, tz=tz).date()
+            start = day - dt.timedelta(days=day.weekday()) if period == "week" else day.replace(day=1)
+            groups.setdefault(start, []).append(s)
+        out = []
+        for start in sorted(groups):
+            runs = groups[start]
+
+            def weighted(name: str, runs: list[RunSummary] = runs) -> float | None:
+                pairs = [(getattr(r, name), r.steps) for r in runs if getattr(r, name) is not None and r.steps]
+                total = sum(w for _, w in pairs)
+                return sum(v * w for v, w in pairs) / total if total else None
+
+            counts = {k: sum(r.strike_counts.get(k, 0) for r in runs) for k in STRIKES}
+            pain_all = [p for r in runs for p in (r.pain_before, r.pain_during_max, r.pain_after) if p is not None]
+            after = [r.pain_after for r in runs if r.pain_after is not None]
+            dists = [r.distance_m for r in runs if r.distance_m is not None]
+            out.append(
+                TrendPoint(
+                    period_start=start,
+                    runs=len(runs),
+                    steps=sum(r.steps for r in runs),
+                    duration_s=sum(r.duration_s for r in runs),
+                    distance_m=sum(dists) if dists else None,
+                    heel_strike_share=_heel_share(counts),
+                    vo_cm=weighted("vo_cm"),
+                    cadence_spm=weighted("cadence_spm"),
+                    gct_ms=weighted("gct_ms"),
+                    vertical_ratio_pct=weighted("vertical_ratio_pct"),
+                    pain_max=max(pain_all) if pain_all else None,
+                    pain_after_mean=sum(after) / len(after) if after else None,
+                )
+            )
+        return out
+
+
+# --- speed figures ----------------------------------------------------------------------------
+
+
+def bench_store(n_steps: int = 20_000, data_dir: str | Path | None = None, out: Any = None) -> dict[str, float]:
+    """Write ``n_steps`` steps (one transaction), read them back as columns and as the run list;
+    print and return the timings in seconds. Uses a temporary folder unless ``data_dir`` is given."""
+    import tempfile
+
+    rng = np.random.default_rng(1)
+    strikes = np.array(STRIKES, dtype=object)[rng.integers(0, 3, n_steps)]
+    step_s = 60.0 / 172.0
+    steps = [
+        StepMetrics(
+            ic_s=i * step_s,
+            to_s=i * step_s + 0.24,
+            side="left" if i % 2 else "right",
+            gct_ms=240.0 + rng.normal() * 8,
+            flight_ms=110.0,
+            cadence_spm=172.0 + rng.normal(),
+            vo_cm=8.0 + rng.normal() * 0.4,
+            vertical_ratio_pct=7.4,
+            fsa_deg=6.0,
+            strike=str(strikes[i]),
+            lean_deg=6.0,
+            impact_g=3.0,
+            duty_factor=0.35,
+            quality=("gap",) if i % 500 == 0 else (),
+            emitted_s=i * step_s + 0.3,
+        )
+        for i in range(n_steps)
+    ]
+    with contextlib.ExitStack() as stack:
+        folder = data_dir or stack.enter_context(tempfile.TemporaryDirectory())
+        store = stack.enter_context(Store(folder))
+        run_id = store.open_run(runner="bench", placement="foot", config={"speed_mps": 3.2})
+        t0 = time.perf_counter()
+        store.write(run_id, steps)
+        t_write = time.perf_counter() - t0
+        store.close_run(run_id)
+        t0 = time.perf_counter()
+        cols = store.steps(run_id)
+        t_read = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        store.splits(run_id, by="km")
+        t_splits = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        store.list_runs()
+        t_list = time.perf_counter() - t0
+        assert len(cols) == n_steps
+    figures = {"write_s": t_write, "read_s": t_read, "splits_s": t_splits, "list_runs_cached_s": t_list}
+    print(
+        f"store: {n_steps} steps written in {t_write * 1000:.0f} ms ({n_steps / t_write:,.0f} steps/s), "
+        f"read as columns in {t_read * 1000:.0f} ms, per-km splits in {t_splits * 1000:.0f} ms, "
+        f"run list (cached summary) in {t_list * 1000:.1f} ms",
+        file=out,
+    )
+    return figures

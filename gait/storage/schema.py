@@ -1,0 +1,352 @@
+"""The local store's SQLite schema: a numbered chain of migrations.
+
+Every database, new or old, is brought to `SCHEMA_VERSION` by applying the migrations after
+its recorded version, in order, each in the same transaction as the row that records it in
+``schema_version``. A fresh database runs the whole chain (v1 DDL, then v1 -> v2, ...), so a
+migrated database and a new one are the same by construction. A database written by a newer
+program (a version above `SCHEMA_VERSION`) is refused, never touched.
+
+Schema v2 (current)::
+
+    schema_version(version PK, applied_at, description)
+    runners(id PK, name UNIQUE, created_at, notes)
+    runs(id PK, uuid UNIQUE, runner_id -> runners, start_time (unix s, UTC), end_time,
+         stream_t0_s (stream time at start_time), devices (JSON list), placement, side,
+         config_json (PipelineConfig.to_json), software_version,
+         status ('open' | 'closed' | 'interrupted'), notes, last_write (unix s of the last flush),
+         summary_json (cached RunSummary of a finished run))
+    steps(run_id, step_index, PK(run_id, step_index), device, ic_s, to_s, side, gct_ms, flight_ms,
+          cadence_spm, vo_cm, vertical_ratio_pct, fsa_deg, strike, lean_deg, impact_g, duty_factor,
+          quality_mask (bits: QUALITY_BITS), quality_other (other flags, comma separated),
+          emitted_s, speed_mps)                                              WITHOUT ROWID
+    alerts(id PK, run_id, time_s, rule, kind, message, value, target, severity)
+    pain_notes(id PK, run_id, time_s, score 0..10, phase, note)
+    gaps(id PK, run_id, device, start_s, end_s, missing_samples)
+    quality_events(id PK, run_id, device, time_s, code, message)
+    speeds(run_id, device, time_s, speed_mps, source)         speed readings (foot pod, treadmill)
+    raw_chunks(id PK, run_id, device, t0_s, t1_s, n, index0, codec, has_gyro, has_flags, data BLOB)
+    raw_files(id PK, run_id, device, path, format, size_bytes, sha256, created_at)
+
+Times named ``*_s`` are stream times (the recording's time base, as in the records); wall
+clock = runs.start_time + (time_s - runs.stream_t0_s). ``start_time``, ``end_time`` and
+``last_write`` are unix seconds.
+
+History:
+    v1  first layout: quality flags as one text column, no raw sample chunks, no speeds,
+        no cached summaries, no heartbeat.
+    v2  quality flags as a bit mask (fast filters, compact numpy reads) plus a text column for
+        flags this version does not know; steps.device and steps.speed_mps; runs.stream_t0_s,
+        runs.last_write (heartbeat used by crash recovery), runs.summary_json; tables speeds and
+        raw_chunks; indexes for the time-line queries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gait.core.errors import GaitError
+
+SCHEMA_VERSION = 2
+
+RUN_OPEN = "open"
+RUN_CLOSED = "closed"
+RUN_INTERRUPTED = "interrupted"
+RUN_STATUSES = (RUN_OPEN, RUN_CLOSED, RUN_INTERRUPTED)
+
+# Stable bit assignment for StepMetrics.quality flags. Append only: a stored bit never changes
+# meaning. Flags not listed here are kept verbatim in steps.quality_other.
+QUALITY_BITS: dict[str, int] = {
+    "gap": 1 << 0,
+    "clipping": 1 << 1,
+    "implausible": 1 << 2,
+    "low_sample_rate": 1 << 3,
+    "nan": 1 << 4,
+    "no_gyro": 1 << 5,
+    "uncalibrated": 1 << 6,
+    "warmup": 1 << 7,
+}
+
+
+class SchemaError(GaitError):
+    """The database cannot be used with this version of the program."""
+
+
+def quality_to_mask(flags: tuple[str, ...] | list[str]) -> tuple[int, str | None]:
+    """(bit mask of the known flags, comma-joined unknown flags or None)."""
+    mask = 0
+    other: list[str] = []
+    for flag in flags:
+        bit = QUALITY_BITS.get(flag)
+        if bit is None:
+            other.append(flag)
+        else:
+            mask |= bit
+    return mask, (",".join(other) if other else None)
+
+
+_BIT_ORDER = sorted(QUALITY_BITS.items(), key=lambda kv: kv[1])
+
+
+def mask_to_quality(mask: int, other: str | None = None) -> tuple[str, ...]:
+    """Inverse of `quality_to_mask` (known flags in bit order, then the others)."""
+    flags = [name for name, bit in _BIT_ORDER if mask & bit]
+    if other:
+        flags.extend(f for f in other.split(",") if f)
+    return tuple(flags)
+
+
+# --- migrations ----------------------------------------------------------------------------
+
+V1_DDL = """
+CREATE TABLE schema_version (
+    version INTEGER PRIMARY KEY,
+    applied_at REAL NOT NULL,
+    description TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE runners (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL,
+    notes TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    uuid TEXT NOT NULL UNIQUE,
+    runner_id INTEGER REFERENCES runners(id),
+    start_time REAL NOT NULL,
+    end_time REAL,
+    devices TEXT NOT NULL DEFAULT '[]',
+    placement TEXT,
+    side TEXT,
+    config_json TEXT,
+    software_version TEXT,
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed', 'interrupted')),
+    notes TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE steps (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_index INTEGER NOT NULL,
+    ic_s REAL NOT NULL,
+    to_s REAL NOT NULL,
+    side TEXT,
+    gct_ms REAL,
+    flight_ms REAL,
+    cadence_spm REAL,
+    vo_cm REAL,
+    vertical_ratio_pct REAL,
+    fsa_deg REAL,
+    strike TEXT,
+    lean_deg REAL,
+    impact_g REAL,
+    duty_factor REAL,
+    quality TEXT NOT NULL DEFAULT '',
+    emitted_s REAL,
+    PRIMARY KEY (run_id, step_index)
+) WITHOUT ROWID;
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    time_s REAL NOT NULL,
+    rule TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    message TEXT NOT NULL,
+    value REAL,
+    target TEXT NOT NULL DEFAULT '',
+    severity TEXT NOT NULL DEFAULT 'info'
+);
+CREATE TABLE pain_notes (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    time_s REAL NOT NULL,
+    score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
+    phase TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE gaps (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    device TEXT,
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    missing_samples INTEGER NOT NULL
+);
+CREATE TABLE quality_events (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    device TEXT,
+    time_s REAL NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE TABLE raw_files (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    device TEXT,
+    path TEXT NOT NULL,
+    format TEXT NOT NULL,
+    size_bytes INTEGER,
+    sha256 TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX runs_start ON runs(start_time);
+"""
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    for statement in _statements(V1_DDL):
+        conn.execute(statement)
+
+
+V2_STEPS_DDL = """
+CREATE TABLE steps_v2 (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step_index INTEGER NOT NULL,
+    device TEXT,
+    ic_s REAL NOT NULL,
+    to_s REAL NOT NULL,
+    side TEXT,
+    gct_ms REAL,
+    flight_ms REAL,
+    cadence_spm REAL,
+    vo_cm REAL,
+    vertical_ratio_pct REAL,
+    fsa_deg REAL,
+    strike TEXT,
+    lean_deg REAL,
+    impact_g REAL,
+    duty_factor REAL,
+    quality_mask INTEGER NOT NULL DEFAULT 0,
+    quality_other TEXT,
+    emitted_s REAL,
+    speed_mps REAL,
+    PRIMARY KEY (run_id, step_index)
+) WITHOUT ROWID
+"""
+
+V2_DDL = """
+ALTER TABLE runs ADD COLUMN stream_t0_s REAL NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN last_write REAL;
+ALTER TABLE runs ADD COLUMN summary_json TEXT;
+CREATE TABLE speeds (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    device TEXT,
+    time_s REAL NOT NULL,
+    speed_mps REAL NOT NULL,
+    source TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE raw_chunks (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    device TEXT,
+    t0_s REAL NOT NULL,
+    t1_s REAL NOT NULL,
+    n INTEGER NOT NULL,
+    index0 INTEGER NOT NULL,
+    codec TEXT NOT NULL,
+    has_gyro INTEGER NOT NULL,
+    has_flags INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX runs_status ON runs(status);
+CREATE INDEX alerts_run ON alerts(run_id, time_s);
+CREATE INDEX pain_run ON pain_notes(run_id, time_s);
+CREATE INDEX gaps_run ON gaps(run_id, start_s);
+CREATE INDEX quality_events_run ON quality_events(run_id, time_s);
+CREATE INDEX speeds_run ON speeds(run_id, time_s);
+CREATE INDEX raw_chunks_run ON raw_chunks(run_id, device, t0_s);
+CREATE INDEX raw_files_run ON raw_files(run_id)
+"""
+
+_V2_STEP_COLS = (
+    "run_id, step_index, ic_s, to_s, side, gct_ms, flight_ms, cadence_spm, vo_cm, vertical_ratio_pct, "
+    "fsa_deg, strike, lean_deg, impact_g, duty_factor, emitted_s"
+)
+
+
+def _v1_to_v2(conn: sqlite3.Connection) -> None:
+    conn.execute(V2_STEPS_DDL)
+    cur = conn.execute(f"SELECT {_V2_STEP_COLS}, quality FROM steps")
+    insert = f"INSERT INTO steps_v2 ({_V2_STEP_COLS}, quality_mask, quality_other) VALUES ({', '.join('?' * 18)})"
+    while True:
+        rows = cur.fetchmany(10_000)
+        if not rows:
+            break
+        out = []
+        for row in rows:
+            text = row[-1] or ""
+            mask, other = quality_to_mask([f.strip() for f in text.split(",") if f.strip()])
+            out.append((*row[:-1], mask, other))
+        conn.executemany(insert, out)
+    conn.execute("DROP TABLE steps")
+    conn.execute("ALTER TABLE steps_v2 RENAME TO steps")
+    for statement in _statements(V2_DDL):
+        conn.execute(statement)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int  # the version the database has after this migration
+    description: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial layout", _v1),
+    Migration(2, "quality bit mask, speeds, raw sample chunks, heartbeat, cached summaries", _v1_to_v2),
+)
+assert MIGRATIONS[-1].version == SCHEMA_VERSION
+assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The schema version recorded in the database (0 for an empty database)."""
+    has_table = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").fetchone()
+    if not has_table:
+        tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        if tables:
+            raise SchemaError("the database has tables but no schema_version table: not a gait store")
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> list[int]:
+    """Bring the database to ``target``; returns the versions applied (empty if up to date).
+
+    Each migration runs in its own IMMEDIATE transaction, so two processes opening an old
+    database at once do not both migrate it, and a crash mid-migration leaves the previous
+    version intact. ``conn`` must be in autocommit mode (``isolation_level=None``).
+    """
+    applied: list[int] = []
+    version = current_version(conn)
+    if version > SCHEMA_VERSION:
+        raise SchemaError(
+            f"the database has schema version {version}, newer than this program knows "
+            f"({SCHEMA_VERSION}); upgrade gait to open it"
+        )
+    for migration in MIGRATIONS:
+        if migration.version <= version or migration.version > target:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if current_version(conn) >= migration.version:  # another process got there first
+                conn.execute("COMMIT")
+                continue
+            migration.apply(conn)
+            conn.execute(
+                "INSERT INTO schema_version (version, applied_at, description) VALUES (?, ?, ?)",
+                (migration.version, time.time(), migration.description),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied
