@@ -42,17 +42,23 @@ With a gyroscope (Falbriard et al. 2018, 2020)
 
 Accelerometer only (degraded mode, every record carries ``no_gyro``)
 --------------------------------------------------------------------
-Mid-swing is the large centripetal hump of the low-passed acceleration norm. The stride period
-from the autocorrelation of that signal (refreshed every 0.5 s at fixed sample indices) sets
-the refractory time, so a second hump within a stride cannot double the cadence. IC is the
-impact: the largest jerk of the acceleration vector in the first half of the cycle; TO is the
-end of push-off (see `_cycle_acc`). No foot strike angle.
+Mid-swing is the large hump of the low-passed acceleration norm (at an ankle or shoe: the
+terminal-swing deceleration just before touch-down). The stride period from the autocorrelation
+of that signal (refreshed every 0.5 s at fixed sample indices; an interior local maximum of the
+autocorrelation, never the shortest lag searched) sets the refractory time, so a second hump
+within a stride cannot double the cadence. (On the adept outdoor run the double contacts came
+from walk-to-run transitions, where the autocorrelation still fell from lag 0 and its maximum sat
+at the shortest lag, 0.48 s, halving the refractory time.) IC is the impact: the sharp rise of
+|acc| that follows the hump's fall (see `_cycle_acc`); TO is the end of push-off. No foot strike
+angle.
 
 Cadence counts both feet (``120 / stride time``). Flight time for one foot assumes symmetric
 steps: ``(stride - 2 * contact) / 2``, clamped at 0 (walking has double support, not flight).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -87,6 +93,7 @@ from gait.metrics.foot_strike import (
     up_back,
 )
 
+GAP_S = 0.5  # two samples further apart than this are a gap in the data
 HISTORY_S = 6.0  # history any decision may look back on (beyond the current frame)
 MAX_STRIDE_S = 2.5  # two mid-swings further apart than this are not one stride
 MIN_STRIDE_S = 0.3
@@ -111,7 +118,11 @@ TO_DEEP_FRACTION = 0.9  # the push-off minimum is the first one reaching 90 % of
 # FSA: stride attitude (foot flat to foot flat)
 STRIDE_G_TOL = 0.05  # the stride's mean specific force must be g within 5 % (steady stride)
 MIN_STRIDE_M = 0.3  # and its displacement at least this long (else no direction of travel)
-# toe-out: the foot's long axis points this far outwards of the stride's direction of travel
+# toe-out: the foot's long axis points this far outwards of the stride's direction of travel.
+# Foot progression angles reported for running are mostly a few degrees of toe-out, with
+# individual means from slight toe-in to about 15-20 deg toe-out (a person's own angle varies
+# less, a few degrees); the value is a population prior, applied only when the side is known
+# (the sense of the turn is the side's), and a per-runner angle would replace it.
 # (fitted on the validation set's 7 virtual feet: 0.5-12.3 deg, mean 8.8; an uncalibrated prior)
 FOOT_PROGRESSION_DEG = 9.0
 EST_GAIN = 0.2  # running means of 'up' at foot flat and of the forward axis (about 5 strides)
@@ -125,6 +136,15 @@ MIN_HUMP_G = 2.5  # mid-swing hump of the low-passed norm, at least this (g)
 ACC_TO_MIN_S = 0.1  # toe-off is searched from 100 ms after IC
 ACC_TO_FRACTION = 0.2
 ACF_WINDOW_S = 4.0
+# IC refinement to the impact (see `_cycle_acc`)
+ACC_RISE_S = 0.02
+ACC_HUMP_BACK_S = 0.15
+ACC_RISE_AFTER_S = 0.08
+
+
+_AFTER_GAP = int(SampleFlag.AFTER_GAP)
+_CLIPPED = int(SampleFlag.CLIPPED)
+_NAN = int(SampleFlag.NAN)
 
 
 def _qual(flags: set[str]) -> tuple[str, ...]:
@@ -144,6 +164,23 @@ def _norm3(x: np.ndarray) -> np.ndarray:
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / float(np.linalg.norm(v))
+
+
+def _vec(v) -> tuple[float, float, float]:
+    x, y, z = v.tolist() if isinstance(v, np.ndarray) else v
+    return x, y, z
+
+
+def _unit3(x: float, y: float, z: float) -> tuple[float, float, float]:
+    n = math.sqrt(x * x + y * y + z * z)
+    return x / n, y / n, z / n
+
+
+def _blend_unit(old, new, gain: float) -> np.ndarray:
+    """``unit(old (1 - gain) + gain new)`` for 3-vectors, in plain floats (once per stride)."""
+    a, b = _vec(old), _vec(new)
+    k = 1.0 - gain
+    return np.array(_unit3(a[0] * k + gain * b[0], a[1] * k + gain * b[1], a[2] * k + gain * b[2]))
 
 
 def _dot3(x: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -167,6 +204,9 @@ class _Ring:
         self.raw = np.zeros(size)
         self.base = 0  # absolute index of row 0
         self.end = 0  # rows used
+        # absolute indices i of the samples more than GAP_S after sample i - 1 (time gaps), kept
+        # while they can matter (they are rare: one list entry per lost stretch of data)
+        self.gaps: list[int] = []
 
     @property
     def abs_end(self) -> int:
@@ -184,6 +224,14 @@ class _Ring:
             self.base += self.end - keep
             self.end = keep
         a, b = self.end, self.end + n
+        if a > 0 or self.base > 0:
+            jumps = np.flatnonzero(np.diff(t, prepend=self.t[a - 1]) > GAP_S)
+        else:
+            jumps = np.flatnonzero(np.diff(t) > GAP_S) + 1
+        if jumps.shape[0]:
+            self.gaps.extend((jumps + (self.base + a)).tolist())
+        if self.gaps and self.gaps[0] < self.base:
+            self.gaps = [g for g in self.gaps if g >= self.base]
         self.t[a:b] = t
         self.acc[a:b] = acc
         if self.gyr is not None:
@@ -199,7 +247,7 @@ class _Ring:
         return p
 
     def time_at(self, pos: float) -> float:
-        i = int(np.floor(pos))
+        i = math.floor(pos)
         i = min(max(i, 0), self.end - 1)
         frac = pos - i
         if frac <= 0.0 or i + 1 >= self.end:
@@ -247,7 +295,13 @@ class FootStepStage(FramedStage):
         self._max_stride = int(round(MAX_STRIDE_S * fs))
         self._pause = int(round(PAUSE_S * fs))
         self._smooth_w = 2 * int(fs * 0.004) + 1
+        self._smooth_kernel = np.full(self._smooth_w, 1.0 / self._smooth_w)
         self._ff_w = max(1, int(round(0.05 * fs)))
+        self._ff_kernel = np.full(self._ff_w, 1.0 / self._ff_w)
+        # toe-out prior as a rotation about 'up' (cos, sin), by side
+        side = self.config.side
+        a = math.radians(FOOT_PROGRESSION_DEG if side == "left" else -FOOT_PROGRESSION_DEG)
+        self._toe_out = (math.cos(a), math.sin(a)) if side is not None else None
         self._cal_up: np.ndarray | None = None
         self._up_est: np.ndarray | None = None  # 'up' at foot flat (running mean over strides)
         self._fwd_est: np.ndarray | None = None  # the foot's forward axis (running mean)
@@ -491,9 +545,19 @@ class FootStepStage(FramedStage):
         lo, hi = int(0.5 * fs_d), min(int(1.6 * fs_d), x.shape[0] - 2)
         if hi <= lo + 2:
             return
-        ac = np.array([float(x[:-k] @ x[k:]) / (x.shape[0] - k) for k in range(lo, hi + 1)])
-        ac = ac * x.shape[0] / energy
-        k = int(np.argmax(ac))
+        m = x.shape[0]
+        full = np.correlate(x, x, mode="full")  # lag k at index m - 1 + k
+        lags = np.arange(lo, hi + 1)
+        ac = full[m - 1 + lo : m + hi] / (m - lags) * (m / energy)
+        # the period is an interior local maximum of the autocorrelation: a maximum at the
+        # shortest lag (the correlation still falling from lag 0, as while standing or at the
+        # start of a run) is no period, and taking it would halve the stride (double contacts)
+        peak = np.zeros(ac.shape[0], bool)
+        peak[1:-1] = (ac[1:-1] >= ac[:-2]) & (ac[1:-1] >= ac[2:])
+        if not peak.any():
+            self._acf_stride = None
+            return
+        k = int(np.argmax(np.where(peak, ac, -np.inf)))
         if ac[k] <= 0.3:
             self._acf_stride = None
             return
@@ -536,11 +600,7 @@ class FootStepStage(FramedStage):
             lo = max(self._chain_lo, prev - int(round(1.2 * stride_s * self.fs)))
             self._chain_lo = None
             if prev - lo > 8:
-                first = (
-                    self._cycle_gyro(ring.pos(lo), p0, edge="first", stride_s=stride_s)
-                    if self._gyro
-                    else None
-                )
+                first = self._cycle_gyro(ring.pos(lo), p0, edge="first", stride_s=stride_s) if self._gyro else None
                 if first is not None:
                     out.append(first)
         rec = self._cycle_gyro(p0, p1) if self._gyro else self._cycle_acc(p0, p1)
@@ -553,8 +613,7 @@ class FootStepStage(FramedStage):
     def _gap_between(self, a: int, b: int) -> bool:
         ring = self._ring
         assert ring is not None
-        t = ring.t[ring.pos(a) : ring.pos(b) + 1]
-        return bool(np.any(np.diff(t) > 0.5))
+        return any(a < g <= b for g in ring.gaps)
 
     # ------------------------------------------------------------------ per-cycle metrics
     def _finish_record(
@@ -594,19 +653,19 @@ class FootStepStage(FramedStage):
         cadence = 120.0 / stride_s
         duty = gct_ms / (stride_s * 1000.0)
         # impact
-        i0 = int(np.floor(ic_pos))
-        i1 = min(ring.end, int(np.ceil(ic_pos + IMPACT_WINDOW_S * self.fs)) + 1)
+        i0 = math.floor(ic_pos)
+        i1 = min(ring.end, math.ceil(ic_pos + IMPACT_WINDOW_S * self.fs) + 1)
         impact_g = float(np.max(_norm3(ring.acc[i0:i1]))) / GRAVITY_MPS2
         # flags from the samples
         fl = ring.flags[p0 : p1 + 1]
-        if np.any(fl & SampleFlag.AFTER_GAP):
+        if int(np.bitwise_or.reduce(fl)) & _AFTER_GAP:
             quality.add(Q_GAP)
         s0 = max(p0, int(ic_pos) - 2)
         s1 = min(p1 + 1, int(to_pos) + 3)
-        fl2 = np.bitwise_or.reduce(ring.flags[s0:s1]) if s1 > s0 else 0
-        if fl2 & SampleFlag.CLIPPED:
+        fl2 = int(np.bitwise_or.reduce(ring.flags[s0:s1])) if s1 > s0 else 0
+        if fl2 & _CLIPPED:
             quality.add(Q_CLIPPING)
-        if fl2 & SampleFlag.NAN:
+        if fl2 & _NAN:
             quality.add(Q_NAN)
         if not (GCT_RANGE_MS[0] <= gct_ms <= GCT_RANGE_MS[1]):
             quality.add(Q_IMPLAUSIBLE)
@@ -659,10 +718,8 @@ class FootStepStage(FramedStage):
         e = self._pitch_axis()
         rate = _dot3(g, e)
         if self._smooth_w > 1:
-            k = self._smooth_w
-            rate = np.convolve(rate, np.ones(k) / k, mode="same")
-        gn = _norm3(g)
-        gn = np.convolve(gn, np.ones(self._ff_w) / self._ff_w, mode="same")
+            rate = np.convolve(rate, self._smooth_kernel, mode="same")
+        gn = np.convolve(_norm3(g), self._ff_kernel, mode="same")
         if edge is None:
             vote = sign_vote(rate - rate.mean(), gn, self.fs)
             self._vote = 0.8 * self._vote + 0.2 * vote
@@ -697,39 +754,47 @@ class FootStepStage(FramedStage):
             thr = self._threshold(p0 + ring.base)
             if ic_i < 2 or float(np.max(rate[:ic_i])) < EDGE_SWING_FRACTION * thr or rate[ic_i] >= 0.0:
                 return None
-        ic_pos = ic_i + (parabolic_offset(*rate[ic_i - 1 : ic_i + 2]) if 0 < ic_i < n - 1 else 0.0)
+        ic_pos = ic_i + (parabolic_offset(*rate[ic_i - 1 : ic_i + 2].tolist()) if 0 < ic_i < n - 1 else 0.0)
         # ... moved earlier after a heel strike: the heel touches down when the forefoot starts to
         # slap, about when the rate has fallen to IC_SLAP_FRACTION of its minimum (see module doc)
-        nonneg = np.nonzero(rate[: ic_i + 1] >= 0.0)[0]
-        zc = int(nonneg[-1]) if nonneg.shape[0] else 0  # last toes-up sample before the minimum
-        slap_deg = -float(np.sum(rate[zc + 1 : ic_i + 1])) / self.fs
+        nonneg = rate[ic_i::-1] >= 0.0
+        back = int(nonneg.argmax())
+        zc = ic_i - back if nonneg[back] else 0  # last toes-up sample before the minimum
+        slap_deg = -float(rate[zc + 1 : ic_i + 1].sum()) / self.fs
         w = min(1.0, max(0.0, (slap_deg - SLAP_DEG[0]) / (SLAP_DEG[1] - SLAP_DEG[0])))
         if w > 0.0 and ic_i - zc >= 1:
-            level = IC_SLAP_FRACTION * rate[ic_i]
+            rmin = float(rate[ic_i])
+            level = IC_SLAP_FRACTION * rmin
             seg = rate[zc : ic_i + 1]
-            above = np.nonzero(seg >= level)[0]
-            if above.shape[0]:
-                k = min(int(above[-1]), seg.shape[0] - 2)  # last sample still above the level
-                den = seg[k + 1] - seg[k]
-                cross = zc + k + ((level - seg[k]) / den if den != 0.0 else 0.0)
+            above = seg[::-1] >= level
+            kb = int(above.argmax())
+            if above[kb]:
+                # last sample still above the level
+                k = min(seg.shape[0] - 1 - kb, seg.shape[0] - 2)
+                sk, sk1 = seg[k : k + 2].tolist()
+                den = sk1 - sk
+                cross = zc + k + ((level - sk) / den if den != 0.0 else 0.0)
                 ic_pos = (1.0 - w) * ic_pos + w * cross
         # TO: minimum of the pitch rate between foot flat and the next mid-swing, plus the delay
         # between peak push-off rotation and the toe leaving the ground
         tail = rate[ff_i:]
-        if float(tail.min()) >= 0.0:
+        tmin = float(tail.min())
+        if tmin >= 0.0:
             return None
-        deep = np.nonzero(tail <= TO_DEEP_FRACTION * float(tail.min()))[0]
-        j = int(deep[0])  # first deep push-off minimum (early swing can dip again later)
-        rising = np.nonzero(np.diff(tail[j:]) >= 0.0)[0]
+        j = int((tail <= TO_DEEP_FRACTION * tmin).argmax())  # first deep push-off minimum (early
+        # swing can dip again later)
+        up = tail[j + 1 :] >= tail[j:-1]
+        r0 = int(up.argmax()) if up.shape[0] else 0
+        has_rise = bool(up.shape[0]) and bool(up[r0])
         if edge == "last":
-            if not rising.shape[0]:
+            if not has_rise:
                 return None  # the recording ends during push-off: no toe-off to measure
             # the push-off must have been seen: the rate comes back up after its minimum
-            if float(tail[-1]) > 0.5 * float(tail.min()) and int(rising[0]) + j >= tail.shape[0] - 2:
+            if float(tail[-1]) > 0.5 * tmin and r0 + j >= tail.shape[0] - 2:
                 return None
-        j += int(rising[0]) if rising.shape[0] else tail.shape[0] - 1 - j
+        j += r0 if has_rise else tail.shape[0] - 1 - j
         to_i = ff_i + j
-        to_pos = to_i + (parabolic_offset(*rate[to_i - 1 : to_i + 2]) if 0 < to_i < n - 1 else 0.0)
+        to_pos = to_i + (parabolic_offset(*rate[to_i - 1 : to_i + 2].tolist()) if 0 < to_i < n - 1 else 0.0)
         to_pos += TO_DELAY_S * self.fs
         if to_pos - ic_pos < 3:
             return None
@@ -767,9 +832,9 @@ class FootStepStage(FramedStage):
                     att = None
         if att is not None:
             u = att.up1
-            self._up_est = u if self._up_est is None else _unit(self._up_est * (1.0 - EST_GAIN) + EST_GAIN * u)
-            fw = _unit(att.travel0 + att.travel1)
-            self._fwd_est = fw if self._fwd_est is None else _unit(self._fwd_est * (1.0 - EST_GAIN) + EST_GAIN * fw)
+            self._up_est = u if self._up_est is None else _blend_unit(self._up_est, u, EST_GAIN)
+            fw = _blend_unit(att.travel0, att.travel1, 0.5)
+            self._fwd_est = fw if self._fwd_est is None else _blend_unit(self._fwd_est, fw, EST_GAIN)
         ref = self._cal_up if self._cal_up is not None else self._up_est
         if ref is None:
             # no stride measured yet: gravity at foot flat if the foot is about still there,
@@ -781,10 +846,18 @@ class FootStepStage(FramedStage):
                 return angle_at(rate, self.fs, float(ff_i), 0.0, ic_pos)
             ref = a_ff / na
         fwd_h = horizontal(self._fwd_est, ref) if self._fwd_est is not None else None
-        if fwd_h is not None and self.config.side is not None:
+        if fwd_h is not None and self._toe_out is not None:
             # the foot points outwards of its direction of travel (toe-out): turn about 'up'
-            a = np.radians(FOOT_PROGRESSION_DEG if self.config.side == "left" else -FOOT_PROGRESSION_DEG)
-            fwd_h = fwd_h * np.cos(a) + np.cross(ref, fwd_h) * np.sin(a)
+            # (fwd cos a + (up x fwd) sin a; only with a known side: the turn's sense is the side's)
+            ca, sa = self._toe_out
+            (ux, uy, uz), (fx, fy, fz) = _vec(ref), _vec(fwd_h)
+            fwd_h = np.array(
+                [
+                    fx * ca + (uy * fz - uz * fy) * sa,
+                    fy * ca + (uz * fx - ux * fz) * sa,
+                    fz * ca + (ux * fy - uy * fx) * sa,
+                ]
+            )
         if fwd_h is None:
             fwd_h = _unit(np.cross(ref, e))  # forward = up x right
         if att is not None:
@@ -802,15 +875,21 @@ class FootStepStage(FramedStage):
         e = self._axis
         if up is None:
             return e
-        h = e - float(e @ up) * up
-        nh = float(np.linalg.norm(h))
-        return h / nh if nh > 0.5 else e
+        (ex, ey, ez), (ux, uy, uz) = _vec(e), _vec(up)
+        d = ex * ux + ey * uy + ez * uz
+        hx, hy, hz = ex - d * ux, ey - d * uy, ez - d * uz
+        nh = math.sqrt(hx * hx + hy * hy + hz * hz)
+        return np.array([hx / nh, hy / nh, hz / nh]) if nh > 0.5 else e
 
     def _cycle_acc(self, p0: int, p1: int) -> StepMetrics | None:
-        """Accelerometer only. IC: the sharpest change of the acceleration vector (impact /
-        landing deceleration) in the first half of the mid-swing-to-mid-swing cycle. TO: the
-        low-passed norm leaves its stance level on the way to the next swing hump (it crosses
-        the stance level + ACC_TO_FRACTION of the hump height)."""
+        """Accelerometer only. IC: the impact. The sharpest change of the acceleration vector in
+        the first half of the mid-swing-to-mid-swing cycle marks the end of the terminal-swing
+        hump (the shank's deceleration before touch-down, the largest and smoothest feature of
+        an ankle's |acc|); the impact is the sharp *rise* of |acc| that follows the hump's fall:
+        IC = the middle of the steepest rise of |acc| over ``ACC_RISE_S``, searched from the
+        hump's top (at most ``ACC_HUMP_BACK_S`` before the jerk peak) to ``ACC_RISE_AFTER_S``
+        after the jerk peak. TO: the low-passed norm leaves its stance level on the way to the
+        next swing hump (it crosses the stance level + ACC_TO_FRACTION of the hump height)."""
         ring = self._ring
         assert ring is not None
         acc = ring.acc[p0 : p1 + 1]
@@ -820,7 +899,22 @@ class FootStepStage(FramedStage):
         d = np.diff(acc, axis=0)
         jerk = _norm3(d)
         half = n // 2
-        ic_i = int(np.argmax(jerk[:half])) + 1  # first sample after the jump
+        ic_j = int(np.argmax(jerk[:half])) + 1  # first sample after the jump
+        fs = self.fs
+        span = max(1, int(round(ACC_RISE_S * fs)))
+        # (the hump's top can precede the cycle start, the peak of the smoothed norm: the window
+        # reaches back into the history, rows before p0)
+        a0 = max(-p0, ic_j - int(round(ACC_HUMP_BACK_S * fs)))
+        a1 = min(n, ic_j + int(round(ACC_RISE_AFTER_S * fs)) + 1)
+        norm = _norm3(ring.acc[p0 + a0 : p0 + a1])
+        pk = int(np.argmax(norm[: ic_j - a0 + 1]))  # top of the terminal-swing hump
+        rise = norm[pk + span :] - norm[pk : norm.shape[0] - span]
+        if rise.shape[0] and float(rise.max()) > 0.0:
+            k = int(np.argmax(rise))
+            ic_pos = a0 + pk + k + 0.5 * span
+        else:
+            ic_pos = float(ic_j)
+        ic_i = max(0, int(ic_pos))
         sig = ring.sig[p0 : p1 + 1]
         lo = ic_i + max(1, int(ACC_TO_MIN_S * self.fs))
         if lo >= n - 2:
@@ -835,4 +929,4 @@ class FootStepStage(FramedStage):
         den = sig[k] - sig[k - 1]
         to_pos = (k - 1) + ((level - sig[k - 1]) / den if den != 0.0 else 0.0)
         quality = {Q_NO_GYRO}
-        return self._finish_record(p0, p1, float(p0 + ic_i), float(p0 + to_pos), None, quality)
+        return self._finish_record(p0, p1, float(p0 + ic_pos), float(p0 + to_pos), None, quality)

@@ -25,6 +25,8 @@ asymmetry decides the sign.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # Exponential forgetting per stride for the angular-rate covariance (about 20 strides of memory).
@@ -33,15 +35,55 @@ AXIS_FORGET = 0.95
 
 def principal_axis(cov: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
     """Unit eigenvector of the largest eigenvalue of a 3x3 covariance; oriented to agree with
-    ``previous`` (so the axis never flips by itself between updates)."""
-    _, vecs = np.linalg.eigh(cov)
-    e = vecs[:, -1].copy()
+    ``previous`` (so the axis never flips by itself between updates).
+
+    Closed form in plain floats (trigonometric eigenvalues of a symmetric 3x3, the eigenvector
+    as the longest cross product of two rows of ``cov - lambda I``): about 20x cheaper than
+    `numpy.linalg.eigh` on a 3x3, and called once per stride. Falls back to ``eigh`` when the
+    largest eigenvalue is (numerically) repeated.
+    """
+    c = cov.tolist()
+    a00, a01, a02 = c[0]
+    a11, a12 = c[1][1], c[1][2]
+    a22 = c[2][2]
+    p1 = a01 * a01 + a02 * a02 + a12 * a12
+    q = (a00 + a11 + a22) / 3.0
+    b00, b11, b22 = a00 - q, a11 - q, a22 - q
+    p2 = b00 * b00 + b11 * b11 + b22 * b22 + 2.0 * p1
+    e = None
+    if p2 > 0.0:
+        p = math.sqrt(p2 / 6.0)
+        det = (b00 * (b11 * b22 - a12 * a12) - a01 * (a01 * b22 - a12 * a02) + a02 * (a01 * a12 - b11 * a02)) / (
+            p * p * p
+        )
+        r = min(1.0, max(-1.0, 0.5 * det))
+        lam = q + 2.0 * p * math.cos(math.acos(r) / 3.0)
+        # rows of cov - lam I; the eigenvector is orthogonal to all three
+        r0 = (a00 - lam, a01, a02)
+        r1 = (a01, a11 - lam, a12)
+        r2 = (a02, a12, a22 - lam)
+        best = 0.0
+        for u, v in ((r0, r1), (r0, r2), (r1, r2)):
+            x = (u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
+            nn = x[0] * x[0] + x[1] * x[1] + x[2] * x[2]
+            if nn > best:
+                best, e = nn, x
+        # well separated: the cross product is not a rounding artefact
+        if e is not None and best <= 1e-20 * p2 * p2:
+            e = None
+    if e is None:
+        _, vecs = np.linalg.eigh(cov)
+        e = tuple(vecs[:, -1].tolist())
+    ne = math.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])
+    x, y, z = e[0] / ne, e[1] / ne, e[2] / ne
     if previous is not None:
-        if float(e @ previous) < 0.0:
-            e = -e
-    elif e[np.argmax(np.abs(e))] < 0.0:
-        e = -e  # deterministic orientation of the first estimate
-    return e
+        if x * float(previous[0]) + y * float(previous[1]) + z * float(previous[2]) < 0.0:
+            x, y, z = -x, -y, -z
+    else:
+        big = max((abs(x), 0, x), (abs(y), 1, y), (abs(z), 2, z))
+        if big[2] < 0.0:
+            x, y, z = -x, -y, -z  # deterministic orientation of the first estimate
+    return np.array([x, y, z])
 
 
 def axis_sharpness(cov: np.ndarray) -> float:
@@ -62,10 +104,10 @@ def sign_vote(rate_dps: np.ndarray, gyr_norm_dps: np.ndarray, fs: float) -> floa
     if n < 4:
         return 0.0
     k = int(np.argmin(gyr_norm_dps))
-    theta = np.cumsum(rate_dps) / fs
-    theta = theta - theta[k]
-    down = -float(theta.min())
-    up = float(theta.max())
+    theta = np.cumsum(rate_dps)
+    ref = float(theta[k])
+    down = (ref - float(theta.min())) / fs
+    up = (float(theta.max()) - ref) / fs
     total = down + up
     if total < 20.0:  # less than 20 deg of rotation: not a running/walking stride
         return 0.0
@@ -87,7 +129,7 @@ def parabolic_offset(y0: float, y1: float, y2: float) -> float:
     """Sub-sample offset (-0.5..0.5) of the extremum of a parabola through three equally spaced
     samples centred on the middle one."""
     den = y0 - 2.0 * y1 + y2
-    if den == 0.0 or not np.isfinite(den):
+    if den == 0.0 or not math.isfinite(den):
         return 0.0
     off = 0.5 * (y0 - y2) / den
     return float(min(0.5, max(-0.5, off)))
@@ -145,3 +187,89 @@ def strapdown_attitudes(gyr_dps: np.ndarray, fs: float) -> np.ndarray:
 def rotate(c: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rows ``C_t v_t`` for (n, 3, 3) matrices and (n, 3) vectors."""
     return (c @ v[:, :, None])[:, :, 0]
+
+
+# ------------------------------------------------------------------------------------------------
+# Stride sums by a product tree (what `gait.metrics.foot_strike.StrideAttitude` needs, without the
+# attitude at every sample)
+
+_TREE_TEMPLATES: dict[int, np.ndarray] = {}
+
+
+def _tree_template(size: int) -> np.ndarray:
+    """(size, 5, 5) leaves preset to the identity (padding leaves stay so)."""
+    t = _TREE_TEMPLATES.get(size)
+    if t is None:
+        t = np.zeros((size, 5, 5))
+        t[:, 0, 0] = t[:, 1, 1] = t[:, 2, 2] = t[:, 3, 3] = t[:, 4, 4] = 1.0
+        _TREE_TEMPLATES[size] = t
+    return t
+
+
+def stride_tree(gyr_dps: np.ndarray, vec: np.ndarray, fs: float) -> list[np.ndarray]:
+    """Product tree of the per-sample attitude increments, carrying two weighted sums.
+
+    With ``R_t`` the exact rotation (Rodrigues, trapezoidal rate) from sample ``t`` to ``t + 1``
+    and ``C_t = R_0 ... R_{t-1}`` the attitude at ``t`` relative to sample 0 (as in
+    `strapdown_attitudes`), leaf ``t`` is the 5x5 matrix ``[[R_t, v_t, t v_t], [0, 1, 0],
+    [0, 0, 1]]`` (``R_{n-1}`` = identity; padding leaves are the identity). Multiplying leaves in
+    order composes the rotations and accumulates ``sum_t C_t v_t`` and ``sum_t t C_t v_t`` in the
+    last two columns, so one pairwise reduction (``ceil(log2 n)`` stacked matmuls, about ``n``
+    products in all) gives both sums and ``C_{n-1}``: half the work of the prefix scan and far
+    fewer calls. Returns the levels (level ``L`` node ``k`` = the product of leaves
+    ``[k 2^L, (k + 1) 2^L)``); the root is ``levels[-1][0]``. `tree_prefix` composes ``C_i``.
+    """
+    n = gyr_dps.shape[0]
+    size = 1
+    while size < n:
+        size *= 2
+    m = _tree_template(size).copy()
+    if n > 1:
+        w = gyr_dps * (np.pi / 180.0 / fs)
+        r = 0.5 * (w[1:] + w[:-1])
+        th = np.sqrt(r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1] + r[:, 2] * r[:, 2])
+        u = r / np.maximum(th, 1e-300)[:, None]  # (no rotation: u = 0, R = I)
+        sn = np.sin(th)
+        cs = np.cos(th)
+        rot = m[: n - 1, :3, :3]
+        rot[...] = ((1.0 - cs)[:, None] * u)[:, :, None] * u[:, None, :]  # (1 - cos) u u^T
+        rot[:, 0, 0] += cs
+        rot[:, 1, 1] += cs
+        rot[:, 2, 2] += cs
+        su = sn[:, None] * u  # + sin [u]x
+        rot[:, 0, 1] -= su[:, 2]
+        rot[:, 0, 2] += su[:, 1]
+        rot[:, 1, 0] += su[:, 2]
+        rot[:, 1, 2] -= su[:, 0]
+        rot[:, 2, 0] -= su[:, 1]
+        rot[:, 2, 1] += su[:, 0]
+    m[:n, :3, 3] = vec
+    np.multiply(vec, _arange_col(n), out=m[:n, :3, 4])
+    levels = [m]
+    while m.shape[0] > 1:
+        pairs = m.reshape(-1, 2, 5, 5)
+        m = np.matmul(pairs[:, 0], pairs[:, 1])
+        levels.append(m)
+    return levels
+
+
+_ARANGE = np.arange(0.0)
+
+
+def _arange_col(n: int) -> np.ndarray:
+    global _ARANGE
+    if _ARANGE.shape[0] < n:
+        _ARANGE = np.arange(float(max(n, 2 * _ARANGE.shape[0])))
+    return _ARANGE[:n, None]
+
+
+def tree_prefix(levels: list[np.ndarray], i: int) -> np.ndarray:
+    """``C_i = R_0 ... R_{i-1}`` (3x3) from the levels of `stride_tree` (at most one node per level)."""
+    out = None
+    start = 0
+    for lev in range(len(levels) - 1, -1, -1):
+        if i & (1 << lev):
+            node = levels[lev][start >> lev, :3, :3]
+            out = node if out is None else out @ node
+            start += 1 << lev
+    return np.eye(3) if out is None else out
