@@ -196,15 +196,24 @@ def test_cadence_consistency_ankle_vs_hip():
         for i, t in enumerate(hip_ic[::2])
     ]
     c = cadence_consistency(ankle, hip)
-    assert c.n_ankle == 150 and c.n_hip == 300 and c.n_matched == 150
-    # the first ankle contact matches hip contact 0, which has no previous step: skipped
-    assert c.diff_spm.size == 149
+    assert c.n_ankle == 150 and c.n_hip == 300
+    # the first ankle contact ends no stride: 149 strides compared, each against the hip's
+    # cadence over the same interval (exactly 150 spm here)
+    assert c.n_matched == 149 and c.diff_spm.size == 149
     expected = (sum(1.0 for i in range(1, 150) if i % 2) + 4.0) / 149
     assert c.mean_abs_diff_spm == pytest.approx(expected)
     assert c.within_2spm_pct == pytest.approx(100 * 148 / 149)
     assert len(c.per_minute) == 2
     assert c.per_minute[0]["hip_steps"] == 150 and c.per_minute[0]["ankle_steps"] == 150
     assert c.per_minute[0]["hip_spm"] == pytest.approx(150.0)
+    # a clock offset of a fraction of a step between the sensors does not change the comparison
+    shifted = [dict(d, ic_s=d["ic_s"] + 0.17) for d in ankle]
+    c2 = cadence_consistency(shifted, hip)
+    assert c2.mean_abs_diff_spm == pytest.approx(expected)
+    # a hip stop (no step for 2 s) leaves the strides across it out
+    hip_gap = [d for d in hip if not (100.0 < d["ic_s"] < 102.0)]
+    c3 = cadence_consistency(ankle, hip_gap)
+    assert c3.diff_spm.size < 149
 
 
 def test_report_tables_render_scores_and_missing_rows():

@@ -146,9 +146,9 @@ def consistency_text(c: Consistency | None, note: str = "", markdown: bool = Fal
         return f"adept ankle vs hip cadence: not available ({note})"
     head = (
         f"adept outdoor run, ankle (left foot) vs hip cadence: {c.n_ankle} ankle contacts, {c.n_hip} hip contacts, "
-        f"{c.n_matched} ankle contacts matched to a hip contact ({_f(c.match_pct)} %); step by step "
-        f"(ankle stride cadence vs hip cadence over the same two steps, n = {c.diff_spm.size}): mean |difference| "
-        f"{_f(c.mean_abs_diff_spm, 2)} spm, {_f(c.within_2spm_pct)} % within 2 spm; per minute: mean |difference| "
+        f"{c.n_matched} ankle strides compared with the hip over the same interval (while the hip runs); "
+        f"stride by stride: mean |difference| {_f(c.mean_abs_diff_spm, 2)} spm, {_f(c.within_2spm_pct)} % within "
+        f"2 spm, {_f(c.within_5pct_pct)} % within 5 %; per minute: mean |difference| "
         f"{_f(c.minute_mean_abs_diff_spm, 2)} spm."
     )
     if note:
