@@ -266,6 +266,42 @@ def _add_optional_commands(sub) -> None:
     add_replay_args(p)
     p.set_defaults(func=cmd_replay)
 
+    def cmd_sync(args: argparse.Namespace) -> int:
+        from gait.storage import Store
+        from gait.storage.influx import InfluxConfig, InfluxSink, sync_runs
+
+        cfg = InfluxConfig.load(args.config)
+        if cfg is None:
+            _err("InfluxDB is not configured: set INFLUXDB_V2_URL, INFLUXDB_V2_ORG, INFLUXDB_V2_TOKEN and "
+                 "INFLUXDB_V2_BUCKET, or an [influxdb] section in the TOML config")
+            return 2
+        with Store(args.data_dir) as store, InfluxSink(cfg) as sink:
+            report = sync_runs(store, sink, [int(r) for r in args.run_ids] or None)
+            print(report.line())
+            if not report.flushed:
+                health = sink.health()
+                if health.last_error:
+                    _err(health.last_error)
+                return 1
+        return 0
+
+    p = sub.add_parser("sync", help="send earlier local runs to InfluxDB (idempotent)")
+    p.add_argument("run_ids", nargs="*", help="run ids (default: every run)")
+    p.add_argument("--config", default=None, help="TOML config with an [influxdb] section")
+    p.add_argument("--data-dir", default=None, help="local store folder (default: the user data folder)")
+    p.set_defaults(func=cmd_sync)
+
+    def cmd_bench_scale(args: argparse.Namespace) -> int:
+        from gait.bench.scale import run_scale_bench
+
+        return run_scale_bench(args)
+
+    from gait.bench.scale import add_arguments as add_scale_arguments
+
+    p = sub.add_parser("bench-scale", help="many simulated runners through one process into the store and InfluxDB")
+    add_scale_arguments(p)
+    p.set_defaults(func=cmd_bench_scale)
+
     def cmd_import(args: argparse.Namespace) -> int:
         from gait.validation.importers import run_import
 
