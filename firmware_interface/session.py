@@ -41,6 +41,7 @@ Channel conventions (so that capture and replay see everything):
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import deque
 from collections.abc import Iterable
@@ -64,6 +65,7 @@ GAP_FACTOR = 1.5  # a step of more than 1.5 sample periods between packets is a 
 CLOCK_JUMP_S = 5.0  # device clock ahead of the receive clock by more than this: a new epoch
 LATE_WINDOW_S = 10.0  # a device clock this far behind its last sample without a restart is a new epoch
 RECENT_GAPS = 64  # gaps remembered to recognise the late packets that belong in them
+EARLY_GYRO_FRAMES = 32  # PMD gyro frames held while waiting for the first acc frame (the newest kept)
 
 
 def write_channel(uuid: str) -> str:
@@ -597,10 +599,13 @@ class PmdSession(DeviceSession):
         self._last_ts: dict[tuple[int, int], int] = {}
         self._pending_start: dict[int, bytes] = {}
         self._estimated_drop = True
+        # gyro frames that came before the first acc frame (no time base yet): held, not dropped
+        self._early_gyro: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=EARLY_GYRO_FRAMES)
 
     def _on_reconnect(self) -> None:
         self.stream.reset()
         self._last_ts.clear()
+        self._early_gyro.clear()
 
     def _on_clock_restart(self) -> None:
         self._on_reconnect()
@@ -670,13 +675,20 @@ class PmdSession(DeviceSession):
                 self._last_ts = {(int(samples.measurement), samples.frame.frame_type): samples.frame.timestamp_ns}
             self._note_device_time(int(times[-1]), packet.rx_time_ns)
         elif self._timeline.origin is None:
-            return []  # gyro before any acc: no time base yet
+            # gyro before any acc (the two streams start independently): no time base yet, so
+            # hold the frame until the first acc frame sets one
+            if self._merger is not None:
+                self._early_gyro.append((times, samples.values))
+            return []
         time_s = self._timeline.seconds(times)
         if self._merger is None:
             if is_acc:
                 self._emit(out, time_s, samples.values, None, packet.rx_time_ns)
             return out
         if is_acc:
+            while self._early_gyro:
+                g_times, g_values = self._early_gyro.popleft()
+                self._merger.add_gyr(self._timeline.seconds(g_times), g_values, 1.0 / self.gyro_rate_hz)
             self._merger.add_acc(time_s, samples.values)
         else:
             self._merger.add_gyr(time_s, samples.values, 1.0 / self.gyro_rate_hz)
@@ -1056,14 +1068,19 @@ class DeviceConfig:
         )
 
     @classmethod
-    def parse(cls, text: str) -> DeviceConfig:
-        """``id=AA:BB,kind=h10,placement=chest[,side=left][,sample_rate_hz=200]`` (CLI form)."""
+    def parse(cls, text: str, *, require_id: bool = True) -> DeviceConfig:
+        """``id=AA:BB,kind=h10,placement=chest[,side=left][,sample_rate_hz=200]`` (CLI form).
+
+        ``require_id=False``: ``id`` may be left out (it is then ``""``: the caller names the
+        device, e.g. an emulated one)."""
         fields_: dict[str, str] = {}
         for part in text.split(","):
             if "=" not in part:
                 raise ValueError(f"device spec {text!r}: expected key=value pairs separated by commas")
             k, v = part.split("=", 1)
             fields_[k.strip()] = v.strip()
+        if not require_id:
+            fields_.setdefault("id", "")
         if "id" not in fields_ or "kind" not in fields_:
             raise ValueError(f"device spec {text!r} needs id=... and kind=...")
         settings: dict[str, Any] = {}
@@ -1086,13 +1103,40 @@ def _parse_value(v: str) -> Any:
     return v
 
 
+# settings that tell the transport what to negotiate (`ble.StreamSettings`) and that a decoder
+# does not take: `make_session` leaves them out for the session classes that do not accept them
+TRANSPORT_SETTINGS = frozenset(
+    {
+        "acc_rate_hz",
+        "acc_range_g",
+        "gyr_rate_hz",
+        "gyr_range_dps",
+        "gyro",
+        "gyro_range_dps",
+        "resolution_bits",
+        "sdk_mode",
+        "set_time",
+    }
+)
+
+
+def session_settings(kind: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` without the transport-only keys the session class of ``kind`` does not take."""
+    cls = SESSION_KINDS.get(KIND_ALIASES.get(kind, kind))
+    if cls is None:
+        return dict(settings)
+    accepted = set(inspect.signature(cls.__init__).parameters)
+    return {k: v for k, v in settings.items() if k in accepted or k not in TRANSPORT_SETTINGS}
+
+
 def make_session(spec: DeviceConfig) -> DeviceSession:
-    """The session class of ``spec.kind`` with ``spec.settings`` as keyword arguments."""
+    """The session class of ``spec.kind`` with ``spec.settings`` as keyword arguments
+    (transport-only settings such as ``acc_range_g`` or ``sdk_mode`` are left out)."""
     cls = SESSION_KINDS.get(KIND_ALIASES.get(spec.kind, spec.kind))
     if cls is None:
         raise ValueError(f"unknown device kind {spec.kind!r}; one of {', '.join(SESSION_KINDS)}")
     try:
-        return cls(spec.id, **spec.settings)
+        return cls(spec.id, **session_settings(spec.kind, spec.settings))
     except TypeError as exc:
         raise ValueError(f"device {spec.id!r} ({spec.kind}): bad settings {spec.settings}: {exc}") from None
 

@@ -22,6 +22,9 @@ Kinds:
 - ``phone``: openpod packets over UDP, one packet per datagram (SPEC.md section 9; a phone
   app or a bridge sends them).
 - ``ble``: the bleak transport (`firmware_interface.ble`), imported only when asked for.
+- ``emulated``: emulated BLE sensors (H10, Verity Sense, openpod, RSC pod) on an in-process
+  Bumble radio, streaming a CSV recording's motion through the very same ``ble`` transport
+  (bleak API, `ble.LinkGroup`): the hardware path without hardware.
 
 Receive times are ``time.monotonic_ns()`` for live sources. File-driven sources (csv,
 simulator) make them deterministic: start time + data time + modelled latency; with
@@ -47,7 +50,7 @@ from firmware_interface.openpod import codec as openpod
 from firmware_interface.session import BATTERY_LEVEL_UUID, LINK_CHANNEL, LINK_CONNECTED, DeviceConfig, RawPacket
 from gait.core.records import SampleBlock
 
-SOURCE_KINDS = ("replay", "csv", "simulator", "phone", "ble")
+SOURCE_KINDS = ("replay", "csv", "simulator", "phone", "ble", "emulated")
 DEFAULT_LATENCY_MS = 8.0  # modelled BLE transport latency of emulated pods (one connection interval or so)
 
 
@@ -523,13 +526,109 @@ class PhoneSource(Source):
 # ----------------------------------------------------------------------------------------------
 # BLE (the transport in firmware_interface.ble; bleak is imported only here)
 # ----------------------------------------------------------------------------------------------
+# session kinds (`session.SESSION_KINDS`) -> catalogue kinds (`devices.DeviceKind`)
+CATALOGUE_KIND = {
+    "h10": "polar_h10",
+    "verity": "polar_verity_sense",
+    "pmd": "polar_oh1",
+    "rsc": "rsc_foot_pod",
+    "openpod": "openpod",
+    "metawear": "metawear",
+    "movesense": "movesense",
+}
+
+
+def _rate(value: Any) -> int | float | None:
+    if value is None:
+        return None
+    v = float(value)
+    return int(v) if v.is_integer() else v
+
+
+def stream_settings(settings: dict[str, Any]) -> Any:
+    """A device's settings (`DeviceConfig.settings`, the ``--device`` keys) as the
+    `ble.StreamSettings` the transport negotiates: ``sample_rate_hz`` (or ``acc_rate_hz``) is
+    the accelerometer rate asked for in START / CONFIGURE; ``gyro``, ``gyro_rate_hz`` (or
+    ``gyr_rate_hz``), ``acc_range_g``, ``gyr_range_dps`` (or ``gyro_range_dps``),
+    ``resolution_bits``, ``sdk_mode`` and ``set_time`` likewise. Keys it does not know are the
+    decoder's (``factor``, ``max_wait_s``...)."""
+    from firmware_interface.ble import StreamSettings
+
+    s = settings
+
+    def first(*keys: str) -> Any:
+        return next((s[k] for k in keys if s.get(k) is not None), None)
+
+    bits = first("resolution_bits")
+    acc_range = first("acc_range_g")
+    gyr_range = first("gyr_range_dps", "gyro_range_dps")
+    return StreamSettings(
+        acc_rate_hz=_rate(first("acc_rate_hz", "sample_rate_hz")),  # type: ignore[arg-type]
+        acc_range_g=None if acc_range is None else int(acc_range),
+        gyro=None if s.get("gyro") is None else bool(s["gyro"]),
+        gyr_rate_hz=_rate(first("gyr_rate_hz", "gyro_rate_hz")),  # type: ignore[arg-type]
+        gyr_range_dps=None if gyr_range is None else int(gyr_range),
+        resolution_bits=None if bits is None else int(bits),
+        sdk_mode=bool(s.get("sdk_mode", False)),
+        set_time=bool(s.get("set_time", True)),
+    )
+
+
+def explain_radio_error(exc: BaseException, hint: str = "--source emulated") -> str | None:
+    """One line saying what is missing when the platform's Bluetooth cannot be used at all
+    (no D-Bus, BlueZ not running, no adapter, adapter off, access denied); None when ``exc``
+    is something else (a device that does not answer, a protocol error...). ``hint``: the
+    option that runs without hardware, appended as a suggestion ("" = none)."""
+    import os
+    import sys
+
+    try:
+        from bleak.exc import BleakBluetoothNotAvailableError, BleakDBusError, BleakError
+    except ImportError:  # pragma: no cover - bleak is a dependency
+        return None
+    hint = f" (to try without hardware: {hint})" if hint else ""
+    if isinstance(exc, BleakBluetoothNotAvailableError):
+        reason = getattr(exc.reason, "name", "UNKNOWN")
+        what = {
+            "NO_BLUETOOTH": "no Bluetooth adapter found",
+            "NO_BLE_CENTRAL_ROLE": "the Bluetooth adapter cannot act as a BLE central (a classic-only adapter?)",
+            "POWERED_OFF": "the Bluetooth adapter is powered off (switch it on, e.g. `bluetoothctl power on`)",
+            "DENIED_BY_USER": "access to Bluetooth was denied (allow this program to use Bluetooth)",
+            "DENIED_BY_SYSTEM": "access to Bluetooth was denied by the system (D-Bus policy: is the user in the "
+            "bluetooth group?)",
+        }.get(reason, f"Bluetooth is not available ({exc.args[0] if exc.args else reason})")
+        return what + hint
+    if isinstance(exc, BleakDBusError):
+        if exc.dbus_error in ("org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner"):
+            return "BlueZ is not running (org.bluez is not on the system D-Bus): start bluetoothd" + hint
+        return None
+    if isinstance(exc, BleakError):
+        msg = str(exc)
+        if "adapter" in msg and "not found" in msg:
+            return f"Bluetooth adapter not found ({msg})" + hint
+        return None
+    linux = sys.platform.startswith("linux")
+    if linux and isinstance(exc, FileNotFoundError | ConnectionRefusedError | PermissionError):
+        bus = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/run/dbus/system_bus_socket")
+        what = {
+            FileNotFoundError: "no system D-Bus socket",
+            ConnectionRefusedError: "the system D-Bus refused the connection",
+            PermissionError: "no permission to open the system D-Bus",
+        }[type(exc)]
+        return f"BlueZ/D-Bus not available: {what} ({bus}); is dbus and bluetoothd running?" + hint
+    return None
+
+
 class BleSource(Source):
     """Devices over BLE through `firmware_interface.ble.LinkGroup` (connect, negotiate, START,
     reconnect, STOP on exit). ``devices``: the ones to use, by address or advertised name in
     `DeviceConfig.id` (``kind`` ``auto`` = from the catalogue); none given = the strongest
-    supported device a scan finds. ``scanner_backend`` / ``client_backend``: bleak backends
-    (None = the platform's; tests pass the Bumble emulation). The source ends when every link
-    has finished (given up reconnecting) or after ``duration_s``."""
+    supported device a scan finds. A device's ``settings`` go both to its decoder and, as
+    `ble.StreamSettings` (`stream_settings`), to its link, so the rate asked for is the rate
+    negotiated. ``scanner_backend`` / ``client_backend``: bleak backends (None = the
+    platform's; tests pass the Bumble emulation). The source ends when every link has finished
+    (given up reconnecting) or after ``duration_s``. Without a usable radio `prepare` raises
+    `ble.LinkError` with one line saying what is missing (`explain_radio_error`)."""
 
     kind = "ble"
 
@@ -553,9 +652,8 @@ class BleSource(Source):
         self.group: Any = None
         self.metadata = {"source": "ble"}
 
-    async def prepare(self) -> None:
+    async def _discover(self) -> list[tuple[Any, DeviceConfig | None]]:
         from firmware_interface import ble
-        from firmware_interface.session import KIND_ALIASES, SESSION_KINDS
 
         found: list[tuple[Any, DeviceConfig | None]] = []
         if self.requested:
@@ -569,14 +667,33 @@ class BleSource(Source):
             if not devices:
                 raise ble.LinkError("no supported device found: switch one on (or name it with --device id=...)")
             found.append((devices[0], None))
+        return found
+
+    async def prepare(self) -> None:
+        from firmware_interface import ble
+        from firmware_interface.session import KIND_ALIASES, SESSION_KINDS
+
+        try:
+            found = await self._discover()
+        except ble.LinkError:
+            raise
+        except Exception as exc:
+            why = explain_radio_error(exc)
+            if why is None:
+                raise
+            raise ble.LinkError(why) from exc
         links = []
         for dev, spec in found:
-            kind = str(dev.kind) if spec is None or spec.kind in ("", "auto") else spec.kind
+            explicit = spec is not None and spec.kind not in ("", "auto")
+            kind = spec.kind if explicit else str(dev.kind)  # type: ignore[union-attr]
             session_kind = KIND_ALIASES.get(kind, kind)
             if session_kind not in SESSION_KINDS:
                 raise ble.DeviceNotSupported(f"{dev.name or dev.address}: no decoder for kind {kind!r}")
+            link_kind = CATALOGUE_KIND.get(session_kind, kind) if explicit else dev.kind
             device_id = dev.address
             settings = dict(spec.settings) if spec else {}
+            if settings.get("sample_rate_hz") is None and settings.get("acc_rate_hz") is not None:
+                settings["sample_rate_hz"] = settings["acc_rate_hz"]  # the decoder's name for it
             self.devices.append(
                 DeviceConfig(
                     device_id,
@@ -586,7 +703,8 @@ class BleSource(Source):
                     settings,
                 )
             )
-            links.append((dev, {"kind": dev.kind, "device_id": device_id, **self.link_options}))
+            options = {"kind": link_kind, "device_id": device_id, "settings": stream_settings(settings)}
+            links.append((dev, {**options, **self.link_options}))
         self.group = ble.LinkGroup(links, backend=self.client_backend)
         self.metadata = {
             "source": "ble",
@@ -613,6 +731,252 @@ class BleSource(Source):
 
 
 # ----------------------------------------------------------------------------------------------
+# emulated: the emulated BLE sensors on an in-process radio, through the real transport
+# ----------------------------------------------------------------------------------------------
+EMULATED_KINDS = {
+    "h10": "h10",
+    "polar_h10": "h10",
+    "verity": "verity",
+    "polar_verity_sense": "verity",
+    "openpod": "openpod",
+    "rsc": "rsc",
+    "rsc_foot_pod": "rsc",
+}
+
+
+@dataclass
+class EmulatedDevice:
+    """One emulated sensor: its kind (``h10``, ``verity``, ``openpod``, ``rsc`` or the
+    catalogue names), where it is worn, what it measures and its stream settings.
+
+    ``motion``: an `emulation.Motion` (device time -> specific force, angular rate); None =
+    the CSV recording ``csv`` (looped), or without one a synthetic runner for the placement.
+    ``name``: the advertised name (None = a catalogue-style default, unique per source).
+    ``settings``: decoder and stream settings as in `DeviceConfig.settings`.
+    ``battery_pct`` / ``rssi``: what the device reports (None = the emulator's default).
+    ``samples_per_frame``: Polar devices: at most this many samples per frame (None = as many
+    as an MTU-sized frame holds, as the real devices do).
+    """
+
+    kind: str
+    placement: str | None = None
+    side: str | None = None
+    csv: str | Path | None = None
+    motion: Any = None
+    name: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    battery_pct: int | None = None
+    rssi: int | None = None
+    samples_per_frame: int | None = None
+
+    @classmethod
+    def parse(cls, text: str, *, csv: str | Path | None = None) -> EmulatedDevice:
+        """``kind=h10,placement=chest[,side=left][,id=NAME][,csv=PATH][,sample_rate_hz=200]...``
+        (the ``--device`` form; ``id`` is the advertised name, optional; ``battery_pct``,
+        ``rssi`` and ``samples_per_frame`` set the emulator's fields). ``csv``: the recording
+        when the spec names none."""
+        spec = DeviceConfig.parse(text, require_id=False)
+        settings = dict(spec.settings)
+        path = settings.pop("csv", None) or csv
+        battery, rssi = settings.pop("battery_pct", None), settings.pop("rssi", None)
+        per_frame = settings.pop("samples_per_frame", None)
+        kind = EMULATED_KINDS.get(spec.kind)
+        if kind is None:
+            raise ValueError(f"no emulated device of kind {spec.kind!r}; one of h10, verity, openpod, rsc")
+        return cls(
+            kind,
+            spec.placement,
+            spec.side,
+            None if path is None else str(path),
+            name=spec.id or None,
+            settings=settings,
+            battery_pct=None if battery is None else int(battery),
+            rssi=None if rssi is None else int(rssi),
+            samples_per_frame=None if per_frame is None else int(per_frame),
+        )
+
+
+class EmulatedSource(Source):
+    """Emulated BLE sensors (`firmware_interface.emulation`) advertising on an in-process
+    Bumble radio, found and streamed through the real transport: `BleSource` (scan by name,
+    `ble.LinkGroup`, `ble.DeviceLink` negotiation, bleak's API with the Bumble backend). The
+    same sessions and pipeline as real hardware see the packets; only the radio is emulated.
+
+    ``time_scale``: device time runs this many times faster than the wall clock (1 = real
+    time). ``faults``: an `emulation.Faults` applied to every device (each gets its own seed).
+    Needs the ``emulation`` extra (bumble)."""
+
+    kind = "emulated"
+
+    def __init__(
+        self,
+        devices: Iterable[EmulatedDevice],
+        *,
+        time_scale: float = 1.0,
+        duration_s: float | None = None,
+        faults: Any = None,
+        scan_timeout_s: float = 2.0,
+        link_options: dict[str, Any] | None = None,
+    ):
+        super().__init__()
+        self.emulated = list(devices)
+        if not self.emulated:
+            raise ValueError("no devices to emulate")
+        if not (time_scale > 0 and math.isfinite(time_scale)):
+            raise ValueError(f"time_scale must be a positive factor, got {time_scale!r}")
+        self.time_scale = float(time_scale)
+        self.duration_s = duration_s
+        self.faults = faults
+        self.scan_timeout_s = scan_timeout_s
+        self.link_options = dict(link_options or {})
+        self.emulators: list[Any] = []
+        self.air: Any = None
+        self.inner: BleSource | None = None
+        self._stack: Any = None
+        self.metadata = {"source": "emulated"}
+
+    def _emulator(self, dev: EmulatedDevice, index: int, used: set[str]) -> tuple[Any, dict[str, Any]]:
+        import dataclasses
+
+        from firmware_interface import emulation as em
+        from firmware_interface.openpod import codec as op
+
+        settings = dict(dev.settings)
+        placement = dev.placement
+        has_gyro = True
+        if dev.motion is not None:
+            motion = dev.motion
+        elif dev.csv is not None:
+            from firmware_interface.files.recording import read_recording
+
+            rec = read_recording(dev.csv)
+            placement = placement or rec.metadata.get("placement")
+            has_gyro = rec.gyr_dps is not None
+            motion = em.motion_from_block(rec.block())
+        else:
+            motion = em.synthetic_running(placement=placement or "chest", gyro=True)
+        if not has_gyro and dev.kind in ("verity", "openpod") and "gyro" not in settings:
+            settings["gyro"] = False  # the recording has no gyroscope: do not stream zeros as one
+        faults = None
+        if self.faults is not None:
+            faults = dataclasses.replace(self.faults, seed=self.faults.seed + index)
+        common: dict[str, Any] = {"motion": motion, "faults": faults, "time_scale": self.time_scale}
+        if dev.battery_pct is not None:
+            common["battery_pct"] = dev.battery_pct
+        if dev.rssi is not None:
+            common["rssi"] = dev.rssi
+        cls = {
+            "h10": em.H10Emulator,
+            "verity": em.VeritySenseEmulator,
+            "openpod": em.OpenpodEmulator,
+            "rsc": em.RscPodEmulator,
+        }[dev.kind]
+        name = dev.name or self._default_name(dev, cls.default_name, index, used)
+        if name in used:
+            raise ValueError(f"two emulated devices named {name!r}")
+        used.add(name)
+        emu = cls(name, **common)
+        if dev.samples_per_frame and hasattr(emu, "max_samples_per_frame"):
+            emu.max_samples_per_frame = int(dev.samples_per_frame)
+        if dev.kind == "openpod":
+            mount = {
+                ("foot", "left"): op.MOUNT_LEFT_FOOT,
+                ("foot", "right"): op.MOUNT_RIGHT_FOOT,
+                ("foot", None): op.MOUNT_FOOT,
+                ("sacrum", None): op.MOUNT_SACRUM,
+                ("chest", None): op.MOUNT_CHEST,
+            }.get((placement, dev.side if placement == "foot" else None), op.MOUNT_OTHER if placement else None)
+            if mount is not None:
+                emu.capabilities = dataclasses.replace(emu.capabilities, mount=mount)
+        return emu, {"placement": placement, "settings": settings}
+
+    @staticmethod
+    def _default_name(dev: EmulatedDevice, default: str, index: int, used: set[str]) -> str:
+        if dev.kind == "openpod":
+            suffix = {"left": "-L", "right": "-R"}.get(dev.side or "", "")
+            for n in range(index, index + 64):
+                name = f"openpod-{0x7E21 + n:04X}{suffix}"
+                if name not in used:
+                    return name
+        head, _, tail = default.rpartition(" ")
+        for n in range(64):
+            name = default if n == 0 else f"{head} {int(tail, 16) + n:0{len(tail)}X}"
+            if name not in used:
+                return name
+        raise ValueError("too many emulated devices of one kind")
+
+    async def prepare(self) -> None:
+        import contextlib
+
+        from firmware_interface.emulation import BumbleClient, BumbleScanner, EmulatedAir
+
+        if self.inner is not None:
+            return
+        self._stack = contextlib.AsyncExitStack()
+        try:
+            self.air = await self._stack.enter_async_context(EmulatedAir())
+            configs = []
+            used: set[str] = set()
+            for i, dev in enumerate(self.emulated):
+                emu, chosen = self._emulator(dev, i, used)
+                await emu.attach(self.air)
+                self.emulators.append(emu)
+                configs.append(DeviceConfig(emu.name, dev.kind, chosen["placement"], dev.side, chosen["settings"]))
+            self.inner = BleSource(
+                configs,
+                scan_timeout_s=self.scan_timeout_s,
+                duration_s=self.duration_s,
+                scanner_backend=BumbleScanner,
+                client_backend=BumbleClient,
+                link_options=self.link_options,
+            )
+            await self.inner.prepare()
+        except BaseException:
+            await self.aclose()
+            raise
+        self.devices = list(self.inner.devices)
+        self.metadata = {
+            "source": "emulated",
+            "time_scale": self.time_scale,
+            "devices": [
+                {
+                    "name": emu.name,
+                    "address": emu.address,
+                    "kind": emu.kind,
+                    "motion": Path(dev.csv).name if dev.csv else ("custom" if dev.motion else "synthetic"),
+                }
+                for emu, dev in zip(self.emulators, self.emulated, strict=True)
+            ],
+        }
+
+    async def packets(self) -> AsyncIterator[RawPacket]:
+        if self.inner is None:
+            await self.prepare()
+        assert self.inner is not None
+        try:
+            async for packet in self.inner.packets():
+                if self._stopped:
+                    return
+                yield packet
+        finally:
+            await self.aclose()
+
+    def stop(self) -> None:
+        super().stop()
+        if self.inner is not None:
+            self.inner.stop()
+
+    async def aclose(self) -> None:
+        self.stop()
+        inner, self.inner = self.inner, None
+        if inner is not None:
+            await inner.aclose()
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+
+# ----------------------------------------------------------------------------------------------
 # factory
 # ----------------------------------------------------------------------------------------------
 def open_source(kind: str, **options: Any) -> Source:
@@ -624,6 +988,8 @@ def open_source(kind: str, **options: Any) -> Source:
     - phone: ``host``, ``port``, ``device``, ``placement``, ``side``, ``idle_timeout_s``
     - ble: ``devices`` (`DeviceConfig` list), ``scan_timeout_s``, ``duration_s``,
       ``scanner_backend``, ``client_backend``, ``link_options`` (`BleSource`)
+    - emulated: ``devices`` (`EmulatedDevice` list), ``time_scale``, ``duration_s``, ``faults``,
+      ``scan_timeout_s``, ``link_options`` (`EmulatedSource`)
     """
     if kind == "replay":
         return ReplaySource(options["path"], speed=options.get("speed"))
@@ -636,4 +1002,6 @@ def open_source(kind: str, **options: Any) -> Source:
         return PhoneSource(**options)
     if kind == "ble":
         return BleSource(**options)
+    if kind == "emulated":
+        return EmulatedSource(**options)
     raise ValueError(f"unknown source kind {kind!r}; one of {', '.join(SOURCE_KINDS)}")

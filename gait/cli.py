@@ -302,6 +302,28 @@ def _add_optional_commands(sub) -> None:
     add_scale_arguments(p)
     p.set_defaults(func=cmd_bench_scale)
 
+    def cmd_scan(args: argparse.Namespace) -> int:
+        from gait.live import run_scan
+
+        return run_scan(args)
+
+    from gait.live import add_scan_args
+
+    p = sub.add_parser("scan", help="list nearby supported BLE sensors (--emulated: no radio needed)")
+    add_scan_args(p)
+    p.set_defaults(func=cmd_scan)
+
+    def cmd_bench_ble(args: argparse.Namespace) -> int:
+        from gait.bench.ble_latency import run_ble_bench
+
+        return run_ble_bench(args)
+
+    from gait.bench.ble_latency import add_ble_bench_args
+
+    p = sub.add_parser("bench-ble", help="end-to-end latency through an emulated BLE device (prints figures)")
+    add_ble_bench_args(p)
+    p.set_defaults(func=cmd_bench_ble)
+
     def cmd_import(args: argparse.Namespace) -> int:
         from gait.validation.importers import run_import
 

@@ -1,7 +1,18 @@
-"""``gait live``, ``gait record``, ``gait replay`` and ``gait decode``: the live path.
+"""``gait live``, ``gait record``, ``gait replay`` and ``gait scan``: the live path.
 
-    source (BLE / phone / CSV / simulator / capture) -> device sessions (decode, device clock,
-    gaps, health) -> gait.pipeline.Pipeline (one per device) -> terminal
+    source (BLE / emulated BLE / phone / CSV / simulator / capture) -> device sessions (decode,
+    device clock, gaps, health) -> gait.pipeline.Pipeline (one per device) -> terminal
+
+``--source emulated`` runs the BLE path without hardware: emulated sensors (Polar H10, Verity
+Sense, openpod, RSC pod) stream a CSV recording's motion (``--csv``, or ``csv=`` per
+``--device``) over an in-process Bumble radio through the real transport (bleak API,
+`firmware_interface.ble.LinkGroup`), e.g.::
+
+    gait live --source emulated --csv hip.csv --device kind=h10,placement=waist \
+        --device kind=openpod,placement=foot,side=left,csv=ankle.csv --speed 1
+
+``gait scan`` lists nearby supported devices (``--emulated``: the emulated ones). Without a
+usable radio both say in one line what is missing (no D-Bus / BlueZ, no adapter) and exit 2.
 
 One line per step as it is detected; a status line (``#``) with each device's health every
 ``--status-every`` seconds of receive time; events (gaps, reconnects, battery) as ``#`` lines.
@@ -14,7 +25,7 @@ each device clock mapped onto it by its `ClockModel`), so two devices line up; t
 themselves are computed on each device's own clock. ``+NNN ms`` is the step's latency: the
 receive time of the packet that completed it minus the end of the contact (toe-off).
 
-The CLI wires subcommands to `run_live`, `run_record`, `run_replay`; the
+The CLI wires subcommands to `run_live`, `run_record`, `run_replay`, `run_scan`; the
 ``add_*_args`` helpers declare the arguments they read.
 """
 
@@ -383,26 +394,48 @@ def add_live_args(p: argparse.ArgumentParser, *, record_positional: bool = False
         p.add_argument("record", help="capture file to write (raw packets, see CAPTURE_FORMAT.md)")
     p.add_argument(
         "--source",
-        choices=("ble", "csv", "simulator", "phone"),
+        choices=("ble", "csv", "simulator", "phone", "emulated"),
         default="ble",
-        help="where packets come from (default: BLE devices)",
+        help="where packets come from (default: BLE devices; emulated: emulated BLE sensors on an "
+        "in-process radio, through the real BLE transport, no hardware needed)",
     )
-    p.add_argument("--csv", default=None, help="--source csv: the CSV recording to play as an openpod pod")
+    p.add_argument(
+        "--csv",
+        default=None,
+        help="--source csv: the CSV recording to play as an openpod pod; --source emulated: the motion "
+        "the emulated devices stream (a device's own csv=PATH wins)",
+    )
     p.add_argument(
         "--device",
         action="append",
         default=[],
         metavar="SPEC",
         help="a device: id=ADDRESS,kind=h10|verity|openpod|rsc|metawear|movesense[,placement=..][,side=..]"
-        "[,sample_rate_hz=..] (repeatable)",
+        "[,sample_rate_hz=..] (repeatable); --source emulated: kind=h10|verity|openpod|rsc[,placement=..]"
+        "[,side=..][,csv=PATH][,id=NAME][,sample_rate_hz=..]",
     )
-    p.add_argument("--speed", default=None, help="csv/simulator pacing: 'max' or a factor of real time (default 1)")
-    p.add_argument("--duration", type=float, default=60.0, help="simulator: seconds of running")
+    p.add_argument(
+        "--speed",
+        default=None,
+        help="csv/simulator pacing: 'max' or a factor of real time (default 1); emulated: device time runs "
+        "this many times faster than real time",
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds to run (default: until Ctrl-C; simulator: 60 s of running)",
+    )
     p.add_argument("--port", type=int, default=5555, help="phone: UDP port for openpod packets")
-    p.add_argument("--loss", type=float, default=0.0, help="csv/simulator: probability a packet is lost")
+    p.add_argument("--loss", type=float, default=0.0, help="csv/simulator/emulated: probability a packet is lost")
     p.add_argument("--duplicate", type=float, default=0.0, help="csv/simulator: probability a packet comes twice")
-    p.add_argument("--garble", type=float, default=0.0, help="csv/simulator: probability a packet is corrupted")
-    p.add_argument("--seed", type=int, default=0, help="csv/simulator: random seed")
+    p.add_argument(
+        "--garble",
+        type=float,
+        default=0.0,
+        help="csv/simulator: probability a packet is corrupted; emulated: an undecodable packet every 1/p packets",
+    )
+    p.add_argument("--seed", type=int, default=0, help="csv/simulator/emulated: random seed")
     if not record_positional:
         p.add_argument("--record", default=None, metavar="FILE", help="also write a capture file")
     _add_common_display_args(p)
@@ -447,9 +480,11 @@ def _simulated_blocks(placement: str, rate: float, seconds: float, seed: int) ->
 def build_source(args: argparse.Namespace) -> Source:
     """The source ``gait live`` / ``gait record`` asked for."""
     kind = _arg(args, "source", "ble")
-    specs = [DeviceConfig.parse(s) for s in _arg(args, "device", []) or []]
     speed_text = _arg(args, "speed")
     speed = 1.0 if speed_text is None else parse_speed(speed_text)
+    if kind == "emulated":
+        return _emulated_source(args, speed)
+    specs = [DeviceConfig.parse(s) for s in _arg(args, "device", []) or []]
     if kind == "csv":
         path = _arg(args, "csv")
         if not path:
@@ -476,7 +511,7 @@ def build_source(args: argparse.Namespace) -> Source:
             streams.append(
                 PodStream(
                     DeviceConfig(spec.id, "openpod", placement, spec.side or _arg(args, "side")),
-                    _simulated_blocks(placement, rate, float(_arg(args, "duration", 60.0)), 1 + i),
+                    _simulated_blocks(placement, rate, float(_arg(args, "duration") or 60.0), 1 + i),
                     rate,
                     gyro=placement == "foot",
                     clock_offset_s=float(spec.settings.get("clock_offset_s", 100.0 * i)),
@@ -496,14 +531,67 @@ def build_source(args: argparse.Namespace) -> Source:
             side=_arg(args, "side"),
         )
     if kind == "ble":
-        return open_source("ble", devices=specs)  # --device id=ADDRESS_OR_NAME,kind=auto|h10|...
+        # --device id=ADDRESS_OR_NAME,kind=auto|h10|...
+        return open_source("ble", devices=specs, duration_s=_arg(args, "duration"))
     raise GaitError(f"unknown source {kind!r}")
+
+
+def _emulated_source(args: argparse.Namespace, speed: float | None) -> Source:
+    """``--source emulated``: emulated BLE sensors streaming ``--csv`` (or each device's
+    ``csv=``) through the real BLE transport on an in-process radio."""
+    from firmware_interface.sources import EmulatedDevice
+
+    if speed is None:
+        raise GaitError("--source emulated streams in real time or N times faster: give --speed N, not 'max'")
+    texts = list(_arg(args, "device", []) or [])
+    csv = _arg(args, "csv")
+    if csv and not Path(csv).is_file():
+        raise GaitError(f"{csv}: no such file")
+    if not texts:
+        texts = ["kind=h10"]
+    devices = []
+    for i, text in enumerate(texts):
+        dev = EmulatedDevice.parse(text, csv=csv)
+        dev.placement = dev.placement or _arg(args, "placement")
+        dev.side = dev.side or _arg(args, "side")
+        if dev.csv is None and dev.kind != "rsc":  # no recording: the synthetic runner (looped)
+            dev.motion = _synthetic_motion(dev.placement or ("chest" if dev.kind == "h10" else "sacrum"), 1 + i)
+        devices.append(dev)
+    faults = None
+    loss, garble = float(_arg(args, "loss", 0.0) or 0.0), float(_arg(args, "garble", 0.0) or 0.0)
+    if loss or garble:
+        from firmware_interface.emulation import Faults
+
+        faults = Faults(
+            loss_probability=loss,
+            garbage_every=max(1, round(1.0 / garble)) if garble > 0 else 0,
+            seed=int(_arg(args, "seed", 0) or 0),
+        )
+    return open_source("emulated", devices=devices, time_scale=speed, duration_s=_arg(args, "duration"), faults=faults)
+
+
+def _synthetic_motion(placement: str, seed: int, seconds: float = 60.0, rate: float = 200.0) -> Any:
+    """A minute of the synthetic runner (`gait.bench.speed.SyntheticRunner`) as an emulator
+    motion (looped)."""
+    import numpy as np
+
+    from firmware_interface.emulation import motion_from_block
+
+    blocks = list(_simulated_blocks(placement, rate, seconds, seed))
+    block = SampleBlock(
+        time_s=np.concatenate([b.time_s for b in blocks]),
+        acc_mps2=np.concatenate([b.acc_mps2 for b in blocks]),
+        gyr_dps=np.concatenate([b.gyr_dps for b in blocks]),
+        index0=0,
+    )
+    return motion_from_block(block)
 
 
 def _devices_for(source: Source, args: argparse.Namespace) -> list[DeviceConfig]:
     """The source's devices, with ``--device`` specs taking precedence (same id). The
-    simulator's specs carry simulation settings (clock offset...) it has consumed already."""
-    if source.kind == "simulator":
+    simulator's specs carry simulation settings (clock offset...) it has consumed already;
+    BLE and emulated sources found their devices (by address or name) and merged the specs."""
+    if source.kind in ("simulator", "ble", "emulated"):
         return list(source.devices)
     given = {s.id: s for s in (DeviceConfig.parse(t) for t in _arg(args, "device", []) or [])}
     out = []
@@ -524,10 +612,16 @@ def run_live(args: argparse.Namespace, out: TextIO | None = None) -> int:
     except (GaitError, ValueError, OSError) as exc:
         _err(str(exc))
         return 2
+    except ImportError as exc:  # --source emulated without the emulation extra (bumble)
+        _err(f"{exc}; install the emulation extra (bumble) for --source emulated")
+        return 2
     try:
         summary = asyncio.run(_live(source, args, out))
-    except (GaitError, OSError) as exc:
+    except (GaitError, OSError, ValueError) as exc:
         _err(str(exc))
+        return 2
+    except ImportError as exc:
+        _err(f"{exc}; install the emulation extra (bumble) for --source emulated")
         return 2
     if _arg(args, "record"):
         print(f"gait: wrote {_arg(args, 'record')} ({summary.packets} packets)", file=sys.stderr)
@@ -535,35 +629,39 @@ def run_live(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 async def _live(source: Source, args: argparse.Namespace, out: TextIO | None) -> RunSummary:
-    await source.prepare()  # BLE: find and connect first, so every device has its decoder
-    devices = _devices_for(source, args)
     recorder = None
-    record_path = _arg(args, "record")
-    if record_path:
-        metadata = {
-            "devices": [d.to_dict() for d in devices],
-            "source": source.metadata,
-            "live": {
-                "placement": _arg(args, "placement"),
-                "side": _arg(args, "side"),
-                "speed_mps": _arg(args, "speed_mps"),
-            },
-        }
-        try:
+    try:
+        await source.prepare()  # BLE: find and connect first, so every device has its decoder
+        devices = _devices_for(source, args)
+        record_path = _arg(args, "record")
+        if record_path:
+            metadata = {
+                "devices": [d.to_dict() for d in devices],
+                "source": source.metadata,
+                "live": {
+                    "placement": _arg(args, "placement"),
+                    "side": _arg(args, "side"),
+                    "speed_mps": _arg(args, "speed_mps"),
+                },
+            }
             recorder = CaptureWriter(record_path, metadata)
-        except OSError:
+        engine = LiveEngine(
+            devices,
+            out=out,
+            placement=_arg(args, "placement"),
+            side=_arg(args, "side"),
+            speed_mps=_arg(args, "speed_mps"),
+            status_every_s=_arg(args, "status_every", DEFAULT_STATUS_EVERY_S),
+            jsonl=bool(_arg(args, "jsonl", False)),
+            recorder=recorder,
+        )
+    except BaseException as exc:  # nothing streamed yet: disconnect (STOP) and close what is open
+        if recorder is not None:
+            with contextlib.suppress(Exception):
+                recorder.close({"reason": f"error: {exc}", "packets": 0})
+        with contextlib.suppress(Exception):
             await source.aclose()
-            raise
-    engine = LiveEngine(
-        devices,
-        out=out,
-        placement=_arg(args, "placement"),
-        side=_arg(args, "side"),
-        speed_mps=_arg(args, "speed_mps"),
-        status_every_s=_arg(args, "status_every", DEFAULT_STATUS_EVERY_S),
-        jsonl=bool(_arg(args, "jsonl", False)),
-        recorder=recorder,
-    )
+        raise
     return await run_source(source, engine)
 
 
@@ -607,4 +705,139 @@ def run_replay(args: argparse.Namespace, out: TextIO | None = None) -> int:
         )
     elif not source.reader.ended:
         print(f"gait: warning: {Path(args.capture).name}: no END record (the recording did not close)", file=sys.stderr)
+    return 0
+
+
+# ----------------------------------------------------------------------------------------------
+# gait scan
+# ----------------------------------------------------------------------------------------------
+CAPABILITY_WORDS = {
+    "acc": "acc",
+    "gyro": "gyro",
+    "mag": "mag",
+    "ecg": "ECG",
+    "heart_rate": "heart rate",
+    "speed_cadence": "speed+cadence",
+    "battery": "battery",
+}
+CAPABILITY_ORDER = ("acc", "gyro", "mag", "speed_cadence", "heart_rate", "ecg", "battery")
+
+
+def add_scan_args(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``gait scan``."""
+    p.add_argument("--timeout", type=float, default=None, help="seconds to listen (default 5; 1 with --emulated)")
+    p.add_argument(
+        "--emulated",
+        action="store_true",
+        help="no radio needed: scan emulated sensors (Polar H10, Verity Sense, RSC pod, openpod) advertising on "
+        "an in-process Bumble radio, through bleak's API",
+    )
+    p.add_argument("--all", action="store_true", help="also list devices this program does not support")
+    p.add_argument("--json", action="store_true", help="one JSON object per device")
+
+
+def _measures(found: Any) -> str:
+    caps = {str(c) for c in found.capabilities}
+    words = [CAPABILITY_WORDS.get(c, c) for c in CAPABILITY_ORDER if c in caps]
+    return ", ".join(words) if words else "-"
+
+
+def _wear(found: Any) -> str:
+    spec = found.spec
+    if spec is None:
+        return "-"
+    places = list(spec.placements)
+    if found.side and "foot" in places:  # an openpod that says which foot it is for
+        places = [f"foot ({found.side})"] + [p for p in places if p != "foot"]
+    return ", ".join(places)
+
+
+def format_scan(devices: list[Any], *, emulated: bool = False) -> list[str]:
+    """The table `gait scan` prints (one line per device, strongest signal first)."""
+    rows = [
+        (
+            d.name or "?",
+            d.address,
+            str(d.kind) if d.kind is not None else "unsupported",
+            _measures(d),
+            _wear(d),
+            "-" if d.rssi is None else f"{d.rssi}",
+        )
+        for d in devices
+    ]
+    head = ("NAME", "ADDRESS", "KIND", "MEASURES", "WEAR ON", "RSSI")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    out = [line(head)] + [line(r) for r in rows]
+    where = " (emulated, on an in-process radio: no Bluetooth hardware used)" if emulated else ""
+    supported = sum(1 for d in devices if d.kind is not None)
+    out.append(f"# {supported} supported device{'s' if supported != 1 else ''} found{where}")
+    return out
+
+
+def _scan_json(d: Any) -> dict[str, Any]:
+    return {
+        "name": d.name,
+        "address": d.address,
+        "kind": None if d.kind is None else str(d.kind),
+        "measures": sorted(str(c) for c in d.capabilities),
+        "placements": list(d.spec.placements) if d.spec is not None else [],
+        "side": d.side,
+        "rssi": d.rssi,
+    }
+
+
+async def _scan(timeout: float, *, emulated: bool, supported_only: bool) -> list[Any]:
+    from firmware_interface import ble
+
+    if not emulated:
+        return await ble.scan(timeout, supported_only=supported_only)
+    from firmware_interface.emulation import (
+        BumbleScanner,
+        EmulatedAir,
+        H10Emulator,
+        OpenpodEmulator,
+        RscPodEmulator,
+        VeritySenseEmulator,
+    )
+
+    async with EmulatedAir() as air:
+        rssi = (-52, -61, -67, -74)  # a chest strap close to the laptop, a pod on the far shoe...
+        for cls, level in zip((H10Emulator, VeritySenseEmulator, OpenpodEmulator, RscPodEmulator), rssi, strict=True):
+            await cls(rssi=level).attach(air)
+        return await ble.scan(timeout, backend=BumbleScanner, supported_only=supported_only)
+
+
+def run_scan(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """``gait scan``: nearby supported devices (name, address, kind, what each can measure, where
+    to wear it, RSSI) from `firmware_interface.ble.scan`. ``--emulated``: the emulated sensors on
+    an in-process radio instead of the platform's Bluetooth. Without a usable radio: one line
+    saying what is missing, exit 2."""
+    from firmware_interface.sources import explain_radio_error
+
+    out = out if out is not None else sys.stdout
+    emulated = bool(_arg(args, "emulated", False))
+    timeout = _arg(args, "timeout")
+    timeout = float(timeout) if timeout is not None else (1.0 if emulated else 5.0)
+    if not (timeout > 0):
+        _err("--timeout must be positive")
+        return 2
+    try:
+        devices = asyncio.run(_scan(timeout, emulated=emulated, supported_only=not _arg(args, "all", False)))
+    except ImportError as exc:
+        _err(f"{exc}; install the emulation extra (bumble) for --emulated" if emulated else str(exc))
+        return 2
+    except Exception as exc:  # noqa: BLE001 - a radio problem is one line, not a traceback
+        why = explain_radio_error(exc, hint="gait scan --emulated")
+        _err(why or f"scan failed: {type(exc).__name__}: {exc}")
+        return 2
+    if _arg(args, "json", False):
+        for d in devices:
+            out.write(json.dumps(_scan_json(d)) + "\n")
+    else:
+        for text in format_scan(devices, emulated=emulated):
+            out.write(text + "\n")
     return 0
