@@ -304,12 +304,12 @@ static inline uint16_t openpod_rate_hz(uint8_t code) {
 
 /* +-g for an accelerometer range code, 0 if undefined. */
 static inline uint8_t openpod_acc_range_g(uint8_t code) {
-    return (code >= 1u && code <= OPENPOD_ACC_CODE_MAX) ? (uint8_t)(2u << (code - 1u)) : 0u;
+    return (uint8_t)((code >= 1u && code <= OPENPOD_ACC_CODE_MAX) ? (2u << (code - 1u)) : 0u);
 }
 
 /* +-deg/s for a gyro range code, 0 if undefined (or OPENPOD_GYR_NONE). */
 static inline uint16_t openpod_gyr_range_dps(uint8_t code) {
-    return (code >= 1u && code <= OPENPOD_GYR_CODE_MAX) ? (uint16_t)(125u << (code - 1u)) : 0u;
+    return (uint16_t)((code >= 1u && code <= OPENPOD_GYR_CODE_MAX) ? (125u << (code - 1u)) : 0u);
 }
 
 /* 6 (acc), 12 (acc + gyro) or 0 (not a v1 channel mask). */
