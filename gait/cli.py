@@ -222,13 +222,37 @@ def _add_optional_commands(sub) -> None:
     def cmd_demo(args: argparse.Namespace) -> int:
         from gait.demo import run_demo
 
-        return run_demo(args)
+        analysis_args = argparse.Namespace(out=args.out, minutes=args.minutes, speed="max", data=None)
+        code = run_demo(analysis_args)
+        if code != 0 or args.no_dashboard:
+            return code
+        from gait.dashboard_demo import run_full_demo
 
-    p = sub.add_parser("demo", help="a real recorded run through the whole pipeline, with a plot")
+        print()
+        return run_full_demo(args)
+
+    p = sub.add_parser(
+        "demo",
+        help="a real recorded run through the whole system: analysis, plot, coach, store and the live dashboard",
+    )
     p.add_argument("--out", default="out", help="folder for the plot")
-    p.add_argument("--minutes", type=float, default=None, help="only the first N minutes")
-    p.add_argument("--speed", default="max", help="replay speed: 'max' or a factor of real time")
+    p.add_argument("--no-dashboard", action="store_true", help="stop after the printed summary and the plot")
+    from gait.dashboard_demo import add_arguments as add_dashboard_demo_arguments
+
+    add_dashboard_demo_arguments(p)  # --host --port --token --data-dir --speed --minutes --history --exit
     p.set_defaults(func=cmd_demo)
+
+    def cmd_dashboard(args: argparse.Namespace) -> int:
+        from dashboards.server import serve
+
+        return int(serve(store=args.data_dir, host=args.host, port=args.port, token=args.token) or 0)
+
+    p = sub.add_parser("dashboard", help="the dashboards: every stored run, and the live run when one is streaming")
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (a token is required off loopback)")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--token", default=None, help="access token (required when --host is not a loopback address)")
+    p.add_argument("--data-dir", default=None, help="local store folder (default: the user data folder)")
+    p.set_defaults(func=cmd_dashboard)
 
     def cmd_bench_protocols(args: argparse.Namespace) -> int:
         from firmware_interface.protocols.bench import run_protocol_bench

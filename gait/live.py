@@ -35,11 +35,13 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
+import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -63,9 +65,15 @@ from gait.core.config import PLACEMENTS, SIDES, PipelineConfig
 from gait.core.errors import GaitError
 from gait.core.records import Gap, QualityEvent, SampleBlock, StepMetrics
 from gait.pipeline import Pipeline
+from gait.run_session import RUN_CLOSED, RUN_INTERRUPTED, OutputOptions, RunOutputs, _pain_score
 
 DEFAULT_STATUS_EVERY_S = 5.0
 LINK_LOSS_TIMEOUT_S = 30.0  # every device disconnected this long (wall clock): stop
+BUS_HEALTH_EVERY_S = 1.0  # device health to the live bus, seconds of receive time
+POLL_EVERY_S = 0.5  # wall-clock seconds between looks at the sinks' health (one-line problems)
+END_OF_SOURCE = "end of source"
+# device events that say something about the data (stored as quality events, published to the bus)
+LINK_EVENTS = ("connected", "disconnected", "stopped", "restart", "rate_changed", "unsupported")
 
 
 def _fmt(value: float | None, spec: str, unit: str = "") -> str:
@@ -465,7 +473,7 @@ def _impairment(args: argparse.Namespace) -> Impairment:
 
 
 def _simulated_blocks(placement: str, rate: float, seconds: float, seed: int) -> Iterator[SampleBlock]:
-    from gait.bench.speed import SyntheticRunner
+    from gait.synthetic import SyntheticRunner
 
     runner = SyntheticRunner(placement, rate, seed)
     total = int(round(seconds * rate))

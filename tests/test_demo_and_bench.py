@@ -9,8 +9,9 @@ import io
 import numpy as np
 import pytest
 
-from gait.bench.speed import SyntheticRunner, format_report, percentiles, synthetic_blocks
+from gait.bench.speed import format_report, percentiles
 from gait.core.records import SampleBlock, StepMetrics
+from gait.synthetic import SyntheticRunner, synthetic_blocks
 
 
 def test_percentiles_on_known_numbers():

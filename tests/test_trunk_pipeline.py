@@ -11,7 +11,6 @@ validation tooling can build it, the RBDS virtual sacrum sensors with force trut
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -87,7 +86,9 @@ def synthetic_run(
     return SampleBlock(time_s=t, acc_mps2=acc), truth, cal
 
 
-def run_trunk(block: SampleBlock, config: PipelineConfig, fs: float, chunks: list[int] | None = None) -> list[StepMetrics]:
+def run_trunk(
+    block: SampleBlock, config: PipelineConfig, fs: float, chunks: list[int] | None = None
+) -> list[StepMetrics]:
     stages = [SanitizeStage(config, fs), TrunkOrientationStage(config, fs), TrunkStepStage(config, fs)]
     out: list = []
 
@@ -226,7 +227,9 @@ def test_no_steps_when_standing_or_walking():
     assert run_trunk(SampleBlock(time_s=t, acc_mps2=standing), PipelineConfig(), fs) == []
     # walking: vertical specific force 0.7..1.3 g at 1.8 Hz, with AP sway: never near free fall
     fv = G * (1.0 + 0.3 * np.sin(2 * np.pi * 1.8 * t))
-    walking = up[None, :] * fv[:, None] + np.array([1.0, 0.0, 0.0])[None, :] * 2.0 * np.sin(2 * np.pi * 1.8 * t + 1)[:, None]
+    walking = (
+        up[None, :] * fv[:, None] + np.array([1.0, 0.0, 0.0])[None, :] * 2.0 * np.sin(2 * np.pi * 1.8 * t + 1)[:, None]
+    )
     assert run_trunk(SampleBlock(time_s=t, acc_mps2=walking), PipelineConfig(), fs) == []
 
 
@@ -329,26 +332,102 @@ def test_memory_is_bounded():
     for a in range(0, len(block), 50):
         for body in o.process(block.slice(a, a + 50)):
             s.process(body)
-        sizes.append(s._buf.shape[0])
+        sizes.append(s._buf.shape[1])
     assert max(sizes[len(sizes) // 2 :]) <= int(3.5 * fs)
 
 
-def test_throughput_of_the_trunk_stages():
+def test_a_long_run_in_one_block():
+    """Ten minutes at 200 Hz handed over as one block (the offline path): every step found.
+    Speed is measured by ``gait bench`` (it prints figures), not asserted here."""
     fs = 200.0
-    block, _, cal = synthetic_run(fs=fs, duration_s=600.0, noise_mps2=0.05)
+    block, truth, cal = synthetic_run(fs=fs, duration_s=600.0, noise_mps2=0.05)
     config = PipelineConfig(calibration=cal)
     o = TrunkOrientationStage(config, fs)
     s = TrunkStepStage(config, fs)
-    t0 = time.perf_counter()
     steps = []
     for body in o.process(block) + o.flush():
         steps += s.process(body)
     steps += s.flush()
-    dt = time.perf_counter() - t0
-    assert len(steps) > 1600
-    # 10 min at 200 Hz in one block; the target is < 2 s for a whole hour of the full pipeline,
-    # i.e. ~0.33 s here. Generous bound: CI machines are shared.
-    assert dt < 2.0
+    assert len(steps) >= len(truth["ic_s"]) - 2
+    assert s._buf.shape[1] <= int(3.5 * fs) + s.frame_len
+
+
+def _vo_by_fft(a: np.ndarray, period_s: float) -> np.ndarray:
+    """The definition of `vertical.vertical_displacement_m` by two FFTs (its former code)."""
+    n = a.shape[0]
+    spec = np.fft.rfft(a)
+    k = np.arange(spec.shape[0])
+    w = 2.0 * np.pi * k / period_s
+    z = np.zeros_like(spec)
+    keep = (k >= 1) & (k / period_s <= vertical.MAX_HARMONIC_HZ)
+    z[keep] = -spec[keep] / (w[keep] ** 2)
+    if n % 2 == 0 and spec.shape[0] > 1:
+        z[-1] *= 0.5
+    m = n * vertical.OVERSAMPLE
+    return np.fft.irfft(z, m) * (m / n)
+
+
+@pytest.mark.parametrize(
+    "n,fs", [(70, 200.0), (71, 200.0), (18, 50.0), (19, 50.0), (26, 50.0), (12, 40.0), (350, 1000.0)]
+)
+def test_vo_precomputed_harmonics_equal_the_fft_route(n, fs):
+    a = np.random.default_rng(n).normal(scale=10.0, size=n)
+    z = vertical.vertical_displacement_m(a, n / fs)
+    ref = _vo_by_fft(a, n / fs)
+    assert z.shape == ref.shape
+    assert np.abs(z - ref).max() <= 1e-12 * max(1.0, np.abs(ref).max())
+    # deterministic: the same samples anywhere in memory give the same bits
+    buf = np.zeros(n + 3)
+    buf[3:] = a
+    assert vertical.vo_cm(buf[3:], n / fs) == vertical.vo_cm(a.copy(), n / fs)
+
+
+def test_step_quality_bits_is_step_quality():
+    for bits in (
+        0,
+        SampleFlag.AFTER_GAP,
+        OrientationFlag.WARMUP | OrientationFlag.UNCALIBRATED,
+        OrientationFlag.AP_UNKNOWN,
+    ):
+        flags = np.array([0, bits, 0], np.uint8)
+        for kw in ({}, {"gct_ms": 700.0}, {"gct_ms": 250.0, "vo_cm": 8.0, "cadence_spm": 170.0, "flight_ms": 90.0}):
+            for fs in (25.0, 200.0):
+                assert quality.step_quality_bits(int(bits), fs, **kw) == quality.step_quality(flags, fs, **kw)
+
+
+def test_gyro_aided_lean_removes_the_rotation_acceleration_bias(monkeypatch):
+    """The pelvis pitches within the stride in step with the vertical force: the mean specific
+    force in the sensor frame then tilts forward (accelerometer-only lean 0.5 deg off on the
+    bench's synthetic runner, 2-6 deg on the virtual sacrum sensors); low-passed in the
+    gyro-stabilised frame it does not."""
+    from gait.bench.speed import SyntheticRunner
+    from gait.dsp import orientation
+    from gait.pipeline import analyze
+
+    runner = SyntheticRunner("sacrum", 200.0, seed=3)
+    block = runner.next_block(200 * 60)
+    cal = Calibration(gravity_sensor=tuple(float(v) for v in runner._mount[2]))  # upright 'up' in the sensor
+    config = PipelineConfig(placement="sacrum", calibration=cal)
+
+    def mean_lean() -> float:
+        steps = analyze(block, config, 200.0).steps
+        return float(np.mean([s.lean_deg for s in steps if s.lean_deg is not None and Q_WARMUP not in s.quality]))
+
+    with_gyro = mean_lean()
+    monkeypatch.setattr(orientation, "GYRO_CORRECTION", False)
+    acc_only = mean_lean()
+    assert abs(with_gyro - 8.0) < 0.3  # the model's forward lean
+    assert abs(acc_only - 8.0) > abs(with_gyro - 8.0) + 0.2
+
+
+def test_alternation_correction_can_be_turned_off(monkeypatch):
+    import gait.detect.trunk as trunk
+
+    monkeypatch.setattr(trunk, "ALT_CORRECTION", False)
+    st = TrunkStepStage(PipelineConfig(placement="sacrum"), 200.0)
+    for k in range(20):
+        i0 = k * 0.375 - (0.04 if k % 2 else 0.0)
+        assert st._alternation(i0, i0 + 0.3, i0 + 0.375) == (i0, i0 + 0.3, 0.0)
 
 
 # ----------------------------------------------------------------------------- real data

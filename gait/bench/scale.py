@@ -40,8 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from gait.bench.speed import SyntheticRunner, _config
+from gait.bench.speed import _config
 from gait.core.records import StepMetrics
+from gait.synthetic import SyntheticRunner
 
 FS_HZ = 200.0
 PACKET = 10

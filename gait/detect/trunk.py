@@ -33,6 +33,18 @@ where the (lightly smoothed) f_v stays above a threshold close to free fall:
    step time that starts with the contact, and removes the alternating part of the IC and TO
    times beyond a physiological asymmetry (``ALT_IC_FREE_S``, ``ALT_WIDTH_FREE_S``: the
    force-truth runners alternate by <= 4 % of a stride). The averages restart after a break.
+   ``ALT_CORRECTION`` (default True) turns the correction off.
+
+   LIMITATION: the correction cannot tell a sensor artefact from a real left/right asymmetry.
+   Any alternating IC offset or contact-width difference beyond +-4 ms is removed, so with the
+   correction on, trunk-derived left/right balance of contact time (and of step time) can
+   never show a real asymmetry larger than about +-4 ms per contact (+-8 ms in contact time,
+   +-16 ms in step time), however large the runner's real asymmetry is (e.g. after an injury).
+   Use a foot pod (one per foot, or one foot against the stride time) to measure asymmetry;
+   treat trunk-derived balance as "no information beyond a few ms". With the correction off,
+   a midline sensor (sacrum) keeps real asymmetry, but a sensor off the midline (belt on the
+   hip) shows its own, larger, artefact as asymmetry (on the real waist run: contact times
+   250 / 330 ms alternating, see above).
 
 A step is contact k plus the flight after it: [IC_k, IC_k+1). It is emitted as soon as
 IC_k+1 is confirmed (the next run has lasted ``MIN_CONTACT_S``), i.e. about one flight
@@ -63,7 +75,7 @@ from gait.core.records import BodyBlock, StepMetrics
 from gait.dsp.stage import FramedStage
 from gait.metrics.lean import mean_lean_deg
 from gait.metrics.quality import BIT_AP_UNKNOWN as AP_UNKNOWN_BIT
-from gait.metrics.quality import step_quality
+from gait.metrics.quality import step_quality_bits
 from gait.metrics.temporal import cadence_spm, duty_factor, flight_ms, gct_ms, step_time_s
 from gait.metrics.vertical import vertical_ratio_pct, vo_cm
 
@@ -88,7 +100,9 @@ FLOOR_FREE_FALL_G = -0.25
 FLOOR_NO_DIP_G = 0.0
 FLOOR_WINDOW_S = 0.25
 FLOOR_EMA = 0.2  # weight of the newest contact in the flight-floor average
-# Alternating timing bias (see the module docstring, "Left/right alternation").
+# Alternating timing bias (see the module docstring, "Left/right alternation"; it also caps the
+# left/right asymmetry a trunk sensor can report). False: IC / TO as measured.
+ALT_CORRECTION = True
 ALT_EMA = 0.25  # weight of the newest contact in its foot's average
 ALT_IC_FREE_S = 0.004  # alternating IC offset kept as it is (real asymmetry), s
 ALT_WIDTH_FREE_S = 0.004  # alternating half-width difference kept as it is, s
@@ -168,7 +182,7 @@ class TrunkStepStage(FramedStage):
         self._h = (len(self._kernel) - 1) // 2
         self._keep = int(math.ceil(KEEP_S * fs)) + 2 * self._h + 4
         self._cap = self._keep + self.frame_len + 2 * self._h + 16
-        self._buf = np.zeros((self._cap, _NCOL))
+        self._buf = np.zeros((_NCOL, self._cap))  # one contiguous row per column
         self._bflags = np.zeros(self._cap, np.uint8)
         self._len = 0  # valid rows
         self._b0 = 0  # absolute index of buffer row 0
@@ -180,11 +194,12 @@ class TrunkStepStage(FramedStage):
         self._maxstep = MAX_STEP_S * fs
         self._w = int(REFINE_WINDOW_S * fs)
         self._fw = int(FLOOR_WINDOW_S * fs)
+        self._imp_n = int(math.ceil(IMPACT_WINDOW_S * fs))
+        self._side_n = int(round(SIDE_WINDOW_S * fs))
         # run state machine (fractional absolute indices of threshold crossings)
         self._prev_above: bool | None = None
         self._in_run = False
         self._run_start_i = 0.0
-        self._run_peak = -np.inf
         self._run_end_i: float | None = None  # pending end (dip not yet known to be final)
         self._run_end_t = 0.0
         self._run_confirmed = False
@@ -208,12 +223,12 @@ class TrunkStepStage(FramedStage):
             self._compact(n)
         r = slice(self._len, self._len + n)
         buf = self._buf
-        buf[r, _T] = b.time_s
-        buf[r, _FV] = b.acc_v_mps2 + G
-        buf[r, _ML] = b.acc_ml_mps2
-        buf[r, _NORM] = b.acc_norm_mps2
-        buf[r, _TILT] = b.tilt_deg
-        buf[r, _ROLL] = np.nan if b.gyr_ap_dps is None else b.gyr_ap_dps
+        buf[_T, r] = b.time_s
+        np.add(b.acc_v_mps2, G, out=buf[_FV, r])
+        buf[_ML, r] = b.acc_ml_mps2
+        buf[_NORM, r] = b.acc_norm_mps2
+        buf[_TILT, r] = b.tilt_deg
+        buf[_ROLL, r] = np.nan if b.gyr_ap_dps is None else b.gyr_ap_dps
         self._bflags[r] = b.flags
         self._len += n
         self._n_in += n
@@ -224,13 +239,13 @@ class TrunkStepStage(FramedStage):
         need = self._len - cut + n
         if need > self._cap:  # a frame longer than planned (flush of a long tail)
             self._cap = need + self._keep
-            buf = np.zeros((self._cap, _NCOL))
+            buf = np.zeros((_NCOL, self._cap))
             fl = np.zeros(self._cap, np.uint8)
-            buf[: self._len - cut] = self._buf[cut : self._len]
+            buf[:, : self._len - cut] = self._buf[:, cut : self._len]
             fl[: self._len - cut] = self._bflags[cut : self._len]
             self._buf, self._bflags = buf, fl
         elif cut > 0:
-            self._buf[: self._len - cut] = self._buf[cut : self._len]
+            self._buf[:, : self._len - cut] = self._buf[:, cut : self._len]
             self._bflags[: self._len - cut] = self._bflags[cut : self._len]
         self._len -= cut
         self._b0 = keep_from
@@ -242,7 +257,7 @@ class TrunkStepStage(FramedStage):
         hi = self._n_in if final else self._n_in - h
         if hi <= lo:
             return lo, lo
-        fv = self._buf[: self._len, _FV]
+        fv = self._buf[_FV, : self._len]
         a = lo - self._b0 - h
         b = hi - self._b0 + h
         pre = max(0, h - lo)  # before the first sample of the stream
@@ -254,7 +269,7 @@ class TrunkStepStage(FramedStage):
         out = np.zeros(m)
         for j, w in enumerate(self._kernel):  # each output is the same float sum however framed
             out += w * seg[j : j + m]
-        self._buf[lo - self._b0 : hi - self._b0, _SV] = out
+        self._buf[_SV, lo - self._b0 : hi - self._b0] = out
         self._n_sv = hi
         return lo, hi
 
@@ -286,38 +301,31 @@ class TrunkStepStage(FramedStage):
         thr = CONTACT_THRESHOLD_G * G
         r0 = lo - self._b0
         r1 = hi - self._b0
-        sv = self._buf[:, _SV]
+        sv = self._buf[_SV]
         above = sv[r0:r1] > thr
         prev = np.empty_like(above)
         prev[1:] = above[:-1]
         prev[0] = above[0] if self._prev_above is None else self._prev_above
         self._prev_above = bool(above[-1])
-        last = r0
-        for c in np.nonzero(above != prev)[0]:
-            j = r0 + int(c)  # buffer row of the first sample on the new side
-            x0, x1 = sv[j - 1], sv[j]
+        for c in np.nonzero(above != prev)[0].tolist():
+            j = r0 + c  # buffer row of the first sample on the new side
+            x0 = float(sv[j - 1])
+            x1 = float(sv[j])
             frac = (thr - x0) / (x1 - x0) if x1 != x0 else 0.0
             ci = self._b0 + j - 1 + frac
-            self._track_peak(last, j)
-            last = j
             self._advance(ci)
-            if above[c]:
+            if x1 > thr:
                 self._on_up(ci)
             else:
                 self._on_down(ci)
-        self._track_peak(last, r1)
         self._advance(float(hi - 1))
-
-    def _track_peak(self, r0: int, r1: int) -> None:
-        if (self._in_run or self._run_end_i is not None) and r1 > r0:
-            self._run_peak = max(self._run_peak, float(self._buf[r0:r1, _SV].max()))
 
     def _time_at(self, i: float) -> float:
         """Time at a fractional absolute index (interpolated between samples)."""
         r = i - self._b0
         j = min(max(int(math.floor(r)), 0), self._len - 2)
         f = r - j
-        t = self._buf[:, _T]
+        t = self._buf[_T]
         return float(t[j] + f * (t[j + 1] - t[j]))
 
     def _on_up(self, ci: float) -> None:
@@ -329,7 +337,6 @@ class TrunkStepStage(FramedStage):
             self._finalize_run()
         self._in_run = True
         self._run_start_i = ci
-        self._run_peak = -np.inf
         self._run_confirmed = False
         self._run_ic = None
 
@@ -367,7 +374,7 @@ class TrunkStepStage(FramedStage):
             lo = max(lo, int(math.ceil(self._last_end_i)) - self._b0)
         lo = max(lo, 0)
         if r > lo:
-            seg = sorted(self._buf[lo : r + 1, _SV].tolist())  # a few dozen values: cheap
+            seg = sorted(self._buf[_SV, lo : r + 1].tolist())  # a few dozen values: cheap
             fl = seg[0]
             md = seg[len(seg) // 2]
             if self._floor is None or self._flight is None:
@@ -398,11 +405,16 @@ class TrunkStepStage(FramedStage):
     def _finalize_run(self) -> None:
         assert self._run_end_i is not None
         dur = self._run_end_i - self._run_start_i
-        ok = self._minc <= dur <= self._maxc and self._run_peak >= MIN_PEAK_G * G
-        if ok and self._run_confirmed and self._run_ic is not None:
-            ic_t, ic_i = self._run_ic
-            self._wait = _Contact(ic_t, ic_i, self._run_start_i, self._run_end_t, self._run_end_i,
-                                  self._run_peak, self._run_level)
+        if self._minc <= dur <= self._maxc and self._run_confirmed and self._run_ic is not None:
+            # the run's peak: the rows above the threshold lie between its two crossings
+            r0 = max(int(math.floor(self._run_start_i)) + 1 - self._b0, 0)
+            r1 = int(math.floor(self._run_end_i)) + 1 - self._b0
+            peak = float(self._buf[_SV, r0:r1].max()) if r1 > r0 else -math.inf
+            if peak >= MIN_PEAK_G * G:
+                ic_t, ic_i = self._run_ic
+                self._wait = _Contact(
+                    ic_t, ic_i, self._run_start_i, self._run_end_t, self._run_end_i, peak, self._run_level
+                )
         self._last_end_i = self._run_end_i
         self._run_end_i = None
         self._in_run = False
@@ -417,7 +429,7 @@ class TrunkStepStage(FramedStage):
         j = int(math.floor(start_i)) - self._b0 + 1
         if not (lo <= j < hi):
             return None
-        sv = self._buf[lo - 1 : hi, _SV].tolist()  # python floats: cheap element access
+        sv = self._buf[_SV, lo - 1 : hi].tolist()  # python floats: cheap element access
         k = j - lo + 1  # position of row j in sv
         if (sv[k] >= level) == rising:  # already past the level: walk back
             while k - 1 >= 1 and (sv[k - 1] >= level) == rising:
@@ -434,12 +446,14 @@ class TrunkStepStage(FramedStage):
         x0, x1 = sv[k - 1], sv[k]
         frac = (level - x0) / (x1 - x0) if x1 != x0 else 0.0
         frac = min(max(frac, 0.0), 1.0)
-        t = self._buf[:, _T]
+        t = self._buf[_T]
         return float(t[j - 1] + frac * (t[j] - t[j - 1])), self._b0 + j - 1 + frac
 
     def _alternation(self, ic_s: float, to_s: float, next_ic_s: float | None) -> tuple[float, float, float]:
         """IC and TO with their alternating (period: two steps) bias removed beyond a physiological
         asymmetry; returns (ic, to, shift of the next contact's IC)."""
+        if not ALT_CORRECTION:
+            return ic_s, to_s, 0.0
         width = to_s - ic_s
         step = None if next_ic_s is None else next_ic_s - ic_s
         cont = self._prev_raw_ic is not None and ic_s - self._prev_raw_ic <= MAX_STEP_S
@@ -493,34 +507,37 @@ class TrunkStepStage(FramedStage):
             cad_step = step_s
         cad = cadence_spm(cad_step)
         fl = flight_ms(to_out, next_ic)
+        buf = self._buf
         vo = None
         raw_step_s = step_time_s(c.ic_t, nxt[0] if nxt is not None else None)
         if raw_step_s is not None:  # VO: one measured period, IC to next IC
             i0 = int(round(c.ic_i)) - b0
             n = int(round(raw_step_s * fs))
             if i0 >= 0 and i0 + n <= self._len:
-                vo = vo_cm(self._buf[i0 : i0 + n, _FV] - G, n / fs)
+                vo = vo_cm(buf[_FV, i0 : i0 + n], n / fs)  # the mean (gravity) is ignored
         r_ic = max(int(math.ceil(c.ic_i)) - b0, 0)
-        r_to = max(int(math.ceil(to_i)) - b0, r_ic)
-        r_next = max(int(math.ceil(nxt[1])) - b0, r_ic) if nxt is not None else r_to
-        span = slice(r_ic, min(r_next, lim))
-        imp = slice(r_ic, min(r_ic + int(math.ceil(IMPACT_WINDOW_S * fs)), lim))
-        lean = mean_lean_deg(self._buf[span, _TILT])
-        impact_g = float(np.max(self._buf[imp, _NORM]) / G) if imp.stop > imp.start else None
+        r_next = max(int(math.ceil(nxt[1])) - b0, r_ic) if nxt is not None else max(int(math.ceil(to_i)) - b0, r_ic)
+        span_end = min(r_next, lim)
+        lean = mean_lean_deg(buf[_TILT, r_ic:span_end])
+        imp_end = min(r_ic + self._imp_n, lim)
+        impact_g = float(buf[_NORM, r_ic:imp_end].max()) / G if imp_end > r_ic else None
+        flags = self._bflags
         side = None
         if SIDE_FROM_GYRO:
-            sw = slice(r_ic, min(r_ic + int(round(SIDE_WINDOW_S * fs)), lim))
-            roll = self._buf[sw, _ROLL]
-            ap_known = not (int(np.bitwise_or.reduce(self._bflags[sw])) & AP_UNKNOWN_BIT) if roll.size else False
-            if roll.size and ap_known and np.isfinite(roll).all():
-                m = float(roll.mean())
-                if abs(m) >= SIDE_MIN_ROLL_DPS:
-                    side = "left" if m > 0 else "right"
+            sw_end = min(r_ic + self._side_n, lim)
+            if sw_end > r_ic and not (int(np.bitwise_or.reduce(flags[r_ic:sw_end])) & AP_UNKNOWN_BIT):
+                m = float(buf[_ROLL, r_ic:sw_end].sum())  # NaN without a gyro
+                if math.isfinite(m):
+                    m /= sw_end - r_ic
+                    if abs(m) >= SIDE_MIN_ROLL_DPS:
+                        side = "left" if m > 0 else "right"
         if SIDE_FROM_ML:
-            ml = self._buf[r_ic:r_to, _ML]
+            r_to = max(int(math.ceil(to_i)) - b0, r_ic)
+            ml = buf[_ML, r_ic:r_to]
             if ml.size and abs(float(ml.mean())) >= SIDE_MIN_ML_MPS2:
                 side = "left" if float(ml.mean()) > 0 else "right"
-        quality = step_quality(self._bflags[span], fs, gct_ms=g_ms, vo_cm=vo, cadence_spm=cad, flight_ms=fl)
+        bits = int(np.bitwise_or.reduce(flags[r_ic:span_end])) if span_end > r_ic else 0
+        quality = step_quality_bits(bits, fs, gct_ms=g_ms, vo_cm=vo, cadence_spm=cad, flight_ms=fl)
         self._out.append(
             StepMetrics(
                 ic_s=float(ic_out),

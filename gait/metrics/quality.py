@@ -33,6 +33,11 @@ MIN_RATE_HZ = 50.0
 def flags_to_quality(flags: np.ndarray) -> set[str]:
     """Quality flags from the OR of the per-sample flag bits of a step."""
     bits = int(np.bitwise_or.reduce(np.asarray(flags, dtype=np.uint8))) if len(flags) else 0
+    return bits_to_quality(bits)
+
+
+def bits_to_quality(bits: int) -> set[str]:
+    """Quality flags from the OR of the per-sample flag bits (an int) of a step."""
     q: set[str] = set()
     if bits & SampleFlag.AFTER_GAP:
         q.add(Q_GAP)
@@ -73,7 +78,22 @@ def step_quality(
     flight_ms: float | None = None,
 ) -> tuple[str, ...]:
     """All quality flags of one step, in the stable order of `QUALITY_FLAGS`."""
-    q = flags_to_quality(flags)
+    bits = int(np.bitwise_or.reduce(np.asarray(flags, dtype=np.uint8))) if len(flags) else 0
+    return step_quality_bits(bits, sampling_rate_hz, gct_ms, vo_cm, cadence_spm, flight_ms)
+
+
+def step_quality_bits(
+    bits: int,
+    sampling_rate_hz: float,
+    gct_ms: float | None = None,
+    vo_cm: float | None = None,
+    cadence_spm: float | None = None,
+    flight_ms: float | None = None,
+) -> tuple[str, ...]:
+    """`step_quality` from the OR of the step's per-sample flag bits, already reduced to an int."""
+    if not bits and sampling_rate_hz >= MIN_RATE_HZ and not implausible(gct_ms, vo_cm, cadence_spm, flight_ms):
+        return ()
+    q = bits_to_quality(bits)
     if sampling_rate_hz < MIN_RATE_HZ:
         q.add(Q_LOW_RATE)
     if implausible(gct_ms, vo_cm, cadence_spm, flight_ms):
