@@ -353,8 +353,8 @@ def _add_optional_commands(sub) -> None:
 
         return run_import(args)
 
-    p = sub.add_parser("import", help="convert a public data set's files to CSV recordings")
-    p.add_argument("kind", choices=("rbds", "ric", "alcantara", "adept"))
+    p = sub.add_parser("import", help="convert a public data set's files or a phone app's export to CSV recordings")
+    p.add_argument("kind", choices=("rbds", "ric", "alcantara", "adept", "phone"))
     p.add_argument("source", help="the data set's folder")
     p.add_argument("out", help="output folder for CSV recordings")
     p.set_defaults(func=cmd_import)

@@ -130,3 +130,14 @@ def test_decode_command_malformed_packet(capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "truncated" in err[0]
     assert main(["decode", "pmd", "zz"]) == 1
+
+
+def test_import_phone_export(tmp_path, capsys):
+    src = REPO / "tests" / "fixtures" / "phones" / "sensor_logger_android"
+    assert main(["import", "phone", str(src), str(tmp_path)]) == 0
+    out = tmp_path / "sensor_logger_android.csv"
+    rec = read_recording(out)
+    assert rec.gyr_dps is not None and len(rec) > 50
+    # specific force convention: a phone lying still reads about +9.81 on its up axis
+    assert np.linalg.norm(rec.acc_mps2, axis=1).mean() == pytest.approx(9.81, abs=1.5)
+    assert main(["import", "phone", str(tmp_path / "absent"), str(tmp_path)]) == 2

@@ -4,6 +4,7 @@
     gait import ric       SRC OUT   # RIC C3D marker files -> virtual sacrum and shoe IMUs
     gait import alcantara SRC OUT   # real sacral accelerometer trials with force truth
     gait import adept     SRC OUT   # the 25-minute outdoor run (ankle and hip), no truth
+    gait import phone     SRC OUT   # a phyphox or Sensor Logger export (zip, folder or CSV) -> OUT.csv
 
 SRC is the data set's folder (e.g. ``data/rbds``) or the folder that holds it. Only the requested
 data set is read (importing RIC also uses RBDS's force trials for its kinematic-method validation
@@ -48,6 +49,8 @@ def import_dataset(kind: str, source: str | Path, out: str | Path) -> list[datas
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.kind == "phone":
+        return _import_phone(args)
     try:
         trials = import_dataset(args.kind, args.source, args.out)
     except (FileNotFoundError, OSError, ValueError) as exc:
@@ -57,4 +60,24 @@ def run_import(args: argparse.Namespace) -> int:
         truth = f"  truth: {t.truth}" if t.truth else ""
         print(f"{t.csv}  ({t.placement}{' ' + t.side if t.side else ''}, {t.rate_hz:.0f} Hz){truth}")
     print(f"{len(trials)} recording(s) written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _import_phone(args: argparse.Namespace) -> int:
+    from firmware_interface.phones.importers import import_phone_export
+    from gait.core.errors import GaitError
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".csv":
+        out.mkdir(parents=True, exist_ok=True)
+        out = out / (Path(args.source).stem + ".csv")
+    try:
+        rec = import_phone_export(args.source, out)
+    except (GaitError, OSError, ValueError) as exc:
+        print(f"gait: error: {exc}", file=sys.stderr)
+        return 2
+    for warning in rec.warnings:
+        print(f"gait: note: {warning}", file=sys.stderr)
+    print(f"{out}  ({len(rec)} samples at {rec.sampling_rate_hz:.0f} Hz, "
+          f"{'acc+gyro' if rec.gyr_dps is not None else 'acc only'})")
     return 0
