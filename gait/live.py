@@ -25,8 +25,22 @@ each device clock mapped onto it by its `ClockModel`), so two devices line up; t
 themselves are computed on each device's own clock. ``+NNN ms`` is the step's latency: the
 receive time of the packet that completed it minus the end of the contact (toe-off).
 
-The CLI wires subcommands to `run_live`, `run_record`, `run_replay`, `run_scan`; the
-``add_*_args`` helpers declare the arguments they read.
+Every run is written as it goes (`gait.run_session.RunOutputs`): steps, alerts, pain notes, gaps
+and quality events (on the common clock, the step lines' times) to a new run in the local store
+(``--no-store`` to skip; ``--data-dir``), with the pipeline config, the device list and the
+placement; a ``--record`` capture is referenced from the run; the run is closed 'closed' at the
+end of the source, 'interrupted' on Ctrl-C, link loss or an error. The same records go to
+InfluxDB when it is configured (INFLUXDB_V2_* variables, or ``--config gait.toml`` with an
+``[influxdb]`` section): its health is in the status line, and a wrong URL or token is one
+``#`` line while the run goes on locally. The coach (``--coach PRESET|off``,
+``--coach-config FILE``) watches the steps; its alerts are ``#>>`` banners and sounds
+(``--cues auto|speech|tone|bell|silent``). Pain: ``--pain-before N``, a digit key 0-9 during the
+run (stdin a terminal, cbreak mode, restored after; ``--no-keys``), the dashboard's button
+through the live bus, ``--pain-after N``; a pain stop overrides every other cue. A live bus
+(``bus=``, `dashboards.bus.LiveBus`) gets the steps, alerts, pain notes and device health.
+
+The CLI wires subcommands to `run_live`, `run_record`, `run_replay`, `run_scan` (each takes an
+optional ``bus``); the ``add_*_args`` helpers declare the arguments they read.
 """
 
 from __future__ import annotations
@@ -40,7 +54,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -65,7 +79,7 @@ from gait.core.config import PLACEMENTS, SIDES, PipelineConfig
 from gait.core.errors import GaitError
 from gait.core.records import Gap, QualityEvent, SampleBlock, StepMetrics
 from gait.pipeline import Pipeline
-from gait.run_session import RUN_CLOSED, RUN_INTERRUPTED, OutputOptions, RunOutputs, _pain_score
+from gait.run_session import RUN_CLOSED, RUN_INTERRUPTED, OutputOptions, RunOutputs, pain_score
 
 DEFAULT_STATUS_EVERY_S = 5.0
 LINK_LOSS_TIMEOUT_S = 30.0  # every device disconnected this long (wall clock): stop
@@ -73,7 +87,7 @@ BUS_HEALTH_EVERY_S = 1.0  # device health to the live bus, seconds of receive ti
 POLL_EVERY_S = 0.5  # wall-clock seconds between looks at the sinks' health (one-line problems)
 END_OF_SOURCE = "end of source"
 # device events that say something about the data (stored as quality events, published to the bus)
-LINK_EVENTS = ("connected", "disconnected", "stopped", "restart", "rate_changed", "unsupported")
+LINK_EVENTS = ("connected", "disconnected", "stopped", "restart", "rate_changed", "unsupported")  # connected: again
 
 
 def _fmt(value: float | None, spec: str, unit: str = "") -> str:
@@ -95,16 +109,26 @@ class DeviceState:
 
 @dataclass
 class RunSummary:
-    reason: str = "end of source"
+    reason: str = END_OF_SOURCE
     packets: int = 0
     steps: int = 0
     lines: int = 0
     health: dict[str, dict[str, Any]] = field(default_factory=dict)
+    status: str | None = None  # the stored run's status: 'closed' or 'interrupted' (None: no outputs)
+    run_id: int | None = None  # the run in the local store (None: not stored)
+    alerts: int = 0  # alerts the coach raised (voiced, silent, clear, stop)
+    coach: dict[str, Any] | None = None  # the coach's summary
 
 
 class LiveEngine:
     """Packets in (`feed`), printed lines out. Deterministic: the same packets in the same
-    order give the same lines (status lines are paced by receive time, not wall time)."""
+    order give the same lines (status lines are paced by receive time, not wall time).
+
+    ``outputs`` (`gait.run_session.RunOutputs`): the run's coach, cues, local store, InfluxDB and
+    live bus; the engine hands it every step, gap and quality event on the common clock, and
+    closes it in `finish` ('closed' at the end of the source, 'interrupted' otherwise). ``bus``
+    alone (a `dashboards.bus.LiveBus`): steps, health and events to the live page, nothing stored.
+    """
 
     def __init__(
         self,
@@ -117,6 +141,8 @@ class LiveEngine:
         status_every_s: float | None = DEFAULT_STATUS_EVERY_S,
         jsonl: bool = False,
         recorder: CaptureWriter | None = None,
+        outputs: RunOutputs | None = None,
+        bus: Any = None,
     ):
         self.sessions = SessionSet(devices, auto=True)
         self.out = out if out is not None else sys.stdout
@@ -132,6 +158,32 @@ class LiveEngine:
         self._rx_ns = 0
         self._finished = False
         self.disconnected: set[str] = set()
+        self.outputs: RunOutputs | None = None
+        self._last_bus_ns: int | None = None
+        self._next_poll = 0.0
+        if outputs is not None:
+            self.use_outputs(outputs)
+        if bus is not None:
+            self.use_bus(bus)
+
+    # --- outputs ------------------------------------------------------------------------------
+    def use_outputs(self, outputs: RunOutputs) -> None:
+        """Attach the run's outputs: they print on this display, on this engine's clock; the run
+        starts (the bus hears of it, the check-in before the run is taken)."""
+        self.outputs = outputs
+        outputs.attach(write=self._line, clock=self.now_s, tty=_isatty(self.out))
+        outputs.start()
+
+    def use_bus(self, bus: Any) -> None:
+        """Publish to a live bus (`dashboards.bus.LiveBus`): steps, alerts, pain, device health."""
+        if self.outputs is None:
+            self.use_outputs(RunOutputs(bus=bus))
+        else:
+            self.outputs.set_bus(bus)
+
+    def now_s(self) -> float:
+        """The stream time now: seconds on the common clock (receive time since the first packet)."""
+        return self._rx_s(self._rx_ns)
 
     # --- input --------------------------------------------------------------------------------
     def feed(self, packet: RawPacket) -> None:
@@ -142,8 +194,10 @@ class LiveEngine:
         for device, record in self.sessions.feed(packet):
             self._handle(device, record)
         self._maybe_status(packet.rx_time_ns)
+        if self.outputs is not None:
+            self._outputs_tick(packet.rx_time_ns)
 
-    def finish(self, reason: str = "end of source") -> RunSummary:
+    def finish(self, reason: str = END_OF_SOURCE) -> RunSummary:
         """Flush sessions and pipelines, print the final status; close the capture."""
         if self._finished:
             return self.summary
@@ -163,9 +217,30 @@ class LiveEngine:
                 {"reason": reason, "packets": self.summary.packets, "health": self.summary.health},
                 rx_time_ns=self._rx_ns,
             )
+        if self.outputs is not None:
+            self._close_outputs(reason)
         with contextlib.suppress(Exception):
             self.out.flush()
         return self.summary
+
+    def _close_outputs(self, reason: str) -> None:
+        outputs = self.outputs
+        assert outputs is not None
+        status = RUN_CLOSED if reason == END_OF_SOURCE else RUN_INTERRUPTED
+        for health in self.sessions.health().values():
+            outputs.publish(health)
+        for text in outputs.poll():
+            self._line(f"# {self.now_s():9.3f} {text}")
+        try:
+            self.summary.coach = outputs.close(status, reason)
+        except Exception as exc:  # noqa: BLE001 - the run's display ends cleanly whatever a sink did
+            self._line(f"# outputs: could not close the run: {type(exc).__name__}: {exc}")
+        self.summary.status = status
+        self.summary.run_id = outputs.run_id
+        self.summary.alerts = len(outputs.alerts)
+        line = outputs.summary_line()
+        if line:
+            self._line(f"# {line}")
 
     # --- records ------------------------------------------------------------------------------
     def _state(self, device: str) -> DeviceState:
@@ -223,12 +298,21 @@ class LiveEngine:
                 f"# {t:9.3f} {device}: gap, {record.missing_samples} samples missing "
                 f"({(record.end_s - record.start_s) * 1e3:.0f} ms)"
             )
+            if self.outputs is not None:
+                t_end = self.sessions.to_common(device, record.end_s)
+                self.outputs.on_records([Gap(t, t_end, record.missing_samples)], device)
         elif isinstance(record, DeviceEvent):
             self._event(device, record)
         elif isinstance(record, RscReading):
             self._state(device).last_rsc = record
+            if self.outputs is not None:
+                from gait.storage.local import SpeedSample
+
+                sample = SpeedSample(self._rx_s(record.rx_time_ns), float(record.speed_mps), "rsc")
+                self.outputs.on_records([sample], device)
 
     def _event(self, device: str, ev: DeviceEvent) -> None:
+        reconnect = ev.kind == "connected" and device in self.disconnected
         if ev.kind == "connected":
             self.disconnected.discard(device)
         elif ev.kind == "disconnected":
@@ -241,6 +325,12 @@ class LiveEngine:
             st.error = None
         detail = f": {ev.detail}" if ev.detail else ""
         self._line(f"# {self._rx_s(ev.rx_time_ns):9.3f} {device}: {ev.kind}{detail}")
+        if self.outputs is not None and ev.kind in LINK_EVENTS and (ev.kind != "connected" or reconnect):
+            t = self._rx_s(ev.rx_time_ns)
+            self.outputs.on_records([QualityEvent(t, f"device_{ev.kind}", ev.detail or ev.kind)], device)
+            self.outputs.publish(
+                {"type": "device", "device": device, "kind": ev.kind, "detail": ev.detail, "time_s": round(t, 3)}
+            )
 
     def _pipeline_records(self, device: str, records: list) -> None:
         st = self._state(device)
@@ -253,6 +343,9 @@ class LiveEngine:
                 st.pipeline_gaps += 1  # the session reported it already, with its device-side cause
             elif isinstance(r, QualityEvent):
                 self._line(f"# {device}: notice: {r.message}")
+                if self.outputs is not None:
+                    t = self.sessions.to_common(device, r.time_s)
+                    self.outputs.on_records([QualityEvent(t, r.code, r.message)], device)
 
     def _step(self, device: str, s: StepMetrics) -> None:
         t_ic = self.sessions.to_common(device, s.ic_s)
@@ -261,7 +354,16 @@ class LiveEngine:
         if self.jsonl:
             obj = {"device": device, "t_s": round(t_ic, 4), "latency_ms": round(latency_ms, 1), **s.to_dict()}
             self._line(json.dumps(obj))
-            return
+        else:
+            self._step_line(device, s, t_ic, latency_ms)
+        if self.outputs is not None:
+            # the run's record is on the common clock: the times printed, comparable across devices
+            emitted = self.sessions.to_common(device, s.emitted_s) if math.isfinite(s.emitted_s) else self.now_s()
+            common = replace(s, ic_s=t_ic, to_s=t_to, emitted_s=emitted)
+            st = self._state(device)
+            self.outputs.on_records([common], device, placement=st.config.placement if st.config else None)
+
+    def _step_line(self, device: str, s: StepMetrics, t_ic: float, latency_ms: float) -> None:
         side = s.side or "-"
         q = f"  [{','.join(s.quality)}]" if s.quality else ""
         strike = f" {s.strike}" if s.strike else ""
@@ -301,6 +403,27 @@ class LiveEngine:
             self._line(f"# {t:9.3f} status {health.summary()}{extra}")
         if self.sessions.unknown:
             self._line(f"# {t:9.3f} status {self.sessions.unknown} packets from undeclared devices ignored")
+        if self.outputs is not None:
+            line = self.outputs.health_line()
+            if line:
+                self._line(f"# {t:9.3f} status {line}")
+
+    def _outputs_tick(self, rx_ns: int) -> None:
+        """Device health to the bus (every second of receive time); the sinks' new problems as
+        one line each (looked at twice a second of wall time)."""
+        outputs = self.outputs
+        assert outputs is not None
+        if outputs.bus is not None and (
+            self._last_bus_ns is None or rx_ns - self._last_bus_ns >= BUS_HEALTH_EVERY_S * 1e9
+        ):
+            self._last_bus_ns = rx_ns
+            for health in self.sessions.health().values():
+                outputs.publish(health)
+        now = time.monotonic()
+        if now >= self._next_poll:
+            self._next_poll = now + POLL_EVERY_S
+            for text in outputs.poll():
+                self._line(f"# {self.now_s():9.3f} {text}")
 
     def _line(self, text: str) -> None:
         self.summary.lines += 1
@@ -316,13 +439,24 @@ async def run_source(
     *,
     handle_sigint: bool = True,
     link_loss_timeout_s: float | None = LINK_LOSS_TIMEOUT_S,
+    bus: Any = None,
+    keys: bool = False,
 ) -> RunSummary:
     """Feed ``source`` into ``engine`` until the source ends, Ctrl-C (SIGINT), or every
     device has been disconnected for ``link_loss_timeout_s`` (wall clock). Always finishes
-    the engine (flush, final status, capture closed)."""
+    the engine (flush, final status, capture closed, the run's outputs closed).
+
+    ``bus``: a live bus (`dashboards.bus.LiveBus`) to publish steps, alerts, pain and health to
+    (also given to the engine, or through its outputs). ``keys``: when stdin is a terminal, a digit
+    key 0-9 is a pain score for the coach (the terminal is in cbreak mode for the run, and
+    restored after it)."""
     loop = asyncio.get_running_loop()
+    if bus is not None:
+        engine.use_bus(bus)
+    if engine.outputs is not None:
+        engine.outputs.bind_loop(loop)
     stop = asyncio.Event()
-    reason = "end of source"
+    reason = END_OF_SOURCE
     installed = False
     if handle_sigint:
         try:
@@ -330,6 +464,7 @@ async def run_source(
             installed = True
         except (NotImplementedError, RuntimeError, ValueError):
             installed = False
+    pain_keys = PainKeys(loop, engine) if keys and engine.outputs is not None else None
 
     async def consume() -> None:
         async for packet in source:
@@ -354,9 +489,15 @@ async def run_source(
     task = asyncio.create_task(consume())
     guard = asyncio.create_task(watchdog())
     try:
+        if pain_keys is not None:
+            pain_keys.start()
         done, _ = await asyncio.wait({task, guard}, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
-            task.result()  # re-raise a source error
+            try:
+                task.result()  # re-raise a source error
+            except Exception as exc:
+                reason = f"error: {type(exc).__name__}: {exc}"
+                raise
             if stop.is_set():
                 reason = "interrupted"
         else:
@@ -368,6 +509,8 @@ async def run_source(
     except asyncio.CancelledError:
         reason = "interrupted"
     finally:
+        if pain_keys is not None:
+            pain_keys.stop()
         guard.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await guard
@@ -377,6 +520,92 @@ async def run_source(
             await source.aclose()
         summary = engine.finish(reason)
     return summary
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class PainKeys:
+    """Digit keys 0-9 on the terminal are pain scores (0 none ... 9; the coach stops the run at
+    its ``pain.stop_at``). Only when stdin is a terminal: it is put in cbreak mode (keys arrive
+    one by one, without Enter and without echo; Ctrl-C still works) and read without blocking
+    through the event loop (`add_reader`); `stop` restores the terminal as it was."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, engine: LiveEngine, stream: Any = None):
+        self.loop = loop
+        self.engine = engine
+        self.stream = stream if stream is not None else sys.stdin
+        self.fd: int | None = None
+        self._saved: Any = None
+        self.scores: list[int] = []
+
+    def start(self) -> bool:
+        """Start listening; False when stdin is not a terminal (nothing changed then)."""
+        try:
+            fd = self.stream.fileno()
+        except (AttributeError, ValueError, OSError):
+            return False
+        if not os.isatty(fd):
+            return False
+        try:
+            background = os.tcgetpgrp(fd) != os.getpgrp()
+        except OSError:  # not our controlling terminal: no job control applies to it
+            background = False
+        if background:
+            return False  # a background job: changing the terminal would stop the process (SIGTTOU)
+        try:
+            import termios
+            import tty
+
+            self._saved = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
+            self.loop.add_reader(fd, self._on_input)
+        except Exception:  # noqa: BLE001 - no terminal control (a background job, no termios): no keys
+            self._restore(fd)
+            return False
+        self.fd = fd
+        self.engine._line("# pain: press a digit 0-9 at any time during the run to report pain (0 = none)")
+        return True
+
+    def _on_input(self) -> None:
+        fd = self.fd
+        if fd is None:
+            return
+        try:
+            data = os.read(fd, 64)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # end of input: stop listening
+            self.stop()
+            return
+        outputs = self.engine.outputs
+        for ch in data.decode("ascii", "ignore"):
+            if ch.isdigit() and outputs is not None:
+                self.scores.append(int(ch))
+                outputs.pain(int(ch), "during")
+
+    def stop(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is None:
+            return
+        with contextlib.suppress(Exception):
+            self.loop.remove_reader(fd)
+        self._restore(fd)
+
+    def _restore(self, fd: int) -> None:
+        if self._saved is None:
+            return
+        import termios
+
+        with contextlib.suppress(Exception):
+            termios.tcsetattr(fd, termios.TCSADRAIN, self._saved)
+        self._saved = None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -393,6 +622,55 @@ def _add_common_display_args(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_STATUS_EVERY_S,
         dest="status_every",
         help="seconds between status lines (0: none)",
+    )
+    _add_output_args(p)
+
+
+def _add_output_args(p: argparse.ArgumentParser) -> None:
+    """Where the run goes (store, InfluxDB) and the coach during it (gait.run_session)."""
+    from gait.cues import MODES
+
+    g = p.add_argument_group("storage and coach")
+    g.add_argument("--no-store", action="store_true", dest="no_store", help="do not store the run in the local store")
+    g.add_argument(
+        "--data-dir",
+        default=None,
+        dest="data_dir",
+        help="local store folder (default: $GAIT_DATA_DIR or the user data folder)",
+    )
+    g.add_argument("--runner", default=None, help="who is running (stored with the run)")
+    g.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="TOML config with an [influxdb] section (INFLUXDB_V2_* variables also configure InfluxDB)",
+    )
+    g.add_argument(
+        "--coach",
+        default="default",
+        metavar="PRESET",
+        help="coach preset (default: default; see gait/coach_presets), or 'off'",
+    )
+    g.add_argument(
+        "--coach-config", default=None, dest="coach_config", metavar="FILE", help="your coach TOML over the preset"
+    )
+    g.add_argument(
+        "--cues",
+        choices=MODES,
+        default="auto",
+        help="how alerts sound: speech (espeak-ng), tone, bell, silent; auto: the best available",
+    )
+    g.add_argument(
+        "--pain-before", type=pain_score, default=None, dest="pain_before", metavar="N", help="pain 0-10 before the run"
+    )
+    g.add_argument(
+        "--pain-after", type=pain_score, default=None, dest="pain_after", metavar="N", help="pain 0-10 after the run"
+    )
+    g.add_argument(
+        "--no-keys",
+        action="store_true",
+        dest="no_keys",
+        help="do not read pain scores (digit keys 0-9) from the terminal during the run",
     )
 
 
@@ -613,9 +891,11 @@ def _err(msg: str) -> None:
     print(f"gait: error: {msg}", file=sys.stderr)
 
 
-def run_live(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """``gait live``: a source through the sessions and pipeline, per-step lines in the terminal."""
+def run_live(args: argparse.Namespace, out: TextIO | None = None, bus: Any = None) -> int:
+    """``gait live``: a source through the sessions and pipeline, per-step lines in the terminal;
+    the run stored as it goes, coached, and published to ``bus`` (a live bus) when given."""
     try:
+        OutputOptions.from_args(args).check()  # a bad coach or InfluxDB config: before connecting
         source = build_source(args)
     except (GaitError, ValueError, OSError) as exc:
         _err(str(exc))
@@ -624,7 +904,7 @@ def run_live(args: argparse.Namespace, out: TextIO | None = None) -> int:
         _err(f"{exc}; install the emulation extra (bumble) for --source emulated")
         return 2
     try:
-        summary = asyncio.run(_live(source, args, out))
+        summary = asyncio.run(_live(source, args, out, bus))
     except (GaitError, OSError, ValueError) as exc:
         _err(str(exc))
         return 2
@@ -633,11 +913,55 @@ def run_live(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 2
     if _arg(args, "record"):
         print(f"gait: wrote {_arg(args, 'record')} ({summary.packets} packets)", file=sys.stderr)
+    _say_stored(args, summary)
     return 0
 
 
-async def _live(source: Source, args: argparse.Namespace, out: TextIO | None) -> RunSummary:
+def _say_stored(args: argparse.Namespace, summary: RunSummary) -> None:
+    if summary.run_id is not None:
+        where = _arg(args, "data_dir") or "the local store"
+        print(f"gait: run {summary.run_id} stored in {where} ({summary.status})", file=sys.stderr)
+
+
+def _primary(devices: list[DeviceConfig], placement: str | None, side: str | None) -> tuple[str, str | None]:
+    """The run's placement and side: the first device's, else the command line's (as the engine)."""
+    first = devices[0] if devices else None
+    return (first.placement if first else None) or placement or "sacrum", (first.side if first else None) or side
+
+
+def _open_outputs(
+    args: argparse.Namespace,
+    devices: list[DeviceConfig],
+    *,
+    placement: str | None,
+    side: str | None,
+    speed_mps: float | None,
+    start_time: float | None,
+    raw_files: tuple[str, ...] | list[str] = (),
+    recording: str | None = None,
+    notes: str,
+    source: str,
+    bus: Any,
+) -> RunOutputs:
+    run_placement, run_side = _primary(devices, placement, side)
+    return RunOutputs.open(
+        OutputOptions.from_args(args),
+        devices=[d.to_dict() for d in devices],
+        placement=run_placement,
+        side=run_side,
+        speed_mps=speed_mps,
+        start_time=start_time,
+        raw_files=raw_files,
+        recording=recording,
+        notes=notes,
+        source=source,
+        bus=bus,
+    )
+
+
+async def _live(source: Source, args: argparse.Namespace, out: TextIO | None, bus: Any = None) -> RunSummary:
     recorder = None
+    outputs = None
     try:
         await source.prepare()  # BLE: find and connect first, so every device has its decoder
         devices = _devices_for(source, args)
@@ -653,6 +977,18 @@ async def _live(source: Source, args: argparse.Namespace, out: TextIO | None) ->
                 },
             }
             recorder = CaptureWriter(record_path, metadata)
+        outputs = _open_outputs(
+            args,
+            devices,
+            placement=_arg(args, "placement"),
+            side=_arg(args, "side"),
+            speed_mps=_arg(args, "speed_mps"),
+            start_time=recorder.metadata.get("created_unix_s") if recorder is not None else None,
+            recording=record_path or None,
+            notes=f"gait live, {source.kind} source",
+            source=source.kind,
+            bus=bus,
+        )
         engine = LiveEngine(
             devices,
             out=out,
@@ -662,27 +998,33 @@ async def _live(source: Source, args: argparse.Namespace, out: TextIO | None) ->
             status_every_s=_arg(args, "status_every", DEFAULT_STATUS_EVERY_S),
             jsonl=bool(_arg(args, "jsonl", False)),
             recorder=recorder,
+            outputs=outputs,
         )
     except BaseException as exc:  # nothing streamed yet: disconnect (STOP) and close what is open
         if recorder is not None:
             with contextlib.suppress(Exception):
                 recorder.close({"reason": f"error: {exc}", "packets": 0})
+        if outputs is not None:
+            with contextlib.suppress(Exception):
+                outputs.close(RUN_INTERRUPTED, f"error: {exc}")
         with contextlib.suppress(Exception):
             await source.aclose()
         raise
-    return await run_source(source, engine)
+    return await run_source(source, engine, keys=not _arg(args, "no_keys", False))
 
 
-def run_record(args: argparse.Namespace, out: TextIO | None = None) -> int:
+def run_record(args: argparse.Namespace, out: TextIO | None = None, bus: Any = None) -> int:
     """``gait record FILE``: ``gait live`` that writes a capture file (the display stays on)."""
-    return run_live(args, out=out)
+    return run_live(args, out=out, bus=bus)
 
 
-def run_replay(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """``gait replay FILE``: a capture through the same sessions, pipeline and display."""
+def run_replay(args: argparse.Namespace, out: TextIO | None = None, bus: Any = None) -> int:
+    """``gait replay FILE``: a capture through the same sessions, pipeline and display; stored as
+    a new run (starting at the capture's wall-clock start, the capture referenced) and coached."""
     try:
+        OutputOptions.from_args(args).check()
         source = ReplaySource(args.capture, speed=parse_speed(_arg(args, "speed", "max")))
-    except (CaptureError, OSError, ValueError) as exc:
+    except (CaptureError, GaitError, OSError, ValueError) as exc:
         _err(str(exc))
         return 2
     meta = source.capture_metadata
@@ -694,16 +1036,36 @@ def run_replay(args: argparse.Namespace, out: TextIO | None = None) -> int:
         devices = [
             DeviceConfig(d.id, d.kind, placement or d.placement, side or d.side, d.settings) for d in source.devices
         ]
+    speed_mps = _arg(args, "speed_mps") if _arg(args, "speed_mps") is not None else live.get("speed_mps")
+    created = meta.get("created_unix_s")
+    try:
+        outputs = _open_outputs(
+            args,
+            list(devices),
+            placement=placement or live.get("placement"),
+            side=side or live.get("side"),
+            speed_mps=speed_mps,
+            start_time=float(created) if isinstance(created, int | float) else None,
+            raw_files=[args.capture],
+            notes=f"gait replay of {Path(args.capture).name}",
+            source="replay",
+            bus=bus,
+        )
+    except (GaitError, OSError, ValueError) as exc:
+        _err(str(exc))
+        return 2
     engine = LiveEngine(
         devices,
         out=out,
         placement=placement or live.get("placement"),
         side=side or live.get("side"),
-        speed_mps=_arg(args, "speed_mps") if _arg(args, "speed_mps") is not None else live.get("speed_mps"),
+        speed_mps=speed_mps,
         status_every_s=_arg(args, "status_every", DEFAULT_STATUS_EVERY_S),
         jsonl=bool(_arg(args, "jsonl", False)),
+        outputs=outputs,
     )
-    asyncio.run(run_source(source, engine))
+    summary = asyncio.run(run_source(source, engine, keys=not _arg(args, "no_keys", False)))
+    _say_stored(args, summary)
     problem = source.reader.problem
     if problem is not None:
         print(

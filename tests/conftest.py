@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,10 @@ from gait.dsp.stage import slice_block
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# Live and replay runs are stored by default: keep the tests' runs out of the user's data folder
+# (set before any test module copies the environment for its subprocesses).
+os.environ.setdefault("GAIT_DATA_DIR", tempfile.mkdtemp(prefix="gait-tests-"))
 
 pytest_plugins = ["tests.ble_options"]
 
