@@ -33,6 +33,10 @@ pytest_plugins = ["tests.vm_server"]  # fixtures vm_server, vm_factory (move to 
 START_S = 1_790_000_000.0  # 2026-09-21 14:13:20 UTC, a whole second (timestamps land on whole ms)
 STRIKES = ("rearfoot", "midfoot", "forefoot", None)
 
+# put() must never wait for the network: a blocking call would take the client's timeout
+# (seconds). The bound only has to tell those apart, with room for a loaded CI machine.
+NEVER_BLOCKS_MS = 500.0
+
 
 def make_steps(n: int, seed: int = 0, t0: float = 1.0) -> list[StepMetrics]:
     """Deterministic steps 0.352 s apart, values with 3 decimals (as the analysis contract)."""
@@ -287,7 +291,7 @@ def test_dead_server_clear_message_outbox_keeps_points_put_never_blocks(tmp_path
         f"\n[bench] put() with a dead server: p50 {np.percentile(lat, 50) * 1000:.1f} us, "
         f"p99 {np.percentile(lat, 99) * 1000:.1f} us, max {lat.max():.2f} ms over {len(lat)} puts\n[health] {h.line()}"
     )
-    assert lat.max() < 50.0
+    assert lat.max() < NEVER_BLOCKS_MS
     assert h.connected is False and h.queued == len(steps) and h.written == 0
     assert "not reachable" in h.last_error and "INFLUXDB_V2_URL" in h.last_error and "\n" not in h.last_error
     t = time.perf_counter()
@@ -404,7 +408,7 @@ def test_server_killed_mid_run_loses_and_doubles_nothing(vm_server, tmp_path):
     print(f"\n[vm kill] {h.line()}; re-sent after the outage: {h.resent}; max put {max_put_ms[0]:.2f} ms")
     assert down.connected is False and "not reachable" in (down.last_error or "")
     assert h.resent > 0  # the points acknowledged just before the kill went out again
-    assert max_put_ms[0] < 50.0
+    assert max_put_ms[0] < NEVER_BLOCKS_MS
     assert_stored_exactly(vm_server, steps, run)
 
 
@@ -434,7 +438,7 @@ def test_wrong_token_clear_message_run_goes_on_locally_then_catches_up(vm_factor
     assert sink.flush(timeout=5.0) is False
     h = sink.close()
     print(f"\n[wrong token] {h.line()}")
-    assert worst < 50.0
+    assert worst < NEVER_BLOCKS_MS
     assert h.connected is False and h.queued == len(steps) and h.written == 0
     assert "refused the token (401" in h.last_error and "INFLUXDB_V2_TOKEN" in h.last_error
     if local is not None:
