@@ -10,7 +10,7 @@ which goes to the live run's coach through the bus callback and into the live ru
 
 Pages (HTML, no inline script): ``/`` runs, ``/runs/{id}`` one run, ``/compare?a=&b=``,
 ``/trends``, ``/live``. JSON: ``/api/runs``, ``/api/runs/{id}`` (everything a run page needs in
-one response), ``/api/runs/{id}/splits?by=km|minute``, ``/api/trends?period=week|month``,
+one response; for a finished run built once, when it closes, and kept gzipped in the store), ``/api/runs/{id}/splits?by=km|minute``, ``/api/trends?period=week|month``,
 ``/api/live/state``, ``/api/live/stream`` (Server-Sent Events), ``POST /api/live/pain``.
 Exports: ``/api/runs/{id}/export/{steps.csv|csv.zip|parquet.zip|fit|html}``.
 
@@ -26,6 +26,8 @@ routes take a run number and a format name from a fixed list, never a path.
 from __future__ import annotations
 
 import asyncio
+import functools
+import gzip
 import hmac
 import io
 import ipaddress
@@ -56,7 +58,8 @@ from starlette.routing import Route
 
 from dashboards.bus import LiveBus
 from gait.core.records import Alert, PainNote
-from gait.storage import QUALITY_BITS, Store
+from gait.storage import QUALITY_BITS, SCHEMA_VERSION, Store
+from gait.storage.local import add_close_hook, software_version
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_HOST = "127.0.0.1"
@@ -270,6 +273,64 @@ def run_payload_text(store: Store, run_id: int) -> str:
     return head_text[:-1] + ',"steps":{' + ",".join(parts) + "}}"
 
 
+# The run page's payload of a finished run is built once (when the run closes, or on its first
+# open) and kept gzipped in the store (``derived_cache``): a cold open is then one blob read, and
+# the bytes go out as they are to any browser (every one accepts gzip).
+REVIEW_PAYLOAD = "review-payload.json.gz"
+REVIEW_FORMAT = 1  # bump when run_payload_text's output changes
+
+
+@functools.lru_cache(maxsize=1)
+def review_payload_version() -> str:
+    return f"{REVIEW_FORMAT}/{SCHEMA_VERSION}/{software_version()}"
+
+
+def review_payload_gz(store: Store, run_id: int) -> bytes:
+    """The run page's JSON, gzipped: the stored copy when valid, else built (and stored when the
+    run is finished). KeyError: no such run."""
+    version = review_payload_version()
+    blob = store.derived(run_id, REVIEW_PAYLOAD, version)
+    if blob is not None:
+        return blob
+    stamp = store.run_stamp(run_id)
+    if stamp is None:
+        raise KeyError(f"no run {run_id}")
+    blob = gzip.compress(run_payload_text(store, run_id).encode(), compresslevel=5, mtime=0)
+    try:
+        store.put_derived(run_id, REVIEW_PAYLOAD, version, blob, stamp=stamp)
+    except Exception:  # noqa: BLE001 - a busy or read-only store: serve it anyway
+        pass
+    return blob
+
+
+def _build_review_payload(store: Store, run_id: int) -> None:
+    """Close hook: a run that just finished opens in review from its stored payload."""
+    review_payload_gz(store, run_id)
+
+
+add_close_hook(_build_review_payload)
+
+PREBUILD_RECENT_RUNS = 50
+
+
+def prebuild_review_payloads(data_dir: str | Path, limit: int = PREBUILD_RECENT_RUNS) -> int:
+    """Build the stored review payload of recent finished runs that have none (runs closed by a
+    process without the dashboards), newest first, so their first open is fast too. Returns the
+    number built; never raises (it runs in the background at server start)."""
+    built = 0
+    try:
+        with Store(data_dir) as store:
+            version = review_payload_version()
+            for status in ("closed", "interrupted"):
+                for run_id in store.run_ids(status=status)[:limit]:
+                    if store.derived(run_id, REVIEW_PAYLOAD, version) is None:
+                        review_payload_gz(store, run_id)
+                        built += 1
+    except Exception:  # noqa: BLE001 - an optimisation only: the page builds it on demand anyway
+        return built
+    return built
+
+
 def trends_payload(store: Store, period: str, runner: str | None) -> dict[str, Any]:
     points = store.trends(runner=runner, period=period)
     return {
@@ -443,28 +504,16 @@ def create_app(
 
         return _json({"runs": await run_in_threadpool(work), "live": live.snapshot()})
 
-    cache: dict[tuple, str] = {}
-
-    def cached_payload(run_id: int) -> str:
-        st = reader.get()
-        info = st.run(run_id)
-        key = (run_id, info.status, info.last_write, info.end_time, info.notes)
-        text = cache.get(key)
-        if text is None:
-            text = run_payload_text(st, run_id)
-            if info.status != "open":  # finished runs do not change: keep the last few
-                while len(cache) >= 4:
-                    cache.pop(next(iter(cache)))
-                cache[key] = text
-        return text
-
     async def api_run(request: Request) -> Response:
         run_id = _run_id(request)
         try:
-            text = await run_in_threadpool(cached_payload, run_id)
+            blob = await run_in_threadpool(lambda: review_payload_gz(reader.get(), run_id))
         except KeyError:
             return _missing(run_id)
-        return Response(text, media_type="application/json")
+        headers = {"vary": "accept-encoding"}
+        if "gzip" in (request.headers.get("accept-encoding") or "").lower():
+            return Response(blob, media_type="application/json", headers={**headers, "content-encoding": "gzip"})
+        return Response(gzip.decompress(blob), media_type="application/json", headers=headers)
 
     async def api_splits(request: Request) -> Response:
         run_id = _run_id(request)
@@ -724,6 +773,7 @@ def serve(
         store = default_data_dir()
     if not isinstance(store, Store):
         Store(store).close()  # create / migrate / recover once, before the readers
+        threading.Thread(target=prebuild_review_payloads, args=(store,), name="prebuild", daemon=True).start()
     app = create_app(store, bus=bus, token=token)
     if announce is not None:
         announce(f"gait dashboard: {url_for(host, port, token)}  (Ctrl-C to stop)")

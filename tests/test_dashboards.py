@@ -444,3 +444,49 @@ def test_store_synthetic_run_roundtrip(tmp_path):
         rid = store_synthetic_run(store, synthetic_steps(300, seed=1), start_time=1_700_000_000.0, pain=(1, 2, 3), cues=2)
         s = store.summary(rid)
     assert s.steps == 300 and s.pain_before == 1 and s.pain_during_max == 2 and s.pain_after == 3 and s.cues == 2
+
+
+def test_review_payload_stored_at_close_and_voided_by_writes(tmp_path):
+    import gzip
+
+    from dashboards.server import REVIEW_PAYLOAD, review_payload_gz, review_payload_version, run_payload_text
+
+    with Store(tmp_path) as store:
+        run_id = store_synthetic_run(store, synthetic_steps(400, seed=3), start_time=time.time() - 600, cues=1)
+        version = review_payload_version()
+        blob = store.derived(run_id, REVIEW_PAYLOAD, version)  # built by the close hook
+        assert blob is not None and gzip.decompress(blob).decode() == run_payload_text(store, run_id)
+        assert store.derived(run_id, REVIEW_PAYLOAD, "another version") is None
+        store.set_notes(run_id, "edited")
+        assert store.derived(run_id, REVIEW_PAYLOAD, version) is None  # notes changed: rebuilt
+        assert json.loads(gzip.decompress(review_payload_gz(store, run_id)))["info"]["notes"] == "edited"
+        assert store.derived(run_id, REVIEW_PAYLOAD, version) is not None
+        store.write(run_id, [PainNote(10.0, 1, "during")])
+        assert store.derived(run_id, REVIEW_PAYLOAD, version) is None  # written again: voided
+        assert json.loads(gzip.decompress(review_payload_gz(store, run_id)))["pain"][-1]["score"] == 1
+    app = create_app(tmp_path)
+    with ServerThread(app, port=0) as srv:
+        resp, plain = request(srv, "GET", f"/api/runs/{run_id}")
+        assert resp.getheader("content-encoding") is None and json.loads(plain)["run_id"] == run_id
+        resp, packed = request(srv, "GET", f"/api/runs/{run_id}", headers={"Accept-Encoding": "gzip, br"})
+        assert resp.getheader("content-encoding") == "gzip" and gzip.decompress(packed) == plain
+
+
+def test_prebuild_stores_payloads_of_runs_closed_without_the_dashboards(tmp_path):
+    from dashboards.server import REVIEW_PAYLOAD, prebuild_review_payloads, review_payload_version
+    from gait.storage import Store
+
+    with Store(tmp_path) as store:
+        run_id = store.open_run(runner="r", placement="waist")
+        store.close_run(run_id)
+    # a closed run whose stored payload is missing (as when closed by a process without dashboards)
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "gait.sqlite")
+    con.execute("DELETE FROM derived_cache")
+    con.commit()
+    con.close()
+    assert prebuild_review_payloads(tmp_path) == 1
+    with Store(tmp_path) as store:
+        assert store.derived(run_id, REVIEW_PAYLOAD, review_payload_version()) is not None
+    assert prebuild_review_payloads(tmp_path) == 0

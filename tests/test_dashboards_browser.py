@@ -258,3 +258,12 @@ def test_review_open_bench(browser):
 
     figures = bench_review_open(n_steps=21_600, pw_browser=browser)
     assert figures["browser_total_ms"] < 10_000
+
+
+def test_live_lag_bench(browser):
+    """Prints how far behind the bus the live page is, at a 200 Hz stream's step rate and in a
+    burst (not a tight timed test)."""
+    from dashboards.run_demo import bench_live_lag
+
+    figures = bench_live_lag(phases=((3.0, 5.0), (50.0, 10.0)), pw_browser=browser)
+    assert figures["3_per_s_shown"] == 1.0 and figures["50_per_s_shown"] > 0.9

@@ -26,13 +26,14 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import sys
 import time
 import uuid as uuidlib
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -417,6 +418,41 @@ def _heel_share(counts: dict[str, int]) -> float | None:
     return counts["rearfoot"] / known if known else None
 
 
+# --- derived data ----------------------------------------------------------------------------
+# Rebuildable products of a finished run (the review page's payload, ...), kept so that opening a
+# finished run is one blob read. Not part of the versioned schema: a cache table any version may
+# create, drop or ignore. A row is valid only while its ``stamp`` (a digest of the run's row:
+# every write moves ``last_write``, notes, status and end time are in it; the uuid guards reused
+# ids) and its ``version`` (chosen by the producer: format + software version) still match.
+_DERIVED_DDL = """CREATE TABLE IF NOT EXISTS derived_cache (
+    run_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    stamp TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
+)"""
+_STAMP_COLS = (
+    "uuid, runner_id, start_time, end_time, stream_t0_s, devices, placement, side, config_json, "
+    "software_version, status, notes, last_write"
+)
+_close_hooks: list[Callable[[Store, int], None]] = []
+_log = logging.getLogger(__name__)
+
+
+def add_close_hook(fn: Callable[[Store, int], None]) -> None:
+    """Call ``fn(store, run_id)`` after every `Store.close_run` (in the closing thread, with that
+    store), e.g. to build a finished run's derived data once. Errors are logged, never raised."""
+    if fn not in _close_hooks:
+        _close_hooks.append(fn)
+
+
+def remove_close_hook(fn: Callable[[Store, int], None]) -> None:
+    with contextlib.suppress(ValueError):
+        _close_hooks.remove(fn)
+
+
 # --- the store --------------------------------------------------------------------------------
 
 
@@ -448,6 +484,9 @@ class Store:
         self.conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.migrations_applied = migrate(self.conn)
+        has_cache = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'derived_cache'"
+        if not self.conn.execute(has_cache).fetchone():
+            self.conn.execute(_DERIVED_DDL)
         self._locks: dict[int, _RunLock] = {}
         self._runs: dict[int, _RunCache] = {}
         self.recovered: list[int] = self.recover() if recover else []
@@ -596,11 +635,18 @@ class Store:
         lock = self._locks.pop(run_id, None)
         if lock is not None:
             lock.release()
-        return self.summary(run_id)
+        summary = self.summary(run_id)
+        for hook in list(_close_hooks):
+            try:
+                hook(self, run_id)
+            except Exception:  # noqa: BLE001 - derived data is optional: never fail a close for it
+                _log.warning("close hook %r failed for run %s", hook, run_id, exc_info=True)
+        return summary
 
     def set_notes(self, run_id: int, notes: str) -> None:
         with self.transaction() as c:
             c.execute("UPDATE runs SET notes = ?, summary_json = NULL WHERE id = ?", (notes, run_id))
+            c.execute("DELETE FROM derived_cache WHERE run_id = ?", (run_id,))
 
     def delete_run(self, run_id: int) -> None:
         with self.transaction() as c:
@@ -613,6 +659,7 @@ class Store:
                 "speeds",
                 "raw_chunks",
                 "raw_files",
+                "derived_cache",
             ):
                 c.execute(f"DELETE FROM {table} WHERE run_id = ?", (run_id,))
             c.execute("DELETE FROM runs WHERE id = ?", (run_id,))
@@ -785,6 +832,7 @@ class Store:
                     chunks,
                 )
             c.execute("UPDATE runs SET last_write = ?, summary_json = NULL WHERE id = ?", (time.time(), run_id))
+            c.execute("DELETE FROM derived_cache WHERE run_id = ?", (run_id,))
         cache.next_step = idx
         return n
 
@@ -826,6 +874,38 @@ class Store:
                 (run_id, device, stored, format, size, digest, time.time()),
             )
         return int(cur.lastrowid)
+
+    # --- derived data (see _DERIVED_DDL) -------------------------------------------------------
+    def run_stamp(self, run_id: int) -> str | None:
+        """A digest of the run's row: changes with every write to the run (None: no such run)."""
+        row = self.conn.execute(f"SELECT {_STAMP_COLS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else hashlib.sha1(repr(row).encode()).hexdigest()
+
+    def derived(self, run_id: int, name: str, version: str) -> bytes | None:
+        """The stored derived data ``name`` of a run, if still valid for ``version``; else None."""
+        row = self.conn.execute(
+            "SELECT version, stamp, data FROM derived_cache WHERE run_id = ? AND name = ?", (run_id, name)
+        ).fetchone()
+        if row is None or row[0] != version or row[1] != self.run_stamp(run_id):
+            return None
+        return bytes(row[2])
+
+    def put_derived(self, run_id: int, name: str, version: str, data: bytes, stamp: str | None = None) -> bool:
+        """Keep derived data of a finished run (open runs still change: not kept; returns False).
+        ``stamp``: `run_stamp` taken before computing ``data`` (a write meanwhile then voids it)."""
+        row = self.conn.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None or row[0] == RUN_OPEN:
+            return False
+        stamp = stamp if stamp is not None else self.run_stamp(run_id)
+        if stamp is None:
+            return False
+        with self.transaction() as c:
+            c.execute(
+                "INSERT OR REPLACE INTO derived_cache (run_id, name, version, stamp, created_at, data)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, name, version, stamp, time.time(), sqlite3.Binary(data)),
+            )
+        return True
 
     # --- reading ------------------------------------------------------------------------------
     def steps(self, run_id: int) -> StepColumns:

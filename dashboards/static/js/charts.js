@@ -96,7 +96,7 @@
     const yAx = { stroke: "#5f6b7a", grid: { stroke: "#eef1f5" }, ticks: { stroke: "#e2e6ec" }, font: "11px system-ui", size: 46 };
     if (opts.yFmt) yAx.values = (u, t) => t.map(opts.yFmt);
     const u = new uPlot({
-      width: Math.max(200, box.clientWidth), height,
+      width: opts.width || Math.max(200, box.clientWidth), height,
       legend: { show: opts.legend !== false, live: true },
       cursor: { drag: { x: true, y: false }, points: { size: 6 } },
       scales: { x: { time: false }, y: opts.range ? { range: typeof opts.range === "function" ? opts.range : () => opts.range } : { auto: true } },

@@ -105,33 +105,39 @@
   }
   // running mean over `w` points, ignoring nulls (for readable lines over noisy per-step values)
   function smooth(y, w) {
-    const n = y.length, out = new Array(n);
+    const n = y.length, out = new Array(n), half = Math.floor(w / 2);
     let s = 0, c = 0;
-    const half = Math.floor(w / 2);
-    const q = [];
     for (let i = 0; i < n + half; i++) {
-      if (i < n) { const v = y[i]; q.push(v); if (v !== null && isFinite(v)) { s += v; c++; } }
-      if (q.length > w) { const o = q.shift(); if (o !== null && isFinite(o)) { s -= o; c--; } }
+      if (i < n) { const v = y[i]; if (v !== null && isFinite(v)) { s += v; c++; } }
+      const o = i - w; // the value leaving the window of the last w points (none once the input ends)
+      if (i < n && o >= 0) { const v = y[o]; if (v !== null && isFinite(v)) { s -= v; c--; } }
       const j = i - half;
       if (j >= 0 && j < n) out[j] = y[j] === null ? null : (c ? s / c : null);
     }
     return out;
   }
-  // a y range that ignores the wildest 1 % at each end (a few implausible steps must not flatten the chart)
-  function robustRange(ys, pad) {
-    const v = [];
-    for (const y of ys) if (y) for (const x of y) if (x !== null && isFinite(x)) v.push(x);
-    if (!v.length) return null;
-    v.sort((p, q) => p - q);
-    const lo = v[Math.floor(0.01 * (v.length - 1))], hi = v[Math.ceil(0.99 * (v.length - 1))];
-    const span = Math.max(hi - lo, Math.abs(hi) * 0.05, 1e-6);
-    return [lo - (pad || 0.15) * span, hi + (pad || 0.15) * span];
+  // the finite values of one or more columns, sorted (typed array: a numeric sort, no comparator)
+  function sortedFinite(ys) {
+    let n = 0;
+    for (const y of ys) if (y) n += y.length;
+    const v = new Float64Array(n);
+    let k = 0;
+    for (const y of ys) if (y) for (let i = 0; i < y.length; i++) { const x = y[i]; if (x !== null && isFinite(x)) v[k++] = x; }
+    return v.subarray(0, k).sort();
   }
-  function median(a) {
-    const v = a.filter((x) => x !== null && isFinite(x)).sort((p, q) => p - q);
+  function sortedMedian(v) {
     if (!v.length) return null;
     const m = v.length >> 1;
     return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
   }
-  global.Gait = { COLORS, ZONES, ZONE_WORDS, STRIKES, STRIKE_ZONE, STRIKE_WORDS, KIND_ZONE, zone, fmt, fmtMetric, clock, pace, km, pct, dateTime, dateCompact, dateShort, el, tile, getJSON, nav, smooth, median, robustRange };
+  // a y range that ignores the wildest 1 % at each end (a few implausible steps must not flatten the chart)
+  function robustRange(ys, pad, sorted) {
+    const v = sorted || sortedFinite(ys);
+    if (!v.length) return null;
+    const lo = v[Math.floor(0.01 * (v.length - 1))], hi = v[Math.ceil(0.99 * (v.length - 1))];
+    const span = Math.max(hi - lo, Math.abs(hi) * 0.05, 1e-6);
+    return [lo - (pad || 0.15) * span, hi + (pad || 0.15) * span];
+  }
+  function median(a) { return sortedMedian(sortedFinite([a])); }
+  global.Gait = { COLORS, ZONES, ZONE_WORDS, STRIKES, STRIKE_ZONE, STRIKE_WORDS, KIND_ZONE, zone, fmt, fmtMetric, clock, pace, km, pct, dateTime, dateCompact, dateShort, el, tile, getJSON, nav, smooth, median, robustRange, sortedFinite, sortedMedian };
 })(window);

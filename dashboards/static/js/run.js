@@ -86,16 +86,28 @@
     const marks = d.alerts.filter((a) => a.kind === "cue" || a.kind === "stop").map((a) => ({ x: toX(a.time_s), color: G.COLORS[G.KIND_ZONE[a.kind]] }))
       .concat(d.pain.map((p) => ({ x: toX(p.time_s), color: "#b91c1c" })));
     const w = Math.max(9, Math.round(n / 250));
+    // per metric, once per page (the x axis does not change them): median, y range, trend line
+    const stats = d._stats || (d._stats = {});
+    const todo = [];
     for (const m of CHART_METRICS) {
       const y = st[m];
       if (!finite(y)) continue;
+      let sm = stats[m];
+      if (!sm) {
+        const sorted = G.sortedFinite([y]);
+        sm = stats[m] = { med: G.sortedMedian(sorted), rr: G.robustRange(null, undefined, sorted), trend: G.smooth(y, w) };
+      }
       const z = G.ZONES[m];
       const holder = el("div");
-      const med = G.median(y);
-      box.append(el("div", { class: "card chart", dataset: { metric: m } }, [el("h3", {}, [el("span", { text: `${z.label} (${z.unit})` }), el("span", { class: `zcell z-${G.zone(m, med)}`, text: `median ${G.fmt(med, z.nd)}` })]), holder]));
+      box.append(el("div", { class: "card chart", dataset: { metric: m } }, [el("h3", {}, [el("span", { text: `${z.label} (${z.unit})` }), el("span", { class: `zcell z-${G.zone(m, sm.med)}`, text: `median ${G.fmt(sm.med, z.nd)}` })]), holder]));
+      todo.push([m, y, sm, z, holder]);
+    }
+    // every chart cell has the same width: one layout read for all of them (not one per chart)
+    const width = todo.length ? Math.max(200, todo[0][4].clientWidth) : 200;
+    for (const [m, y, sm, z, holder] of todo) {
       const raw = n < 6000 ? { label: "per step", y, color: "#9aa5b4", points: 2 } : { label: "per step", y, color: "#cbd2db", width: 1 };
-      const rr = G.robustRange([y]);
-      C.line(holder, { x, xKind, metric: m, height: 180, markers: marks, range: rr ? () => rr : null, series: [raw, { label: "trend", y: G.smooth(y, w), color: "#0f172a", width: 2, nd: z.nd }] });
+      const rr = sm.rr;
+      C.line(holder, { x, xKind, metric: m, height: 180, width, markers: marks, range: rr ? () => rr : null, series: [raw, { label: "trend", y: sm.trend, color: "#0f172a", width: 2, nd: z.nd }] });
     }
   }
 
