@@ -220,3 +220,37 @@ def test_implausible_flag_for_long_contacts() -> None:
     steps = analyze(block, PipelineConfig(placement="foot", side="left"), 200.0).steps
     assert steps
     assert sum(Q_IMPLAUSIBLE in s.quality for s in steps) >= 0.8 * len(steps)
+
+
+def test_stride_tree_from_per_frame_rotations_is_bit_identical():
+    """The per-sample rotations are computed once per frame (any batch) and read by every stride:
+    rows must not depend on the batch, and the truncated tree must equal the full power-of-two
+    tree node for node."""
+    from gait.dsp.foot_orientation import step_rotations, stride_tree
+
+    rng = np.random.default_rng(3)
+    gyr = rng.normal(0.0, 300.0, (700, 3))
+    acc = rng.normal(0.0, 20.0, (700, 3))
+    whole = step_rotations(gyr, 200.0)
+    pieces = np.empty_like(whole)
+    a = 0
+    for size in (1, 7, 20, 400, 5, 266):
+        b = min(699, a + size)
+        step_rotations(gyr[a : b + 1], 200.0, out=pieces[a:b])
+        a = b
+    assert np.array_equal(whole, pieces)
+    for n in (1, 2, 3, 64, 65, 145, 500):
+        levels = stride_tree(gyr[:n], acc[:n], 200.0)
+        assert all(np.array_equal(x, y) for x, y in zip(levels, stride_tree(None, acc[:n], 200.0, whole[: n - 1])))
+        size = 1 << (n - 1).bit_length() if n > 1 else 1
+        m = np.zeros((size, 5, 5))
+        m[:, range(5), range(5)] = 1.0
+        m[: n - 1, :3, :3] = whole[: n - 1]
+        m[:n, :3, 3] = acc[:n]
+        m[:n, :3, 4] = acc[:n] * np.arange(n)[:, None]
+        full = [m]
+        while m.shape[0] > 1:
+            m = np.matmul(m[0::2], m[1::2])
+            full.append(m)
+        assert len(full) == len(levels)
+        assert all(np.array_equal(x[: y.shape[0]], y[: x.shape[0]]) for x, y in zip(full, levels))

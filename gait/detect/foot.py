@@ -82,6 +82,7 @@ from gait.dsp.foot_orientation import (
     parabolic_offset,
     principal_axis,
     sign_vote,
+    step_rotations,
 )
 from gait.dsp.stage import FramedStage
 from gait.metrics.foot_strike import (
@@ -142,6 +143,13 @@ ACC_HUMP_BACK_S = 0.15
 ACC_RISE_AFTER_S = 0.08
 
 
+# ufunc reductions called directly in the per-cycle code: the same reductions as np.max / np.min
+# / ndarray.mean, without their Python wrappers (a few microseconds per cycle each)
+_MAX = np.maximum.reduce
+_MIN = np.minimum.reduce
+_SUM = np.add.reduce
+_OR = np.bitwise_or.reduce
+
 _AFTER_GAP = int(SampleFlag.AFTER_GAP)
 _CLIPPED = int(SampleFlag.CLIPPED)
 _NAN = int(SampleFlag.NAN)
@@ -160,6 +168,16 @@ def _median(values: list[float]) -> float:
 def _norm3(x: np.ndarray) -> np.ndarray:
     """Row norms of an (n, 3) array, element-wise (bit-identical whatever the slicing)."""
     return np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
+
+
+def _max_norm(x: np.ndarray) -> float:
+    """``max(_norm3(x))`` of a few rows, in floats: the same sums of squares, and sqrt is monotonic,
+    so the root of the largest is the largest norm bit for bit (NaN if any row is NaN, as numpy)."""
+    sq = [a * a + b * b + c * c for a, b, c in x.tolist()]
+    m = max(sq)
+    if m != m or not all(v == v for v in sq):
+        return math.nan
+    return math.sqrt(m)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -190,15 +208,20 @@ def _dot3(x: np.ndarray, v: np.ndarray) -> np.ndarray:
 class _Ring:
     """History of raw samples plus the detection signal, addressed by absolute stream index.
 
-    After every append the newest ``cap`` samples are held.
+    After every append the newest ``cap`` samples are held. With a gyroscope, row ``p`` of ``rot``
+    is the exact rotation from sample ``p`` to ``p + 1`` (`step_rotations`), valid for every
+    row but the newest: computed once per sample (per frame, vectorised; bit-identical whatever
+    the batch), then read by every stride's attitude tree.
     """
 
-    def __init__(self, cap: int, gyro: bool):
+    def __init__(self, cap: int, gyro: bool, fs: float = 1.0):
         self.cap = cap
         size = 2 * cap
         self.t = np.zeros(size)
         self.acc = np.zeros((size, 3))
         self.gyr = np.zeros((size, 3)) if gyro else None
+        self.rot = np.zeros((size, 3, 3)) if gyro else None
+        self.fs = fs
         self.flags = np.zeros(size, np.uint8)
         self.sig = np.zeros(size)
         self.raw = np.zeros(size)
@@ -218,16 +241,20 @@ class _Ring:
         if self.end + n > size:
             keep = min(self.cap, self.end)
             src = slice(self.end - keep, self.end)
-            for arr in (self.t, self.acc, self.gyr, self.flags, self.sig, self.raw):
+            for arr in (self.t, self.acc, self.gyr, self.rot, self.flags, self.sig, self.raw):
                 if arr is not None:
                     arr[:keep] = arr[src]
             self.base += self.end - keep
             self.end = keep
         a, b = self.end, self.end + n
+        # (the differences as np.diff computes them, without its wrapper: once per frame)
         if a > 0 or self.base > 0:
-            jumps = np.flatnonzero(np.diff(t, prepend=self.t[a - 1]) > GAP_S)
+            dt = np.empty(n)
+            dt[0] = t[0] - self.t[a - 1]
+            np.subtract(t[1:], t[:-1], out=dt[1:])
+            jumps = np.flatnonzero(dt > GAP_S)
         else:
-            jumps = np.flatnonzero(np.diff(t) > GAP_S) + 1
+            jumps = np.flatnonzero(np.subtract(t[1:], t[:-1]) > GAP_S) + 1
         if jumps.shape[0]:
             self.gaps.extend((jumps + (self.base + a)).tolist())
         if self.gaps and self.gaps[0] < self.base:
@@ -236,6 +263,9 @@ class _Ring:
         self.acc[a:b] = acc
         if self.gyr is not None:
             self.gyr[a:b] = gyr
+            r0 = max(a - 1, 0)
+            if b - r0 >= 2:
+                step_rotations(self.gyr[r0:b], self.fs, out=self.rot[r0 : b - 1])
         self.flags[a:b] = 0 if flags is None else flags
         self.end = b
         return a
@@ -322,7 +352,7 @@ class FootStepStage(FramedStage):
             return []
         if self._ring is None:
             self._gyro = frame.gyr_dps is not None
-            self._ring = _Ring(self._cap, self._gyro)
+            self._ring = _Ring(self._cap, self._gyro, self.fs)
             self._box = max(1, int(round((GYRO_BOX_S if self._gyro else ACC_BOX_S) * self.fs)))
             self._box_kernel = np.full(self._box, 1.0 / self._box)
         ring = self._ring
@@ -516,10 +546,10 @@ class FootStepStage(FramedStage):
             if v < self._threshold(c):
                 continue
             b0 = ring.pos(max(self._search_from, c - self._max_stride))
-            if p > b0 and float(np.max(sig[b0:p])) >= v:
+            if p > b0 and float(_MAX(sig[b0:p])) >= v:
                 continue
             f1 = min(p + L + 1, end_pos)
-            if f1 > p + 1 and float(np.max(sig[p + 1 : f1])) > v:
+            if f1 > p + 1 and float(_MAX(sig[p + 1 : f1])) > v:
                 continue
             return c
         self._scan_c = c_hi + 1
@@ -655,14 +685,14 @@ class FootStepStage(FramedStage):
         # impact
         i0 = math.floor(ic_pos)
         i1 = min(ring.end, math.ceil(ic_pos + IMPACT_WINDOW_S * self.fs) + 1)
-        impact_g = float(np.max(_norm3(ring.acc[i0:i1]))) / GRAVITY_MPS2
+        impact_g = _max_norm(ring.acc[i0:i1]) / GRAVITY_MPS2
         # flags from the samples
         fl = ring.flags[p0 : p1 + 1]
-        if int(np.bitwise_or.reduce(fl)) & _AFTER_GAP:
+        if int(_OR(fl)) & _AFTER_GAP:
             quality.add(Q_GAP)
         s0 = max(p0, int(ic_pos) - 2)
         s1 = min(p1 + 1, int(to_pos) + 3)
-        fl2 = int(np.bitwise_or.reduce(ring.flags[s0:s1])) if s1 > s0 else 0
+        fl2 = int(_OR(ring.flags[s0:s1])) if s1 > s0 else 0
         if fl2 & _CLIPPED:
             quality.add(Q_CLIPPING)
         if fl2 & _NAN:
@@ -721,7 +751,7 @@ class FootStepStage(FramedStage):
             rate = np.convolve(rate, self._smooth_kernel, mode="same")
         gn = np.convolve(_norm3(g), self._ff_kernel, mode="same")
         if edge is None:
-            vote = sign_vote(rate - rate.mean(), gn, self.fs)
+            vote = sign_vote(rate - float(_SUM(rate)) / n, gn, self.fs)  # (= rate.mean(), bit for bit)
             self._vote = 0.8 * self._vote + 0.2 * vote
             if self._vote < FLIP_VOTE:
                 self._axis = None  # sign lost: the caller re-finds it
@@ -736,23 +766,23 @@ class FootStepStage(FramedStage):
         # after it (early swing, after push-off): the turn-around of early swing can be quieter
         # than stance at speed (about 100 deg/s), but its pitch is 40-90 deg below the stance's
         theta = np.cumsum(rate)
-        k_hi = lo_ff + int(np.argmax(theta[lo_ff:hi_ff]))
-        k_lo = k_hi + int(np.argmin(theta[k_hi:hi_ff]))
+        k_hi = lo_ff + int(theta[lo_ff:hi_ff].argmax())
+        k_lo = k_hi + int(theta[k_hi:hi_ff].argmin())
         if k_lo - k_hi >= 4:
             # stance: above the middle of that pitch range (the turn-around lies at its bottom)
             mid = 0.5 * (theta[k_hi] + theta[k_lo])
             above = np.nonzero(theta[k_hi:k_lo] >= mid)[0]
             lo_ff, hi_ff = k_hi, k_hi + int(above[-1]) + 1
-        ff_i = lo_ff + int(np.argmin(gn[lo_ff:hi_ff]))
+        ff_i = lo_ff + int(gn[lo_ff:hi_ff].argmin())
         if ff_i < 3 or ff_i > n - 4:
             return None
         # IC: minimum of the pitch rate between mid-swing and foot flat ...
-        ic_i = int(np.argmin(rate[:ff_i]))
+        ic_i = int(rate[:ff_i].argmin())
         if edge == "first":
             # a real contact inside the history: its minimum is interior and the late swing
             # (toes-up rotation) before it was recorded
             thr = self._threshold(p0 + ring.base)
-            if ic_i < 2 or float(np.max(rate[:ic_i])) < EDGE_SWING_FRACTION * thr or rate[ic_i] >= 0.0:
+            if ic_i < 2 or float(_MAX(rate[:ic_i])) < EDGE_SWING_FRACTION * thr or rate[ic_i] >= 0.0:
                 return None
         ic_pos = ic_i + (parabolic_offset(*rate[ic_i - 1 : ic_i + 2].tolist()) if 0 < ic_i < n - 1 else 0.0)
         # ... moved earlier after a heel strike: the heel touches down when the forefoot starts to
@@ -760,7 +790,7 @@ class FootStepStage(FramedStage):
         nonneg = rate[ic_i::-1] >= 0.0
         back = int(nonneg.argmax())
         zc = ic_i - back if nonneg[back] else 0  # last toes-up sample before the minimum
-        slap_deg = -float(rate[zc + 1 : ic_i + 1].sum()) / self.fs
+        slap_deg = -float(_SUM(rate[zc + 1 : ic_i + 1])) / self.fs
         w = min(1.0, max(0.0, (slap_deg - SLAP_DEG[0]) / (SLAP_DEG[1] - SLAP_DEG[0])))
         if w > 0.0 and ic_i - zc >= 1:
             rmin = float(rate[ic_i])
@@ -778,7 +808,7 @@ class FootStepStage(FramedStage):
         # TO: minimum of the pitch rate between foot flat and the next mid-swing, plus the delay
         # between peak push-off rotation and the toe leaving the ground
         tail = rate[ff_i:]
-        tmin = float(tail.min())
+        tmin = float(_MIN(tail))
         if tmin >= 0.0:
             return None
         j = int((tail <= TO_DEEP_FRACTION * tmin).argmax())  # first deep push-off minimum (early
@@ -827,7 +857,8 @@ class FootStepStage(FramedStage):
             if prev is not None and self._min_gap0 <= ff_abs - prev <= self._max_stride:
                 q0 = ring.pos(prev)
                 q1 = p0 + ff_i
-                att = StrideAttitude(ring.gyr[q0 : q1 + 1], ring.acc[q0 : q1 + 1], self.fs, GRAVITY_MPS2)
+                assert ring.rot is not None
+                att = StrideAttitude(None, ring.acc[q0 : q1 + 1], self.fs, GRAVITY_MPS2, rot=ring.rot[q0:q1])
                 if abs(att.gravity_ratio - 1.0) > STRIDE_G_TOL or att.travel0 is None or att.stride_m < MIN_STRIDE_M:
                     att = None
         if att is not None:

@@ -103,11 +103,11 @@ def sign_vote(rate_dps: np.ndarray, gyr_norm_dps: np.ndarray, fs: float) -> floa
     n = rate_dps.shape[0]
     if n < 4:
         return 0.0
-    k = int(np.argmin(gyr_norm_dps))
-    theta = np.cumsum(rate_dps)
+    k = int(gyr_norm_dps.argmin())
+    theta = rate_dps.cumsum()
     ref = float(theta[k])
-    down = (ref - float(theta.min())) / fs
-    up = (float(theta.max()) - ref) / fs
+    down = (ref - float(np.minimum.reduce(theta))) / fs
+    up = (float(np.maximum.reduce(theta)) - ref) / fs
     total = down + up
     if total < 20.0:  # less than 20 deg of rotation: not a running/walking stride
         return 0.0
@@ -193,20 +193,34 @@ def rotate(c: np.ndarray, v: np.ndarray) -> np.ndarray:
 # Stride sums by a product tree (what `gait.metrics.foot_strike.StrideAttitude` needs, without the
 # attitude at every sample)
 
-_TREE_TEMPLATES: dict[int, np.ndarray] = {}
+
+def step_rotations(gyr_dps: np.ndarray, fs: float, out: np.ndarray | None = None) -> np.ndarray:
+    """The exact per-sample rotations ``R_t`` (Rodrigues, trapezoidal rate) from sample ``t`` to
+    ``t + 1``, as an ((n - 1), 3, 3) array (into ``out`` when given). Every row depends only on
+    samples ``t`` and ``t + 1`` (element-wise arithmetic and libm-exact ``sin``/``cos``), so rows
+    computed in any batch are bit-identical: `gait.detect.foot` computes them once per frame
+    for the samples it holds, and every stride reads its rows from there."""
+    w = gyr_dps * (np.pi / 180.0 / fs)
+    r = 0.5 * (w[1:] + w[:-1])
+    th = np.sqrt(r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1] + r[:, 2] * r[:, 2])
+    u = r / np.maximum(th, 1e-300)[:, None]  # (no rotation: u = 0, R = I)
+    sn = np.sin(th)
+    cs = np.cos(th)
+    rot = np.multiply(((1.0 - cs)[:, None] * u)[:, :, None], u[:, None, :], out=out)  # (1 - cos) u u^T
+    rot[:, 0, 0] += cs
+    rot[:, 1, 1] += cs
+    rot[:, 2, 2] += cs
+    su = sn[:, None] * u  # + sin [u]x
+    rot[:, 0, 1] -= su[:, 2]
+    rot[:, 0, 2] += su[:, 1]
+    rot[:, 1, 0] += su[:, 2]
+    rot[:, 1, 2] -= su[:, 0]
+    rot[:, 2, 0] -= su[:, 1]
+    rot[:, 2, 1] += su[:, 0]
+    return rot
 
 
-def _tree_template(size: int) -> np.ndarray:
-    """(size, 5, 5) leaves preset to the identity (padding leaves stay so)."""
-    t = _TREE_TEMPLATES.get(size)
-    if t is None:
-        t = np.zeros((size, 5, 5))
-        t[:, 0, 0] = t[:, 1, 1] = t[:, 2, 2] = t[:, 3, 3] = t[:, 4, 4] = 1.0
-        _TREE_TEMPLATES[size] = t
-    return t
-
-
-def stride_tree(gyr_dps: np.ndarray, vec: np.ndarray, fs: float) -> list[np.ndarray]:
+def stride_tree(gyr_dps: np.ndarray, vec: np.ndarray, fs: float, rot: np.ndarray | None = None) -> list[np.ndarray]:
     """Product tree of the per-sample attitude increments, carrying two weighted sums.
 
     With ``R_t`` the exact rotation (Rodrigues, trapezoidal rate) from sample ``t`` to ``t + 1``
@@ -217,40 +231,64 @@ def stride_tree(gyr_dps: np.ndarray, vec: np.ndarray, fs: float) -> list[np.ndar
     last two columns, so one pairwise reduction (``ceil(log2 n)`` stacked matmuls, about ``n``
     products in all) gives both sums and ``C_{n-1}``: half the work of the prefix scan and far
     fewer calls. Returns the levels (level ``L`` node ``k`` = the product of leaves
-    ``[k 2^L, (k + 1) 2^L)``); the root is ``levels[-1][0]``. `tree_prefix` composes ``C_i``.
+    ``[k 2^L, (k + 1) 2^L)``, formed for the nodes that start below ``n``); the root is
+    ``levels[-1][0]``. `tree_prefix` composes ``C_i``.
+
+    ``rot``: the rotations ``R_0 .. R_{n-2}`` already computed (`step_rotations` of ``gyr_dps``,
+    bit-identical), so that ``gyr_dps`` is not used.
     """
-    n = gyr_dps.shape[0]
-    size = 1
-    while size < n:
-        size *= 2
-    m = _tree_template(size).copy()
+    n = vec.shape[0]
+    sizes, total = _tree_layout(n)
+    buf = _identities(total).copy()  # every node of every level, in one block
+    m = buf[: sizes[0]]
     if n > 1:
-        w = gyr_dps * (np.pi / 180.0 / fs)
-        r = 0.5 * (w[1:] + w[:-1])
-        th = np.sqrt(r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1] + r[:, 2] * r[:, 2])
-        u = r / np.maximum(th, 1e-300)[:, None]  # (no rotation: u = 0, R = I)
-        sn = np.sin(th)
-        cs = np.cos(th)
-        rot = m[: n - 1, :3, :3]
-        rot[...] = ((1.0 - cs)[:, None] * u)[:, :, None] * u[:, None, :]  # (1 - cos) u u^T
-        rot[:, 0, 0] += cs
-        rot[:, 1, 1] += cs
-        rot[:, 2, 2] += cs
-        su = sn[:, None] * u  # + sin [u]x
-        rot[:, 0, 1] -= su[:, 2]
-        rot[:, 0, 2] += su[:, 1]
-        rot[:, 1, 0] += su[:, 2]
-        rot[:, 1, 2] -= su[:, 0]
-        rot[:, 2, 0] -= su[:, 1]
-        rot[:, 2, 1] += su[:, 0]
+        if rot is None:
+            rot = step_rotations(gyr_dps, fs)
+        m[: n - 1, :3, :3] = rot
     m[:n, :3, 3] = vec
     np.multiply(vec, _arange_col(n), out=m[:n, :3, 4])
     levels = [m]
-    while m.shape[0] > 1:
-        pairs = m.reshape(-1, 2, 5, 5)
-        m = np.matmul(pairs[:, 0], pairs[:, 1])
+    # Only the nodes that hold a real leaf are formed (a level's odd count is padded with one
+    # identity): the nodes of the full power-of-two tree made of padding leaves alone are the
+    # identity and never read, and a product with an identity is exact, so every node equals
+    # that of the full tree bit for bit, for about half the products when n is just above a
+    # power of two.
+    o = sizes[0]
+    for size in sizes[1:]:
+        h = m.shape[0] >> 1
+        nxt = buf[o : o + size]
+        np.matmul(m[0::2], m[1::2], out=nxt[:h])
+        o += size
+        m = nxt
         levels.append(m)
     return levels
+
+
+_LAYOUTS: dict[int, tuple[list[int], int]] = {}
+_IDENTITIES = np.zeros((0, 5, 5))
+
+
+def _tree_layout(n: int) -> tuple[list[int], int]:
+    """Rows held per level of `stride_tree` for ``n`` leaves (odd counts padded by one), and their sum."""
+    lay = _LAYOUTS.get(n)
+    if lay is None:
+        sizes = [n + (n & 1) if n > 1 else 1]
+        while sizes[-1] > 1:
+            h = sizes[-1] >> 1
+            sizes.append(h + (h & 1) if h > 1 else 1)
+        lay = _LAYOUTS[n] = (sizes, sum(sizes))
+    return lay
+
+
+def _identities(k: int) -> np.ndarray:
+    """A read-only stack of ``k`` 5x5 identities (copy before writing)."""
+    global _IDENTITIES
+    if _IDENTITIES.shape[0] < k:
+        t = np.zeros((max(k, 2 * _IDENTITIES.shape[0]), 5, 5))
+        t[:, 0, 0] = t[:, 1, 1] = t[:, 2, 2] = t[:, 3, 3] = t[:, 4, 4] = 1.0
+        t.flags.writeable = False
+        _IDENTITIES = t
+    return _IDENTITIES[:k]
 
 
 _ARANGE = np.arange(0.0)

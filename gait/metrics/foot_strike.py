@@ -134,12 +134,17 @@ class StrideAttitude:
     ZUPT displacement ``d = (sum_k cum_k - I n / 2) / fs`` with
     ``sum_k cum_k = ((2n - 1) S0 - 2 S1 - n x_0) / (2 fs)`` (``cum`` the running trapezoidal
     integral; the same numbers as integrating sample by sample, up to rounding).
+
+    ``rot``: the per-sample rotations of the stride (`gait.dsp.foot_orientation.step_rotations`
+    of ``gyr_dps``, rows ``0..n-2``) when the caller already holds them; ``gyr_dps`` is then unused.
     """
 
-    def __init__(self, gyr_dps: np.ndarray, acc_mps2: np.ndarray, fs: float, gravity: float):
-        n = gyr_dps.shape[0]
+    def __init__(
+        self, gyr_dps: np.ndarray | None, acc_mps2: np.ndarray, fs: float, gravity: float, rot: np.ndarray | None = None
+    ):
+        n = acc_mps2.shape[0]
         self.n = n
-        self._levels = levels = stride_tree(gyr_dps, acc_mps2, fs)
+        self._levels = levels = stride_tree(gyr_dps, acc_mps2, fs, rot)
         root = levels[-1][0].tolist()
         c = [root[0][:3], root[1][:3], root[2][:3]]  # C_{n-1}
         s0 = (root[0][3], root[1][3], root[2][3])
