@@ -205,6 +205,16 @@ def _dot3(x: np.ndarray, v: np.ndarray) -> np.ndarray:
     return x[:, 0] * v[0] + x[:, 1] * v[1] + x[:, 2] * v[2]
 
 
+
+def _gram3(g: np.ndarray) -> np.ndarray:
+    """g.T @ g for an (n, 3) array by element-wise products and sums: unlike a BLAS product,
+    the rounding cannot depend on where the slice sits in memory (frame-size invariance)."""
+    x, y, z = g[:, 0], g[:, 1], g[:, 2]
+    xy, xz, yz = float((x * y).sum()), float((x * z).sum()), float((y * z).sum())
+    return np.array(
+        [[float((x * x).sum()), xy, xz], [xy, float((y * y).sum()), yz], [xz, yz, float((z * z).sum())]]
+    )
+
 class _Ring:
     """History of raw samples plus the detection signal, addressed by absolute stream index.
 
@@ -462,7 +472,7 @@ class FootStepStage(FramedStage):
             return
         p0, p1 = ring.pos(a), ring.pos(d) + 1
         g = ring.gyr[p0:p1]
-        cov = g.T @ g / (p1 - p0)
+        cov = _gram3(g) / (p1 - p0)
         if np.trace(cov) < MIN_BOOT_RMS_DPS**2:
             return
         e = principal_axis(cov)
@@ -742,7 +752,7 @@ class FootStepStage(FramedStage):
             return None
         if edge is None:
             # running axis update and sign evidence
-            cov = g.T @ g / n
+            cov = _gram3(g) / n
             self._cov = AXIS_FORGET * self._cov + (1.0 - AXIS_FORGET) * cov
             self._axis = principal_axis(self._cov, self._axis)
         e = self._pitch_axis()

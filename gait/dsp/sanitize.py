@@ -46,6 +46,9 @@ def _fill_nonfinite(x: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def _flat_at_extreme(x: np.ndarray, prev: np.ndarray, max_abs: np.ndarray, floor: float) -> tuple[np.ndarray, np.ndarray]:
     """Rows where some axis sits flat at the largest magnitude seen (clipping without a known range)."""
+    frame_max = np.abs(x).max(axis=0)
+    if not (frame_max >= floor).any():  # nothing near full scale: nothing can be clipped
+        return np.zeros(x.shape[0], dtype=bool), np.maximum(max_abs, frame_max)
     ext = np.vstack([prev[None, :], x])
     run_max = np.maximum(np.maximum.accumulate(np.abs(x), axis=0), max_abs[None, :])
     flat = ext[1:] == ext[:-1]
