@@ -100,23 +100,58 @@ def read_recording(path: str | Path) -> Recording:
     return parse_recording(text, name)
 
 
-def parse_recording(text: str, name: str = "<recording>") -> Recording:
-    lines = text.splitlines()
+def _header(text: str) -> tuple[list[str] | None, int, int, dict[str, str]]:
+    """(header columns, 1-based header line, offset of the text after it, metadata of the
+    comment lines before it), reading only as far as the header."""
     metadata: dict[str, str] = {}
-    header: list[str] | None = None
-    header_line = 0
-    data_start = 0
-    for i, line in enumerate(lines):
-        stripped = line.strip()
+    pos, line_no = 0, 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end
+        line_no += 1
+        stripped = text[pos:end].strip()
+        pos = end + 1
         if not stripped:
             continue
         if stripped.startswith("#"):
             _parse_metadata(stripped, metadata)
             continue
-        header = [c.strip() for c in stripped.split(",")]
-        header_line = i + 1
-        data_start = i + 1
-        break
+        return [c.strip() for c in stripped.split(",")], line_no, pos, metadata
+    return None, 0, pos, metadata
+
+
+def _fast_table(body: str, header: list[str], wanted: list[str]) -> list[np.ndarray] | None:
+    """The data lines parsed by Arrow's CSV reader (one thread), or None when the body has
+    comment lines or anything the reader refuses: the exact line-by-line parser then runs and
+    names the offending line."""
+    if "#" in body or "\n\n" in body or "\n\r\n" in body:  # comments or blank lines: line numbers shift
+        return None
+    try:
+        import pyarrow as pa
+        from pyarrow import csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency
+        return None
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=header, use_threads=False, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=","),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=wanted, column_types={c: pa.float64() for c in wanted}, strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return None
+    if table.num_rows == 0:
+        return None
+    cols = [table.column(c).to_numpy() for c in wanted]
+    if any(c.dtype != np.float64 for c in cols):
+        return None
+    return cols
+
+
+def parse_recording(text: str, name: str = "<recording>") -> Recording:
+    header, header_line, body_offset, metadata = _header(text)
     if header is None:
         raise RecordingFormatError(name, None, "no header line (expected 'time_s,acc_x_mps2,...')")
     for col in (TIME_COL, *ACC_COLS):
@@ -137,6 +172,21 @@ def parse_recording(text: str, name: str = "<recording>") -> Recording:
     wanted = [TIME_COL, *ACC_COLS, *(GYR_COLS if has_gyro else ())]
     usecols = [header.index(c) for c in wanted]
     ncols = len(header)
+    data_start = header_line  # 0-based index of the first line after the header
+
+    cols = _fast_table(text[body_offset:], header, wanted)
+    if cols is not None:
+        # line numbers are only needed for messages: data lines follow the header one per line
+        n = cols[0].shape[0]
+        return _finish(
+            np.ascontiguousarray(cols[0]),
+            np.column_stack(cols[1:4]),
+            np.column_stack(cols[4:7]) if has_gyro else None,
+            range(header_line, header_line + n),
+            metadata,
+            name,
+        )
+    lines = text.splitlines()
 
     # Data lines, keeping their 1-based line numbers for error messages.
     body_idx = [
@@ -165,7 +215,21 @@ def parse_recording(text: str, name: str = "<recording>") -> Recording:
             name, j + 1, f"expected {ncols} fields as in the header, found {lines[j].count(',') + 1}"
         )
 
-    time_s = arr[:, 0]
+    return _finish(
+        np.ascontiguousarray(arr[:, 0]),
+        np.ascontiguousarray(arr[:, 1:4]),
+        np.ascontiguousarray(arr[:, 4:7]) if has_gyro else None,
+        body_idx,
+        metadata,
+        name,
+    )
+
+
+def _finish(
+    time_s: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None, body_idx, metadata: dict[str, str], name: str
+) -> Recording:
+    """Checks on the parsed columns (times finite and increasing) and the `Recording`.
+    ``body_idx[k]`` is the 0-based line index of data row k."""
     if not np.all(np.isfinite(time_s)):
         k = int(np.nonzero(~np.isfinite(time_s))[0][0])
         raise RecordingFormatError(name, body_idx[k] + 1, "time_s is not a finite number", column=TIME_COL)
@@ -178,15 +242,11 @@ def parse_recording(text: str, name: str = "<recording>") -> Recording:
             f"{name}:{first}: {dropped.size} sample(s) with a time not after the previous one "
             f"(duplicate or decreasing time_s) were dropped; first at line {first}"
         )
-        arr = arr[keep]
-        time_s = arr[:, 0]
-    if arr.shape[0] < 2:
+        time_s, acc = time_s[keep], acc[keep]
+        gyr = gyr[keep] if gyr is not None else None
+    if time_s.shape[0] < 2:
         raise RecordingFormatError(name, None, "fewer than two usable samples")
-    acc = np.ascontiguousarray(arr[:, 1:4])
-    gyr = np.ascontiguousarray(arr[:, 4:7]) if has_gyro else None
-    return Recording(
-        time_s=np.ascontiguousarray(time_s), acc_mps2=acc, gyr_dps=gyr, metadata=metadata, warnings=warnings, path=name
-    )
+    return Recording(time_s=time_s, acc_mps2=acc, gyr_dps=gyr, metadata=metadata, warnings=warnings, path=name)
 
 
 def _strictly_increasing_mask(t: np.ndarray) -> np.ndarray:
