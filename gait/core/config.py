@@ -16,6 +16,14 @@ GRAVITY_MPS2 = 9.80665
 MAX_FRAME_MS = 2000.0  # stages size their history buffers for frames up to this long
 
 
+RATE_TOLERANCE = 0.98  # a rate estimated from timestamps may read a little low (clock jitter)
+
+
+def rate_below(sampling_rate_hz: float, needed_hz: float) -> bool:
+    """True when a stream is really slower than ``needed_hz`` (200 Hz read as 199.99 is not)."""
+    return sampling_rate_hz < RATE_TOLERANCE * needed_hz
+
+
 @dataclass(frozen=True)
 class StrikeThresholds:
     """Foot strike angle thresholds (deg, positive = toes up). Altman & Davis 2012 defaults:

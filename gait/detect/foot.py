@@ -62,7 +62,7 @@ import math
 
 import numpy as np
 
-from gait.core.config import GRAVITY_MPS2, MAX_FRAME_MS
+from gait.core.config import GRAVITY_MPS2, MAX_FRAME_MS, rate_below
 from gait.core.records import (
     Q_CLIPPING,
     Q_GAP,
@@ -713,7 +713,7 @@ class FootStepStage(FramedStage):
         if fsa is not None:
             if abs(fsa) > FSA_MAX_DEG:
                 quality.add(Q_IMPLAUSIBLE)
-            if self.fs < self.config.min_rate_hz_foot_strike:
+            if rate_below(self.fs, self.config.min_rate_hz_foot_strike):
                 quality.add(Q_LOW_RATE)
             strike = classify_strike(fsa, self.config.strike)
         if edge is None:

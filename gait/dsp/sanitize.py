@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gait.core.config import GRAVITY_MPS2
+from gait.core.config import GRAVITY_MPS2, rate_below
 from gait.core.records import Gap, QualityEvent, SampleBlock, SampleFlag
 from gait.dsp.placement_check import PlacementCheck
 from gait.dsp.stage import FramedStage
@@ -118,7 +118,7 @@ class SanitizeStage(FramedStage):
 
     def _rate_notices(self) -> list[QualityEvent]:
         notices = []
-        if self.config.placement == "foot" and self.fs < self.config.min_rate_hz_foot_strike:
+        if self.config.placement == "foot" and rate_below(self.fs, self.config.min_rate_hz_foot_strike):
             notices.append(
                 QualityEvent(
                     time_s=float("nan"),
@@ -129,7 +129,7 @@ class SanitizeStage(FramedStage):
                     ),
                 )
             )
-        if self.fs < 50.0:
+        if rate_below(self.fs, 50.0):
             notices.append(
                 QualityEvent(
                     time_s=float("nan"),

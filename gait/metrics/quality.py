@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from gait.core.config import rate_below
 from gait.core.records import (
     Q_CLIPPING,
     Q_GAP,
@@ -91,10 +92,10 @@ def step_quality_bits(
     flight_ms: float | None = None,
 ) -> tuple[str, ...]:
     """`step_quality` from the OR of the step's per-sample flag bits, already reduced to an int."""
-    if not bits and sampling_rate_hz >= MIN_RATE_HZ and not implausible(gct_ms, vo_cm, cadence_spm, flight_ms):
+    if not bits and not rate_below(sampling_rate_hz, MIN_RATE_HZ) and not implausible(gct_ms, vo_cm, cadence_spm, flight_ms):
         return ()
     q = bits_to_quality(bits)
-    if sampling_rate_hz < MIN_RATE_HZ:
+    if rate_below(sampling_rate_hz, MIN_RATE_HZ):
         q.add(Q_LOW_RATE)
     if implausible(gct_ms, vo_cm, cadence_spm, flight_ms):
         q.add(Q_IMPLAUSIBLE)
