@@ -78,6 +78,7 @@ from firmware_interface.sources import (
 from gait.core.config import PLACEMENTS, SIDES, PipelineConfig
 from gait.core.errors import GaitError
 from gait.core.records import Gap, QualityEvent, SampleBlock, StepMetrics
+from gait.metrics.vertical import vertical_ratio_pct
 from gait.pipeline import Pipeline
 from gait.run_session import RUN_CLOSED, RUN_INTERRUPTED, OutputOptions, RunOutputs, pain_score
 
@@ -97,6 +98,9 @@ def _fmt(value: float | None, spec: str, unit: str = "") -> str:
 # ----------------------------------------------------------------------------------------------
 # the engine: packets in, lines out (the same for live and replay)
 # ----------------------------------------------------------------------------------------------
+RSC_FRESH_NS = 5_000_000_000  # a foot pod's speed older than this does not set vertical ratio
+
+
 @dataclass
 class DeviceState:
     config: PipelineConfig | None = None
@@ -347,7 +351,28 @@ class LiveEngine:
                     t = self.sessions.to_common(device, r.time_s)
                     self.outputs.on_records([QualityEvent(t, r.code, r.message)], device)
 
+    def _pod_speed_mps(self) -> float | None:
+        """The newest running speed from a foot pod (RSC), if it is recent."""
+        best: RscReading | None = None
+        for st in self.state.values():
+            r = st.last_rsc
+            if r is not None and r.speed_mps is not None and (best is None or r.rx_time_ns > best.rx_time_ns):
+                best = r
+        if best is None or best.speed_mps <= 0 or (self._rx_ns - best.rx_time_ns) > RSC_FRESH_NS:
+            return None
+        return float(best.speed_mps)
+
+    def _with_pod_speed(self, s: StepMetrics) -> StepMetrics:
+        """Vertical ratio from a foot pod's speed when no speed was configured (trunk steps)."""
+        if s.vertical_ratio_pct is not None or s.vo_cm is None or not s.cadence_spm:
+            return s
+        speed = self._pod_speed_mps()
+        if speed is None:
+            return s
+        return replace(s, vertical_ratio_pct=vertical_ratio_pct(s.vo_cm, speed, 60.0 / s.cadence_spm))
+
     def _step(self, device: str, s: StepMetrics) -> None:
+        s = self._with_pod_speed(s)
         t_ic = self.sessions.to_common(device, s.ic_s)
         t_to = self.sessions.to_common(device, s.to_s)
         latency_ms = (self._rx_s(self._rx_ns) - t_to) * 1e3
