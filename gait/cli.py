@@ -290,6 +290,86 @@ def _add_optional_commands(sub) -> None:
     add_replay_args(p)
     p.set_defaults(func=cmd_replay)
 
+    def cmd_runs(args: argparse.Namespace) -> int:
+        import datetime
+
+        from gait.storage import Store
+
+        with Store(args.data_dir) as store:
+            runs = store.list_runs(runner=args.runner, limit=args.limit)
+        if not runs:
+            print("no runs stored yet (gait live, gait replay and gait demo store them)")
+            return 0
+        print(f"{'run':>4}  {'start':<16}  {'status':<11} {'min':>5} {'steps':>6} {'cad':>5} {'GCT':>5} {'VO':>5} "
+              f"{'heel%':>5} {'cues':>4}  placement")
+        for r in runs:
+            start = datetime.datetime.fromtimestamp(r.start_time).strftime("%Y-%m-%d %H:%M")
+            heel = "-" if r.heel_strike_share is None else f"{100 * r.heel_strike_share:.0f}"
+            print(f"{r.run_id:>4}  {start:<16}  {r.status:<11} {r.duration_s / 60:5.1f} {r.steps:>6} "
+                  f"{_fmt(r.cadence_spm, '5.0f'):>5} {_fmt(r.gct_ms, '5.0f'):>5} {_fmt(r.vo_cm, '5.1f'):>5} "
+                  f"{heel:>5} {r.cues:>4}  {r.placement or '-'}")
+        return 0
+
+    p = sub.add_parser("runs", help="list the runs in the local store")
+    p.add_argument("--runner", default=None)
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--data-dir", default=None, help="local store folder (default: the user data folder)")
+    p.set_defaults(func=cmd_runs)
+
+    def cmd_export(args: argparse.Namespace) -> int:
+        from gait.storage import Store
+        from gait.storage import export as ex
+
+        out = Path(args.out)
+        with Store(args.data_dir) as store:
+            try:
+                store.run(args.run_id)
+            except KeyError:
+                _err(f"no run {args.run_id} in the store (see gait runs)")
+                return 2
+            if args.format == "csv":
+                paths = list(ex.export_csv(store, args.run_id, out).values())
+            elif args.format == "parquet":
+                paths = list(ex.export_parquet(store, args.run_id, out).values())
+            elif args.format == "fit":
+                out.mkdir(parents=True, exist_ok=True)
+                paths = [ex.export_fit(store, args.run_id, out / f"run-{args.run_id}.fit")]
+            else:
+                from dashboards.report import write_report
+
+                out.mkdir(parents=True, exist_ok=True)
+                paths = [write_report(store, args.run_id, out / f"run-{args.run_id}.html")]
+        for path in paths:
+            print(path)
+        return 0
+
+    p = sub.add_parser("export", help="export a stored run: CSV, Parquet, a FIT activity or a self-contained HTML report")
+    p.add_argument("run_id", type=int)
+    p.add_argument("--format", choices=("csv", "parquet", "fit", "html"), default="csv")
+    p.add_argument("--out", default="out", help="output folder")
+    p.add_argument("--data-dir", default=None, help="local store folder (default: the user data folder)")
+    p.set_defaults(func=cmd_export)
+
+    def cmd_compare_fit(args: argparse.Namespace) -> int:
+        from gait.storage import Store
+        from gait.storage.export import compare_run_with_fit
+
+        with Store(args.data_dir) as store:
+            try:
+                comparison = compare_run_with_fit(store, args.run_id, args.fit, offset_s=args.offset_s)
+            except KeyError:
+                _err(f"no run {args.run_id} in the store (see gait runs)")
+                return 2
+        print(comparison.table())
+        return 0
+
+    p = sub.add_parser("compare-fit", help="a watch's running dynamics (Garmin FIT) against ours on the same run")
+    p.add_argument("run_id", type=int)
+    p.add_argument("fit", help="the watch's FIT activity file")
+    p.add_argument("--offset-s", type=float, default=0.0, help="watch clock minus ours, if they differ")
+    p.add_argument("--data-dir", default=None, help="local store folder (default: the user data folder)")
+    p.set_defaults(func=cmd_compare_fit)
+
     def cmd_sync(args: argparse.Namespace) -> int:
         from gait.storage import Store
         from gait.storage.influx import InfluxConfig, InfluxSink, sync_runs

@@ -141,3 +141,30 @@ def test_import_phone_export(tmp_path, capsys):
     # specific force convention: a phone lying still reads about +9.81 on its up axis
     assert np.linalg.norm(rec.acc_mps2, axis=1).mean() == pytest.approx(9.81, abs=1.5)
     assert main(["import", "phone", str(tmp_path / "absent"), str(tmp_path)]) == 2
+
+
+def test_runs_export_and_compare_fit_commands(tmp_path, hip_block, capsys):
+    from gait.storage import Store
+
+    steps = analyze(hip_block, PipelineConfig(placement="waist", speed_mps=3.0), 100.0).steps
+    with Store(tmp_path / "store") as store:
+        run_id = store.open_run(runner="test", placement="waist", config=PipelineConfig(placement="waist"))
+        store.write(run_id, steps)
+        store.close_run(run_id)
+    d = str(tmp_path / "store")
+    assert main(["runs", "--data-dir", d]) == 0
+    listing = capsys.readouterr().out
+    assert f"{len(steps):>6}" in listing and "closed" in listing
+    out = tmp_path / "exports"
+    for fmt, name in (("csv", "steps.csv"), ("parquet", "steps.parquet"), ("fit", ".fit"), ("html", ".html")):
+        assert main(["export", str(run_id), "--format", fmt, "--out", str(out), "--data-dir", d]) == 0
+        assert any(p.name.endswith(name) and p.stat().st_size > 500 for p in out.iterdir()), fmt
+    capsys.readouterr()
+    csv_rows = (out / f"run-{run_id}-steps.csv").read_text().splitlines()
+    assert len(csv_rows) == len(steps) + 1
+    # our own FIT export read back as a watch's: the same numbers
+    assert main(["compare-fit", str(run_id), str(out / f"run-{run_id}.fit"), "--data-dir", d]) == 0
+    table = capsys.readouterr().out
+    cadence = next(line for line in table.splitlines() if line.startswith("cadence_spm")).split()
+    assert abs(float(cadence[4])) < 0.5  # mean difference, spm
+    assert main(["export", "999", "--data-dir", d]) == 2
