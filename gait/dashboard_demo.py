@@ -36,6 +36,9 @@ DEVICE = "left_hip"
 DEVICE_KIND = "ActiGraph GT9X (replay)"
 
 
+PROGRESS_EVERY_S = 120.0  # recording time between progress lines while replaying in real time
+
+
 def replay_adept(
     store: Store,
     bus: Any,
@@ -90,6 +93,8 @@ def replay_adept(
     )
     packets = steps = 0
     last_health = 0.0
+    total_s = float(hip.time_s[-1] - t_first)
+    next_note_s = PROGRESS_EVERY_S
     wall0 = time.perf_counter()
 
     def handle(records: list) -> None:
@@ -140,6 +145,9 @@ def replay_adept(
             if now - last_health >= 1.0:
                 last_health = now
                 bus.publish(health())
+            if speed and done >= next_note_s:
+                say(f"  {done / 60:4.1f} of {total_s / 60:.1f} min replayed, {steps:,} steps")
+                next_note_s += PROGRESS_EVERY_S
         handle(pipe.flush())
         bus.publish(health())
     finally:
