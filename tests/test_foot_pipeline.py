@@ -111,7 +111,7 @@ def _match(steps: list[StepMetrics], ics: np.ndarray, tol: float = 0.1):
 
 
 @pytest.mark.parametrize("fsa", [20.0, -8.0])
-@pytest.mark.parametrize("fs", [100.0, 200.0, 500.0])
+@pytest.mark.parametrize("fs", [50.0, 100.0, 200.0, 500.0, 1000.0])
 def test_synthetic_events_and_strike(fsa: float, fs: float) -> None:
     block, truth = synth_foot(fs=fs, fsa_deg=fsa, seed=int(fs) + int(fsa))
     cfg = PipelineConfig(placement="foot", side="left", calibration=Calibration(tuple(truth["up"])))
