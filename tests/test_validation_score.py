@@ -83,8 +83,12 @@ def test_bias_sd_and_mae():
 
 
 def test_gct_taken_from_ic_to_when_missing():
-    d = Detected.from_any({"ic_s": 1.0, "to_s": 1.25, "gct_ms": None})
+    # a detector that reports contacts only: contact time is TO - IC
+    d = Detected.from_any({"ic_s": 1.0, "to_s": 1.25})
     assert d.gct_ms == pytest.approx(250.0)
+    # a detector that says it cannot measure contact time (null) is not scored on it
+    d = Detected.from_any({"ic_s": 1.0, "to_s": 1.25, "gct_ms": None})
+    assert math.isnan(d.gct_ms)
 
 
 def test_cadence_vo_fsa_strike_and_labels():

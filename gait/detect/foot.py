@@ -49,8 +49,10 @@ autocorrelation, never the shortest lag searched) sets the refractory time, so a
 within a stride cannot double the cadence. (On the adept outdoor run the double contacts came
 from walk-to-run transitions, where the autocorrelation still fell from lag 0 and its maximum sat
 at the shortest lag, 0.48 s, halving the refractory time.) IC is the impact: the sharp rise of
-|acc| that follows the hump's fall (see `_cycle_acc`); TO is the end of push-off. No foot strike
-angle.
+|acc| that follows the hump's fall (see `_cycle_acc`); TO is the end of push-off, an estimate:
+against force truth it is too coarse for contact time (MAE 130-190 ms on the virtual shoe
+sensors of `gait validate`), so contact time, flight time and duty factor are null in this mode
+and only the contact's times, cadence and impact are reported. No foot strike angle.
 
 Cadence counts both feet (``120 / stride time``). Flight time for one foot assumes symmetric
 steps: ``(stride - 2 * contact) / 2``, clamped at 0 (walking has double support, not flight).
@@ -720,12 +722,16 @@ class FootStepStage(FramedStage):
             if self._n_strides < WARMUP_STRIDES:
                 quality.add(Q_WARMUP)
             self._n_strides += 1
+        # Without a gyroscope toe-off is an estimate that does not hold up against force truth
+        # (contact time MAE 130-190 ms on the virtual shoe sensors): contact time, flight and duty
+        # factor are not reported; the contact's times and the cadence are.
+        timed = Q_NO_GYRO not in quality
         return StepMetrics(
             ic_s=ic_s,
             to_s=to_s,
             side=self.config.side,
-            gct_ms=gct_ms,
-            flight_ms=flight_ms,
+            gct_ms=gct_ms if timed else None,
+            flight_ms=flight_ms if timed else None,
             cadence_spm=cadence,
             vo_cm=None,
             vertical_ratio_pct=None,
@@ -733,7 +739,7 @@ class FootStepStage(FramedStage):
             strike=strike,
             lean_deg=None,
             impact_g=impact_g,
-            duty_factor=duty,
+            duty_factor=duty if timed else None,
             quality=_qual(quality),
             emitted_s=self._newest_s,
         )

@@ -31,6 +31,7 @@ from typing import TextIO
 from firmware_interface.files.recording import read_recording
 from gait.core.calibration import calibration_from_samples
 from gait.core.config import PipelineConfig
+from gait.core.records import SampleBlock
 from gait.validation import report
 from gait.validation.score import (
     Consistency,
@@ -50,6 +51,7 @@ GAITMAP_RUNNER = Path(__file__).resolve().with_name("gaitmap_runner.py")
 GAITMAP_REQUIREMENTS = Path(__file__).resolve().with_name("gaitmap-requirements.txt")
 GAITMAP_DETECTORS = ("herzer", "rampp")
 CALIBRATED = "ours, calibrated"  # the same pipeline given the sensor's standing calibration
+ACC_ONLY = "ours, no gyro"  # a foot sensor's accelerometer alone (the degraded mode)
 # A recording is not scored when more than this share of its contacts lies in motion-capture data
 # that cannot be repaired (the truth there is unknown, and so is the virtual signal).
 MAX_EXCLUDED_SHARE = 0.5
@@ -186,9 +188,12 @@ def load_truth(trial: TrialInfo) -> Truth | None:
 # ============================================================================ our pipeline
 
 
-def run_pipeline(trial: TrialInfo, speed_mps: float | None = None, calibrated: bool = False) -> list[dict]:
+def run_pipeline(
+    trial: TrialInfo, speed_mps: float | None = None, calibrated: bool = False, without_gyro: bool = False
+) -> list[dict]:
     """Our pipeline on one recording: the analysis-contract records (`gait analyze --jsonl`),
-    with ``calibrated`` the same with `--calibration` (the sensor's standing recording)."""
+    with ``calibrated`` the same with `--calibration` (the sensor's standing recording), with
+    ``without_gyro`` as if the sensor had no gyroscope (the accelerometer-only mode)."""
     from gait.pipeline import analyze  # imported late: the validation set builds without it
 
     calibration = None
@@ -203,7 +208,10 @@ def run_pipeline(trial: TrialInfo, speed_mps: float | None = None, calibrated: b
         except ValueError:
             speed_mps = None
     config = PipelineConfig(placement=trial.placement, side=trial.side, speed_mps=speed_mps, calibration=calibration)
-    result = analyze(rec.block(), config, rec.sampling_rate_hz)
+    block = rec.block()
+    if without_gyro:
+        block = SampleBlock(time_s=block.time_s, acc_mps2=block.acc_mps2)
+    result = analyze(block, config, rec.sampling_rate_hz)
     return [s.to_contract() for s in result.steps]
 
 
@@ -312,7 +320,7 @@ def _pooled_rows(results: list[TrialResult]) -> list[report.Row]:
 
 
 def _algo_rank(algo: str) -> int:
-    return {"ours": 0, CALIBRATED: 1}.get(algo, 2)
+    return {"ours": 0, CALIBRATED: 1, ACC_ONLY: 2}.get(algo, 3)
 
 
 # Foot strike angle truth is 'angle at IC minus the standing trial': what a standing calibration
@@ -411,6 +419,12 @@ def run_validation(
                                        seconds=time.perf_counter() - t0))
         except Exception as exc:  # one failing trial is a row note, not a crash
             results.append(TrialResult(t, "ours", None, truth.kind, f"{type(exc).__name__}: {exc}"[:160]))
+        if t.placement == "foot":
+            try:
+                det = run_pipeline(t, without_gyro=True)
+                results.append(TrialResult(t, ACC_ONLY, _score(t, truth, det), truth.kind))
+            except Exception as exc:
+                results.append(TrialResult(t, ACC_ONLY, None, truth.kind, f"{type(exc).__name__}: {exc}"[:160]))
         if t.calibration is not None:
             try:
                 det = run_pipeline(t, calibrated=True)

@@ -92,8 +92,9 @@ class Detected:
         ic = _num(get("ic_s"))
         to = _num(get("to_s"))
         gct = _num(get("gct_ms"))
-        if math.isnan(gct) and not (math.isnan(ic) or math.isnan(to)):
-            gct = (to - ic) * 1000.0
+        has_gct_key = ("gct_ms" in obj) if isinstance(obj, Mapping) else hasattr(obj, "gct_ms")
+        if not has_gct_key and not (math.isnan(ic) or math.isnan(to)):
+            gct = (to - ic) * 1000.0  # a detector that reports contacts only: contact time is TO - IC
         return Detected(
             ic_s=ic,
             to_s=to,
