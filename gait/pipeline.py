@@ -44,7 +44,7 @@ class Pipeline:
 
     @property
     def latency_ms(self) -> float:
-        return config_frame_ms(self.config) + sum(s.latency_ms for s in self.stages)
+        return self.config.frame_ms + sum(s.latency_ms for s in self.stages)
 
     def reset(self) -> None:
         for stage in self.stages:
@@ -74,10 +74,6 @@ class Pipeline:
             produced = self.stages[start].process(record)
             out.extend(self._run(start + 1, produced, final))
         return out
-
-
-def config_frame_ms(config: PipelineConfig) -> float:
-    return config.frame_ms
 
 
 @dataclass

@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gait.core.records import SampleBlock
-from gait.dsp.stage import slice_block
+from gait.core.records import SampleBlock, slice_block
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gait.core.config import PipelineConfig
-from gait.dsp.stage import concat_blocks
+from gait.core.records import concat_blocks
 from gait.pipeline import OFFLINE_FRAME_MS, Pipeline, build_stages
 from tests.conftest import stream
 

@@ -400,9 +400,9 @@ def test_gyro_aided_lean_removes_the_rotation_acceleration_bias(monkeypatch):
     force in the sensor frame then tilts forward (accelerometer-only lean 0.5 deg off on the
     bench's synthetic runner, 2-6 deg on the virtual sacrum sensors); low-passed in the
     gyro-stabilised frame it does not."""
-    from gait.bench.speed import SyntheticRunner
     from gait.dsp import orientation
     from gait.pipeline import analyze
+    from gait.synthetic import SyntheticRunner
 
     runner = SyntheticRunner("sacrum", 200.0, seed=3)
     block = runner.next_block(200 * 60)

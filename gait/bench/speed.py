@@ -48,7 +48,7 @@ import numpy as np
 
 from gait.core.config import GRAVITY_MPS2, PipelineConfig
 from gait.core.records import SampleBlock, StepMetrics
-from gait.synthetic import SyntheticRunner, model_truth, synthetic_blocks, synthetic_recording  # noqa: F401
+from gait.synthetic import model_truth, synthetic_blocks, synthetic_recording
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FS_HZ = 200.0
@@ -273,7 +273,7 @@ def bench(minutes: float = 60.0, placements: Sequence[str] = PLACEMENTS, progres
 
     report: dict = {
         "input": (
-            f"synthetic runner (gait.bench.speed.SyntheticRunner), {minutes:g} min at {FS_HZ:g} Hz, "
+            f"synthetic runner (gait.synthetic.SyntheticRunner), {minutes:g} min at {FS_HZ:g} Hz, "
             "acc + gyro (6 channels)"
         ),
         "minutes": minutes,

@@ -8,6 +8,7 @@ Units are in the names; frames are in the names (SENSOR: ``x/y/z``; BODY: ``v/ap
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -51,13 +52,7 @@ class SampleBlock:
         return self.gyr_dps is not None
 
     def slice(self, start: int, stop: int) -> SampleBlock:
-        return SampleBlock(
-            time_s=self.time_s[start:stop],
-            acc_mps2=self.acc_mps2[start:stop],
-            gyr_dps=None if self.gyr_dps is None else self.gyr_dps[start:stop],
-            index0=self.index0 + start,
-            flags=None if self.flags is None else self.flags[start:stop],
-        )
+        return slice_block(self, start, stop)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SampleBlock):
@@ -74,21 +69,7 @@ class SampleBlock:
     def concat(blocks: list[SampleBlock]) -> SampleBlock:
         if not blocks:
             raise ValueError("concat of no blocks")
-        gyro = all(b.gyr_dps is not None for b in blocks)
-        any_flags = any(b.flags is not None for b in blocks)
-        return SampleBlock(
-            time_s=np.concatenate([b.time_s for b in blocks]),
-            acc_mps2=np.concatenate([b.acc_mps2 for b in blocks]),
-            gyr_dps=np.concatenate([b.gyr_dps for b in blocks]) if gyro else None,  # type: ignore[misc]
-            index0=blocks[0].index0,
-            flags=(
-                np.concatenate(
-                    [b.flags if b.flags is not None else np.zeros(len(b), np.uint8) for b in blocks]
-                )
-                if any_flags
-                else None
-            ),
-        )
+        return concat_blocks(blocks)
 
 
 class SampleFlag:
@@ -266,3 +247,50 @@ class PainNote:
 
 
 Record = SampleBlock | BodyBlock | Gap | ContactEvent | StepMetrics | QualityEvent | Alert | PainNote
+
+
+# --- block records (SampleBlock, BodyBlock): slicing and joining, field by field ---------------
+
+Block = TypeVar("Block", SampleBlock, BodyBlock)
+
+
+def block_len(block: Any) -> int:
+    return int(block.time_s.shape[0])
+
+
+def slice_block(block: Block, start: int, stop: int) -> Block:
+    """Samples ``start:stop`` of any block record (arrays sliced on axis 0, ``index0`` shifted)."""
+    kwargs: dict[str, Any] = {}
+    for f in fields(block):
+        value = getattr(block, f.name)
+        if f.name == "index0":
+            kwargs[f.name] = value + start
+        elif isinstance(value, np.ndarray):
+            kwargs[f.name] = value[start:stop]
+        else:
+            kwargs[f.name] = value
+    return type(block)(**kwargs)
+
+
+def concat_blocks(blocks: list[Block]) -> Block:
+    """Join consecutive block records of one type into one."""
+    if len(blocks) == 1:
+        return blocks[0]
+    first = blocks[0]
+    kwargs: dict[str, Any] = {}
+    for f in fields(first):
+        values = [getattr(b, f.name) for b in blocks]
+        if f.name == "index0":
+            kwargs[f.name] = values[0]
+        elif all(v is None for v in values):
+            kwargs[f.name] = None
+        elif any(v is None for v in values):
+            if f.name == "flags":
+                kwargs[f.name] = np.concatenate(
+                    [v if v is not None else np.zeros(block_len(b), np.uint8) for v, b in zip(values, blocks)]
+                )
+            else:
+                raise ValueError(f"cannot join blocks where only some have {f.name}")
+        else:
+            kwargs[f.name] = np.concatenate(values)
+    return type(first)(**kwargs)

@@ -17,57 +17,10 @@ for every stage.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import fields
-from typing import Any, TypeVar
-
-import numpy as np
+from typing import Any
 
 from gait.core.config import PipelineConfig
-from gait.core.records import BodyBlock, SampleBlock
-
-Block = TypeVar("Block", SampleBlock, BodyBlock)
-
-
-def block_len(block: Any) -> int:
-    return int(block.time_s.shape[0])
-
-
-def slice_block(block: Block, start: int, stop: int) -> Block:
-    """Samples ``start:stop`` of any block record (arrays sliced on axis 0, ``index0`` shifted)."""
-    kwargs: dict[str, Any] = {}
-    for f in fields(block):
-        value = getattr(block, f.name)
-        if f.name == "index0":
-            kwargs[f.name] = value + start
-        elif isinstance(value, np.ndarray):
-            kwargs[f.name] = value[start:stop]
-        else:
-            kwargs[f.name] = value
-    return type(block)(**kwargs)
-
-
-def concat_blocks(blocks: list[Block]) -> Block:
-    """Join consecutive block records of one type into one."""
-    if len(blocks) == 1:
-        return blocks[0]
-    first = blocks[0]
-    kwargs: dict[str, Any] = {}
-    for f in fields(first):
-        values = [getattr(b, f.name) for b in blocks]
-        if f.name == "index0":
-            kwargs[f.name] = values[0]
-        elif all(v is None for v in values):
-            kwargs[f.name] = None
-        elif any(v is None for v in values):
-            if f.name == "flags":
-                kwargs[f.name] = np.concatenate(
-                    [v if v is not None else np.zeros(block_len(b), np.uint8) for v, b in zip(values, blocks)]
-                )
-            else:
-                raise ValueError(f"cannot join blocks where only some have {f.name}")
-        else:
-            kwargs[f.name] = np.concatenate(values)
-    return type(first)(**kwargs)
+from gait.core.records import block_len, concat_blocks, slice_block
 
 
 def frame_samples(config: PipelineConfig, sampling_rate_hz: float) -> int:

@@ -24,7 +24,6 @@ The output is a cache: nothing here is meant to be committed.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import shutil
 import sys
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from firmware_interface.files.adept import read_adept
 from firmware_interface.files.recording import write_recording
 from gait.validation import mocap, truth
 from gait.validation.virtual_imu import (
@@ -1303,28 +1303,12 @@ def adept_recordings(source_dir: str | Path | None = None) -> list[Recording]:
     sub-folder with the licence text.
     """
     src = (Path(source_dir) if source_dir else DEFAULT_SOURCE_DIR) / "adept-outdoor-run"
-    with gzip.open(src / "acc_running.csv.gz", "rt", encoding="utf-8") as fh:
-        header = fh.readline().strip().split(",")
-        if header != ["loc_id", "date_time", "x", "y", "z"]:
-            raise ValueError(f"acc_running.csv.gz: unexpected header {header}")
-        loc, rest = [], []
-        for line in fh:
-            a, b = line.split(",", 1)
-            loc.append(a)
-            rest.append(b)
-    vals = np.loadtxt(rest, delimiter=",", ndmin=2)
-    loc_arr = np.array(loc)
-    t_first = float(vals[:, 0].min())
+    streams = read_adept(src / "acc_running.csv.gz")
     licence = src / "LICENSE-GPL-3.txt"
     recs = []
     for loc_id, placement, side in (("left_ankle", "foot", "left"), ("left_hip", "waist", None)):
-        sel = loc_arr == loc_id
-        v = vals[sel]
-        order = np.argsort(v[:, 0], kind="stable")
-        v = v[order]
-        tt = np.round(v[:, 0] - t_first, 4)
-        keep = np.concatenate([[True], np.diff(tt) > 0])
-        v, tt = v[keep], tt[keep]
+        stream = streams[loc_id]
+        tt, acc, t_first = stream.time_s, stream.acc_mps2, stream.time_origin_unix_s
         start_utc = (
             time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t_first)) + f".{int(round((t_first % 1) * 100)):02d}Z"
         )
@@ -1359,7 +1343,7 @@ def adept_recordings(source_dir: str | Path | None = None) -> list[Recording]:
                 side,
                 100.0,
                 tt,
-                v[:, 1:4] * G_MPS2,
+                acc,
                 None,
                 meta,
                 None,
