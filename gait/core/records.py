@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from gait.core import step_fields
+
 # Quality flags carried by `StepMetrics.quality` (strings, stable: part of the analysis contract).
 Q_GAP = "gap"  # the step spans lost samples
 Q_CLIPPING = "clipping"  # a sensor axis sat at its full-scale limit inside the step
@@ -127,18 +129,9 @@ class Gap:
 
 
 @dataclass(frozen=True, slots=True)
-class ContactEvent:
-    """One ground contact: initial contact (IC) and toe-off (TO), recording time base."""
-
-    ic_s: float
-    to_s: float
-    side: str | None = None  # "left" / "right" / None
-    quality: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class StepMetrics:
-    """Per-contact metrics. Keys match the analysis contract (`gait analyze --jsonl`).
+    """Per-contact metrics. Each field is declared in `gait.core.step_fields.STEP_FIELDS` (unit,
+    contract key, store column, InfluxDB and FIT field); the keys match the analysis contract.
 
     A metric the placement cannot measure is None. ``emitted_s`` is the stream time
     (time of the newest sample seen) when the record was produced: a latency witness,
@@ -161,50 +154,40 @@ class StepMetrics:
     quality: tuple[str, ...] = ()
     emitted_s: float = field(default=float("nan"), compare=False)
 
-    CONTRACT_KEYS = (
-        "ic_s",
-        "to_s",
-        "side",
-        "gct_ms",
-        "flight_ms",
-        "cadence_spm",
-        "vo_cm",
-        "vertical_ratio_pct",
-        "fsa_deg",
-        "strike",
-        "lean_deg",
-        "quality",
-    )
+    CONTRACT_KEYS = step_fields.CONTRACT_KEYS
 
     def to_contract(self) -> dict:
         """The analysis-contract JSON object (only the contract keys)."""
+        return self._json(step_fields.CONTRACT_KEYS)
+
+    def to_dict(self) -> dict:
+        """Every field but the latency witness (contract keys, then the extras), JSON-ready."""
+        return self._json(step_fields.DICT_KEYS)
+
+    def _json(self, keys: tuple[str, ...]) -> dict:
         out: dict = {}
-        for key in self.CONTRACT_KEYS:
+        for key in keys:
             value = getattr(self, key)
-            if key == "quality":
+            f = step_fields.FIELD_BY_NAME[key]
+            if f.kind == step_fields.FLAGS:
                 value = list(value)
             elif isinstance(value, float):
-                value = _round_json(value, key)
+                value = _round_json(value, f.decimals)
             out[key] = value
         return out
 
-    def to_dict(self) -> dict:
-        """Every field (contract keys plus extras), JSON-ready."""
-        out = self.to_contract()
-        out["impact_g"] = _round_json(self.impact_g, "impact_g")
-        out["duty_factor"] = _round_json(self.duty_factor, "duty_factor")
-        return out
 
-
-_DECIMALS = {"ic_s": 4, "to_s": 4}
-
-
-def _round_json(value: float | None, key: str) -> float | None:
+def _round_json(value: float | None, decimals: int) -> float | None:
     if value is None:
         return None
     if not np.isfinite(value):
         return None
-    return round(float(value), _DECIMALS.get(key, 3))
+    return round(float(value), decimals)
+
+
+assert tuple(f.name for f in fields(StepMetrics)) == tuple(f.name for f in step_fields.STEP_FIELDS), (
+    "gait.core.step_fields.STEP_FIELDS must list the fields of StepMetrics, in order"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +227,6 @@ class PainNote:
     score: int
     phase: str  # "before" | "during" | "after"
     note: str = ""
-
-
-Record = SampleBlock | BodyBlock | Gap | ContactEvent | StepMetrics | QualityEvent | Alert | PainNote
 
 
 # --- block records (SampleBlock, BodyBlock): slicing and joining, field by field ---------------

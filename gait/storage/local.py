@@ -23,6 +23,7 @@ the sink's writer thread opens its own. Readers (dashboards) never block the wri
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -41,12 +42,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gait.core.records import Alert, Gap, PainNote, QualityEvent, SampleBlock, StepMetrics
+from gait.core.step_fields import CLASS, FIELD_BY_NAME, FLAGS, FLOAT, STEP_FIELDS, SUMMARY_FIELDS, TEXT, TIME, StepField
 from gait.storage.schema import (
     QUALITY_BITS,
     RUN_CLOSED,
     RUN_INTERRUPTED,
     RUN_OPEN,
     RUN_STATUSES,
+    ensure_step_columns,
+    field_columns,
     mask_to_quality,
     migrate,
     quality_to_mask,
@@ -57,7 +61,7 @@ if TYPE_CHECKING:
 
 DB_NAME = "gait.sqlite"
 DATA_DIR_ENV = "GAIT_DATA_DIR"
-STRIKES = ("rearfoot", "midfoot", "forefoot")
+STRIKES = FIELD_BY_NAME["strike"].classes  # ("rearfoot", "midfoot", "forefoot")
 MAX_STEP_DT_S = 2.0  # a longer interval between contacts is a pause: it adds no distance
 RAW_CODEC = "zlib:t<f8,acc<f4x3,gyr<f4x3,flags|u1"
 
@@ -214,7 +218,8 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class RunSummary:
-    """One line of the run list. Medians over the run's steps; None where nothing was measured."""
+    """One line of the run list. Medians over the run's steps (one attribute per summary field of
+    the step field registry, `StepField.summary`); None where nothing was measured."""
 
     run_id: int
     uuid: str
@@ -245,48 +250,28 @@ class RunSummary:
         return dict(self.__dict__)
 
 
-_FLOAT_COLS = (
-    "ic_s",
-    "to_s",
-    "gct_ms",
-    "flight_ms",
-    "cadence_spm",
-    "vo_cm",
-    "vertical_ratio_pct",
-    "fsa_deg",
-    "lean_deg",
-    "impact_g",
-    "duty_factor",
-    "emitted_s",
-    "speed_mps",
-)
-_TEXT_COLS = ("side", "strike", "device", "quality_other")
+# The steps table read as columns: the step fields' numbers, then the store's speed; the words; the mask.
+_FLOAT_COLS = (*(f.name for f in STEP_FIELDS if f.kind in (TIME, FLOAT)), "speed_mps")
+_TEXT_COLS = (*(f.name for f in STEP_FIELDS if f.kind in (TEXT, CLASS)), "device", "quality_other")
 _STEP_SELECT = ("step_index", *_FLOAT_COLS, *_TEXT_COLS, "quality_mask")
+# The columns one StepMetrics fills, in insert order (the store adds run_id, step_index and device).
+_STEP_INSERT = tuple(c for f in STEP_FIELDS for c in field_columns(f))
 
 
-@dataclass
 class StepColumns:
-    """A run's steps as columns, ordered by step index. Missing values are NaN (floats) or None."""
+    """A run's steps as columns, ordered by step index: one numpy array per column of `_STEP_SELECT`
+    (``cols.vo_cm``, ``cols.step_index``, ...). Numbers are float64 with NaN for a missing value,
+    words (``side``, ``strike``, ``device``, ``quality_other``) object arrays with None;
+    ``speed_mps`` is the per-step speed as written (see `Store.step_speeds`) and ``quality_mask``
+    the int64 bit mask of `schema.QUALITY_BITS`."""
 
-    step_index: np.ndarray  # int64
-    ic_s: np.ndarray
-    to_s: np.ndarray
-    gct_ms: np.ndarray
-    flight_ms: np.ndarray
-    cadence_spm: np.ndarray
-    vo_cm: np.ndarray
-    vertical_ratio_pct: np.ndarray
-    fsa_deg: np.ndarray
-    lean_deg: np.ndarray
-    impact_g: np.ndarray
-    duty_factor: np.ndarray
-    emitted_s: np.ndarray
-    speed_mps: np.ndarray  # per-step speed as written (NaN if none); see `Store.step_speeds`
-    side: np.ndarray  # object: "left" / "right" / None
-    strike: np.ndarray  # object: "rearfoot" / "midfoot" / "forefoot" / None
-    device: np.ndarray  # object
-    quality_other: np.ndarray  # object: comma-joined flags outside QUALITY_BITS, or None
-    quality_mask: np.ndarray  # int64 bit mask (schema.QUALITY_BITS)
+    def __init__(self, **columns: np.ndarray):
+        if set(columns) != set(_STEP_SELECT):
+            raise TypeError(f"StepColumns needs the columns {_STEP_SELECT}, got {tuple(columns)}")
+        self.__dict__.update(columns)
+
+    def __getattr__(self, name: str) -> np.ndarray:  # the columns are instance attributes
+        raise AttributeError(f"StepColumns has no column {name!r}")
 
     def __len__(self) -> int:
         return int(self.step_index.shape[0])
@@ -304,37 +289,51 @@ class StepColumns:
     def columns(self) -> dict[str, np.ndarray]:
         return {name: getattr(self, name) for name in _STEP_SELECT}
 
+    def value(self, f: StepField, i: int) -> Any:
+        """Step ``i``'s value of a step field, as `StepMetrics` holds it."""
+        if f.kind == FLAGS:
+            return self.quality(i)
+        v = getattr(self, f.name)[i]
+        if f.kind == TIME:
+            return float(v)
+        return _opt(v) if f.kind == FLOAT else v
+
     def to_records(self) -> list[StepMetrics]:
-        out = []
-        for i in range(len(self)):
-            out.append(
-                StepMetrics(
-                    ic_s=float(self.ic_s[i]),
-                    to_s=float(self.to_s[i]),
-                    side=self.side[i],
-                    gct_ms=_opt(self.gct_ms[i]),
-                    flight_ms=_opt(self.flight_ms[i]),
-                    cadence_spm=_opt(self.cadence_spm[i]),
-                    vo_cm=_opt(self.vo_cm[i]),
-                    vertical_ratio_pct=_opt(self.vertical_ratio_pct[i]),
-                    fsa_deg=_opt(self.fsa_deg[i]),
-                    strike=self.strike[i],
-                    lean_deg=_opt(self.lean_deg[i]),
-                    impact_g=_opt(self.impact_g[i]),
-                    duty_factor=_opt(self.duty_factor[i]),
-                    quality=self.quality(i),
-                    emitted_s=float(self.emitted_s[i]),
-                )
-            )
-        return out
+        return [StepMetrics(**{f.name: self.value(f, i) for f in STEP_FIELDS}) for i in range(len(self))]
 
     def select(self, mask: np.ndarray) -> StepColumns:
         return StepColumns(**{name: getattr(self, name)[mask] for name in _STEP_SELECT})
 
 
+def _step_row(rec: StepMetrics) -> list[Any]:
+    """The values of `_STEP_INSERT` for one step."""
+    row: list[Any] = []
+    for f in STEP_FIELDS:
+        v = getattr(rec, f.name)
+        if f.kind == FLAGS:
+            row.extend(quality_to_mask(v))
+        elif f.kind in (TIME, FLOAT):
+            row.append(_db(v))
+        else:
+            row.append(v)
+    return row
+
+
+def _medians(cols: StepColumns, mask: np.ndarray | None = None) -> dict[str, float | None]:
+    """Medians of the summary fields (`StepField.summary`) over the steps (or the masked ones)."""
+    out = {}
+    for f in SUMMARY_FIELDS:
+        values = getattr(cols, f.name)
+        out[f.name] = _median(values if mask is None else values[mask])
+    return out
+
+
+_SUMMARY_KEYS = {f.name for f in dataclasses.fields(RunSummary)}
+
+
 @dataclass(frozen=True)
 class Split:
-    """Per-km or per-minute aggregate of a run (medians; heel-strike share as a fraction)."""
+    """Per-km or per-minute aggregate of a run (medians of the summary fields; heel-strike share as a fraction)."""
 
     index: int
     start_s: float  # stream time of the first contact in the split
@@ -354,7 +353,8 @@ class Split:
 
 @dataclass(frozen=True)
 class TrendPoint:
-    """One period (week or month) across runs. Medians are step-weighted means of run medians."""
+    """One period (week or month) across runs. The summary fields' values are step-weighted means of
+    run medians."""
 
     period_start: dt.date
     runs: int
@@ -366,6 +366,7 @@ class TrendPoint:
     cadence_spm: float | None
     gct_ms: float | None
     vertical_ratio_pct: float | None
+    lean_deg: float | None
     pain_max: int | None  # worst pain score reported in the period (any phase)
     pain_after_mean: float | None
 
@@ -390,6 +391,12 @@ class _RunCache:
 _DATA_END = """(runs.start_time - runs.stream_t0_s + (SELECT MAX(t) FROM (
         SELECT MAX(to_s) AS t FROM steps WHERE run_id = runs.id
         UNION ALL SELECT MAX(t1_s) FROM raw_chunks WHERE run_id = runs.id)))"""
+
+
+_INSERT_STEPS = (
+    f"INSERT INTO steps (run_id, step_index, device, {', '.join(_STEP_INSERT)})"
+    f" VALUES ({', '.join('?' * (3 + len(_STEP_INSERT)))})"
+)
 
 
 def _opt(v: float) -> float | None:
@@ -484,6 +491,7 @@ class Store:
         self.conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
         self.conn.execute("PRAGMA foreign_keys = ON")
         self.migrations_applied = migrate(self.conn)
+        self.columns_added = ensure_step_columns(self.conn)
         has_cache = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'derived_cache'"
         if not self.conn.execute(has_cache).fetchone():
             self.conn.execute(_DERIVED_DDL)
@@ -725,30 +733,7 @@ class Store:
         idx = cache.next_step
         for rec, device in items:
             if isinstance(rec, StepMetrics):
-                mask, other = quality_to_mask(rec.quality)
-                steps.append(
-                    (
-                        run_id,
-                        idx,
-                        device,
-                        float(rec.ic_s),
-                        float(rec.to_s),
-                        rec.side,
-                        _db(rec.gct_ms),
-                        _db(rec.flight_ms),
-                        _db(rec.cadence_spm),
-                        _db(rec.vo_cm),
-                        _db(rec.vertical_ratio_pct),
-                        _db(rec.fsa_deg),
-                        rec.strike,
-                        _db(rec.lean_deg),
-                        _db(rec.impact_g),
-                        _db(rec.duty_factor),
-                        mask,
-                        other,
-                        _db(rec.emitted_s),
-                    )
-                )
+                steps.append((run_id, idx, device, *_step_row(rec)))
                 idx += 1
             elif isinstance(rec, Alert):
                 alerts.append(
@@ -796,13 +781,7 @@ class Store:
             return 0
         with self.transaction() as c:
             if steps:
-                c.executemany(
-                    """INSERT INTO steps (run_id, step_index, device, ic_s, to_s, side, gct_ms, flight_ms,
-                           cadence_spm, vo_cm, vertical_ratio_pct, fsa_deg, strike, lean_deg, impact_g, duty_factor,
-                           quality_mask, quality_other, emitted_s)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    steps,
-                )
+                c.executemany(_INSERT_STEPS, steps)
             if alerts:
                 c.executemany(
                     """INSERT INTO alerts (run_id, time_s, rule, kind, message, value, target, severity)
@@ -1041,7 +1020,9 @@ class Store:
         if use_cache and info.status != RUN_OPEN:
             row = self.conn.execute("SELECT summary_json FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row and row[0]:
-                return RunSummary(**json.loads(row[0]))
+                cached = json.loads(row[0])
+                if set(cached) == _SUMMARY_KEYS:  # else written before a summary field was added
+                    return RunSummary(**cached)
         s = self._compute_summary(info)
         if info.status != RUN_OPEN:
             with self.transaction() as c:
@@ -1081,11 +1062,7 @@ class Store:
             duration_s=float(duration),
             steps=len(cols),
             distance_m=None if dist is None else float(dist.max()),
-            cadence_spm=_median(cols.cadence_spm),
-            gct_ms=_median(cols.gct_ms),
-            vo_cm=_median(cols.vo_cm),
-            vertical_ratio_pct=_median(cols.vertical_ratio_pct),
-            lean_deg=_median(cols.lean_deg),
+            **_medians(cols),
             strike_counts=counts,
             heel_strike_share=_heel_share(counts),
             cues=int(cues),
@@ -1141,11 +1118,7 @@ class Store:
                     distance_m=d,
                     pace_s_per_km=(duration / (d / 1000.0)) if d else None,
                     steps=int(m.sum()),
-                    cadence_spm=_median(cols.cadence_spm[m]),
-                    gct_ms=_median(cols.gct_ms[m]),
-                    vo_cm=_median(cols.vo_cm[m]),
-                    vertical_ratio_pct=_median(cols.vertical_ratio_pct[m]),
-                    lean_deg=_median(cols.lean_deg[m]),
+                    **_medians(cols, m),
                     heel_strike_share=_heel_share(counts),
                     cues=int(np.count_nonzero((alert_t >= start) & (alert_t <= end))),
                 )
@@ -1182,10 +1155,7 @@ class Store:
                     duration_s=sum(r.duration_s for r in runs),
                     distance_m=sum(dists) if dists else None,
                     heel_strike_share=_heel_share(counts),
-                    vo_cm=weighted("vo_cm"),
-                    cadence_spm=weighted("cadence_spm"),
-                    gct_ms=weighted("gct_ms"),
-                    vertical_ratio_pct=weighted("vertical_ratio_pct"),
+                    **{f.name: weighted(f.name) for f in SUMMARY_FIELDS},
                     pain_max=max(pain_all) if pain_all else None,
                     pain_after_mean=sum(after) / len(after) if after else None,
                 )

@@ -27,6 +27,10 @@ Schema v2 (current)::
     raw_chunks(id PK, run_id, device, t0_s, t1_s, n, index0, codec, has_gyro, has_flags, data BLOB)
     raw_files(id PK, run_id, device, path, format, size_bytes, sha256, created_at)
 
+The steps table holds one column per step field of `gait.core.step_fields.STEP_FIELDS` (a field
+newer than the database is added when the store opens it: `ensure_step_columns`); the DDL below
+is history and stays as it was written.
+
 Times named ``*_s`` are stream times (the recording's time base, as in the records); wall
 clock = runs.start_time + (time_s - runs.stream_t0_s). ``start_time``, ``end_time`` and
 ``last_write`` are unix seconds.
@@ -48,6 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gait.core.errors import GaitError
+from gait.core.step_fields import FLAGS, STEP_FIELDS, StepField
 
 SCHEMA_VERSION = 2
 
@@ -96,6 +101,43 @@ def mask_to_quality(mask: int, other: str | None = None) -> tuple[str, ...]:
     if other:
         flags.extend(f for f in other.split(",") if f)
     return tuple(flags)
+
+
+# --- the steps table's columns, from the step field registry ------------------------------------
+
+QUALITY_COLUMNS = ("quality_mask", "quality_other")  # a FLAGS field: known flags as bits, the others as text
+STORE_STEP_COLUMNS = ("run_id", "step_index", "device", "speed_mps")  # the store's own, not step fields
+
+
+def field_columns(f: StepField) -> tuple[str, ...]:
+    """The steps-table columns that hold one step field."""
+    return QUALITY_COLUMNS if f.kind == FLAGS else (f.name,)
+
+
+STEP_FIELD_COLUMNS = tuple(c for f in STEP_FIELDS for c in field_columns(f))
+
+
+def ensure_step_columns(conn: sqlite3.Connection) -> list[str]:
+    """Add the columns of step fields newer than the database (NULL for the steps stored before);
+    returns the columns added. Additive only, so a database stays readable by older versions.
+    ``conn`` must be in autocommit mode, as for `migrate`."""
+    def missing() -> list[StepField]:
+        have = {row[1] for row in conn.execute("PRAGMA table_info(steps)")}
+        return [f for f in STEP_FIELDS if f.kind != FLAGS and f.name not in have]
+
+    if not missing():
+        return []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        added = missing()  # another process may have added them meanwhile
+        for f in added:
+            sql_type = f.sql_type.replace(" NOT NULL", "")  # earlier rows have no value
+            conn.execute(f"ALTER TABLE steps ADD COLUMN {f.name} {sql_type}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return [f.name for f in added]
 
 
 # --- migrations ----------------------------------------------------------------------------
