@@ -18,7 +18,7 @@ import html as htmlmod
 import re
 from pathlib import Path
 
-from dashboards.server import STATIC_DIR, run_payload_text
+from dashboards.server import STATIC_DIR, run_payload_text, step_fields_js
 from gait.storage import Store
 
 CSS_FILES = ("vendor/uplot/uPlot.min.css", "css/app.css")
@@ -59,7 +59,8 @@ def report_html(store: Store, run_id: int, static_dir: str | Path | None = None)
     root = Path(static_dir) if static_dir is not None else STATIC_DIR
     data = run_payload_text(store, run_id).replace("</", "<\\/")
     styles = [_safe_inline((root / f).read_text(encoding="utf-8")) for f in CSS_FILES]
-    scripts = [_safe_inline((root / f).read_text(encoding="utf-8")) for f in JS_FILES] + [BOOT]
+    scripts = [_safe_inline((root / f).read_text(encoding="utf-8")) for f in JS_FILES]
+    scripts = [scripts[0], _safe_inline(step_fields_js()), *scripts[1:], BOOT]  # the fields before common.js
     summary = store.summary(run_id)
     title = f"gait run {run_id}" + (f" · {summary.runner}" if summary.runner else "")
     csp = _policy(scripts, styles)

@@ -58,6 +58,7 @@ from starlette.routing import Route
 
 from dashboards.bus import LiveBus
 from gait.core.records import Alert, PainNote
+from gait.core.step_fields import CLASS, FLAGS, REVIEW_FIELDS, STEP_FIELDS, TEXT
 from gait.storage import QUALITY_BITS, SCHEMA_VERSION, Store
 from gait.storage.local import add_close_hook, software_version
 
@@ -89,8 +90,44 @@ PAGES = {
     "live": "live.html",
 }
 EXPORTS = ("steps.csv", "csv.zip", "parquet.zip", "fit", "html")
-STRIKE_CODE = {"rearfoot": 0, "midfoot": 1, "forefoot": 2}
 SIDE_CODE = {"left": "L", "right": "R"}
+
+
+def step_fields_payload() -> list[dict[str, Any]]:
+    """The step fields as the pages know them (key, label, unit, kind, decimals shown; ``review``:
+    a column of the run page's ``steps``), from the step field registry."""
+    return [
+        {
+            "key": f.name,
+            "label": f.label,
+            "unit": f.unit,
+            "kind": f.kind,
+            "nd": f.shown_decimals,
+            "review": f.review_decimals is not None,
+        }
+        for f in STEP_FIELDS
+    ]
+
+
+def step_fields_js() -> str:
+    """``window.GaitFields``: the step fields for every page's scripts (served as /static/js/fields.js)."""
+    return "window.GaitFields = " + json.dumps(step_fields_payload(), separators=(",", ":")) + ";\n"
+
+
+def _review_columns(cols: Any, t0: float) -> list[str]:
+    """The run page's step columns (JSON texts): time from the first contact, then the step fields
+    the registry sends (numbers rounded, a class as its code, side as L/R, the quality bit mask)."""
+    parts = [f'"t":{_col(cols.ic_s - t0, 3)}']
+    for f in REVIEW_FIELDS:
+        parts.append(f'"{f.name}":{_col(getattr(cols, f.name), int(f.review_decimals or 0))}')
+    for f in STEP_FIELDS:
+        if f.kind == CLASS:
+            parts.append(f'"{f.name}":{json.dumps([f.code(v) if v is not None else None for v in getattr(cols, f.name).tolist()])}')
+        elif f.kind == TEXT:
+            parts.append(f'"{f.name}":{json.dumps([SIDE_CODE.get(v, v) for v in getattr(cols, f.name).tolist()])}')
+        elif f.kind == FLAGS:
+            parts.append(f'"quality_mask":{json.dumps(cols.quality_mask.tolist())}')
+    return parts
 
 
 def is_loopback(host: str) -> bool:
@@ -240,6 +277,7 @@ def run_payload_text(store: Store, run_id: int) -> str:
         "t0_s": t0,
         "n_steps": n,
         "quality_bits": QUALITY_BITS,
+        "fields": step_fields_payload(),
         "splits": {
             "km": [split_dict(s) for s in store_splits(store, run_id, "km", cols)],
             "minute": [split_dict(s) for s in store_splits(store, run_id, "minute", cols)],
@@ -251,23 +289,10 @@ def run_payload_text(store: Store, run_id: int) -> str:
             for d, g in store.gaps(run_id)
         ],
     }
-    strike = [STRIKE_CODE.get(s) if s is not None else None for s in cols.strike.tolist()]
-    side = [SIDE_CODE.get(s) if s is not None else None for s in cols.side.tolist()]
     parts = [
-        f'"t":{_col(cols.ic_s - t0, 3)}',
-        f'"cadence_spm":{_col(cols.cadence_spm, 1)}',
-        f'"gct_ms":{_col(cols.gct_ms, 1)}',
-        f'"flight_ms":{_col(cols.flight_ms, 1)}',
-        f'"vo_cm":{_col(cols.vo_cm, 2)}',
-        f'"vertical_ratio_pct":{_col(cols.vertical_ratio_pct, 2)}',
-        f'"fsa_deg":{_col(cols.fsa_deg, 1)}',
-        f'"lean_deg":{_col(cols.lean_deg, 1)}',
-        f'"impact_g":{_col(cols.impact_g, 2)}',
+        *_review_columns(cols, t0),
         f'"speed_mps":{_col(speed, 3) if speed is not None else "null"}',
         f'"distance_m":{_col(dist, 1) if dist is not None else "null"}',
-        f'"strike":{json.dumps(strike)}',
-        f'"side":{json.dumps(side)}',
-        f'"quality_mask":{json.dumps(cols.quality_mask.tolist())}',
     ]
     head_text = json.dumps(_jsonable(head), separators=(",", ":"), allow_nan=False)
     return head_text[:-1] + ',"steps":{' + ",".join(parts) + "}}"
@@ -277,7 +302,7 @@ def run_payload_text(store: Store, run_id: int) -> str:
 # open) and kept gzipped in the store (``derived_cache``): a cold open is then one blob read, and
 # the bytes go out as they are to any browser (every one accepts gzip).
 REVIEW_PAYLOAD = "review-payload.json.gz"
-REVIEW_FORMAT = 1  # bump when run_payload_text's output changes
+REVIEW_FORMAT = 2  # bump when run_payload_text's output changes
 
 
 @functools.lru_cache(maxsize=1)
@@ -592,10 +617,7 @@ def create_app(
             records = await run_in_threadpool(live.pain, score, phase, note)
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
-        run_id = live.state.run_id
-        await run_in_threadpool(lambda: reader.get().write(run_id, records))
-        for r in records:
-            live.publish(r)
+        run_id = live.state.run_id  # the live run stored, sent and published them (its engine's sinks)
         out = []
         for r in records:
             if isinstance(r, PainNote):
@@ -606,6 +628,11 @@ def create_app(
 
     async def api_health(request: Request) -> Response:
         return _json({"ok": True, "time": time.time()})
+
+    fields_js = step_fields_js()
+
+    async def step_fields_script(request: Request) -> Response:
+        return Response(fields_js, media_type=STATIC_TYPES[".js"])
 
     async def favicon(request: Request) -> Response:
         return FileResponse(static_root / "favicon.svg", media_type="image/svg+xml")
@@ -620,6 +647,7 @@ def create_app(
         Route("/compare", page("compare")),
         Route("/trends", page("trends")),
         Route("/live", page("live")),
+        Route("/static/js/fields.js", step_fields_script),
         Route("/static/{path:path}", static),
         Route("/favicon.ico", favicon),
         Route("/api/health", api_health),

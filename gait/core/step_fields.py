@@ -52,8 +52,8 @@ class StepField:
     live page's step). ``decimals``: rounding in JSON. ``influx``: the InfluxDB field of
     ``gait_step`` (None: not a field; ``ic_s`` is the point's timestamp, ``side`` a tag).
     ``fit``: its FIT field, or None. ``review_decimals``: sent as a column of the review page's
-    payload with this rounding (None: not sent). ``summary``: its median is part of run
-    summaries, splits and trends.
+    payload with this rounding (None: not sent). ``shown_decimals``: decimals the dashboards
+    show. ``summary``: its median is part of run summaries, splits and trends.
     """
 
     name: str
@@ -66,6 +66,7 @@ class StepField:
     influx: str | None = None
     fit: FitField | None = None
     review_decimals: int | None = None
+    shown_decimals: int = 1
     summary: bool = False
     classes: tuple[str, ...] = ()
 
@@ -89,12 +90,13 @@ STEP_FIELDS: tuple[StepField, ...] = (
     StepField("side", TEXT, "", "Side", contract=True),
     StepField(
         "gct_ms", FLOAT, "ms", "Contact time", contract=True, influx="gct_ms",
-        fit=FitField("stance_time"), review_decimals=1, summary=True,
+        fit=FitField("stance_time"), review_decimals=1, shown_decimals=0, summary=True,
     ),
-    StepField("flight_ms", FLOAT, "ms", "Flight time", contract=True, influx="flight_ms", review_decimals=1),
+    StepField("flight_ms", FLOAT, "ms", "Flight time", contract=True, influx="flight_ms",
+              review_decimals=1, shown_decimals=0),
     StepField(
         "cadence_spm", FLOAT, "spm", "Cadence", contract=True, influx="cadence_spm",
-        fit=FitField("cadence", scale=0.5, max_value=254.0), review_decimals=1, summary=True,
+        fit=FitField("cadence", scale=0.5, max_value=254.0), review_decimals=1, shown_decimals=0, summary=True,
     ),
     StepField(
         "vo_cm", FLOAT, "cm", "Vertical oscillation", contract=True, influx="vo_cm",

@@ -35,44 +35,40 @@ from typing import Any
 
 import numpy as np
 
+from gait.core.step_fields import CLASS, FIELD_BY_NAME, FLAGS, STEP_FIELDS, TEXT, TIME, StepField
 from gait.storage.local import StepColumns, Store
-from gait.storage.schema import mask_to_quality
 
 FIT_APP_ID = uuid.uuid5(uuid.NAMESPACE_URL, "gait-form/running-dynamics").bytes
-STRIKE_CODES = {"rearfoot": 0, "midfoot": 1, "forefoot": 2}
+STRIKE_CODES = {name: i for i, name in enumerate(FIELD_BY_NAME["strike"].classes)}  # FIT: 0 rear, 1 mid, 2 fore
 STRIKE_NAMES = {v: k for k, v in STRIKE_CODES.items()}
 BALANCE_WINDOW_STEPS = 20
 
-# name, FIT base type id, units, aggregation (column of StepColumns)
-_FIT_DEV_FIELDS = (
-    ("foot_strike_angle", 0x88, "deg", "fsa_deg"),  # float32
-    ("foot_strike", 0x02, "class", "strike"),  # uint8: 0 rear, 1 mid, 2 fore
-    ("trunk_lean", 0x88, "deg", "lean_deg"),
-    ("impact", 0x88, "g", "impact_g"),
-)
+# The step fields a FIT record carries: native running-dynamics fields and developer fields.
+_FIT_NATIVE = tuple(f for f in STEP_FIELDS if f.fit is not None and not f.fit.developer)
+_FIT_DEVELOPER = tuple(f for f in STEP_FIELDS if f.fit is not None and f.fit.developer)
 
-STEP_EXPORT_COLUMNS = (
-    "step_index",
-    "device",
-    "wall_time",
-    "ic_s",
-    "to_s",
-    "side",
-    "gct_ms",
-    "flight_ms",
-    "cadence_spm",
-    "vo_cm",
-    "vertical_ratio_pct",
-    "fsa_deg",
-    "strike",
-    "lean_deg",
-    "impact_g",
-    "duty_factor",
-    "speed_mps",
-    "quality",
-    "emitted_s",
-)
-_TIME_COLS = {"ic_s", "to_s", "emitted_s"}
+
+def _export_columns() -> tuple[str, ...]:
+    """The steps' CSV and Parquet columns: the step's number, device and wall-clock time, then the
+    step fields in registry order with the run's speed before the quality flags."""
+    names = [f.name for f in STEP_FIELDS]
+    at = next(i for i, f in enumerate(STEP_FIELDS) if f.kind == FLAGS)
+    return ("step_index", "device", "wall_time", *names[:at], "speed_mps", *names[at:])
+
+
+STEP_EXPORT_COLUMNS = _export_columns()
+
+
+def _parquet_columns() -> tuple[str, ...]:
+    """The CSV's columns, but ``side`` after ``fsa_deg`` where the Parquet table always had it
+    (kept for readers by position)."""
+    names = [c for c in STEP_EXPORT_COLUMNS if c != "side"]
+    names.insert(names.index("fsa_deg") + 1, "side")
+    return tuple(names)
+
+
+_PARQUET_COLUMNS = _parquet_columns()
+_TIME_COLS = {f.name for f in STEP_FIELDS if f.kind == TIME}
 
 
 def _iso(unix_s: float) -> str:
@@ -96,29 +92,15 @@ def _step_rows(store: Store, run_id: int) -> tuple[StepColumns, list[dict[str, A
     wall = info.wall_time(cols.ic_s)
     rows = []
     for i in range(len(cols)):
-        rows.append(
-            {
-                "step_index": int(cols.step_index[i]),
-                "device": cols.device[i],
-                "wall_time": _iso(float(wall[i])),
-                "ic_s": cols.ic_s[i],
-                "to_s": cols.to_s[i],
-                "side": cols.side[i],
-                "gct_ms": cols.gct_ms[i],
-                "flight_ms": cols.flight_ms[i],
-                "cadence_spm": cols.cadence_spm[i],
-                "vo_cm": cols.vo_cm[i],
-                "vertical_ratio_pct": cols.vertical_ratio_pct[i],
-                "fsa_deg": cols.fsa_deg[i],
-                "strike": cols.strike[i],
-                "lean_deg": cols.lean_deg[i],
-                "impact_g": cols.impact_g[i],
-                "duty_factor": cols.duty_factor[i],
-                "speed_mps": None if speed is None else speed[i],
-                "quality": ";".join(mask_to_quality(int(cols.quality_mask[i]), cols.quality_other[i])),
-                "emitted_s": cols.emitted_s[i],
-            }
-        )
+        row: dict[str, Any] = {
+            "step_index": int(cols.step_index[i]),
+            "device": cols.device[i],
+            "wall_time": _iso(float(wall[i])),
+            "speed_mps": None if speed is None else speed[i],
+        }
+        for f in STEP_FIELDS:
+            row[f.name] = ";".join(cols.quality(i)) if f.kind == FLAGS else getattr(cols, f.name)[i]
+        rows.append(row)
     return cols, rows
 
 
@@ -213,23 +195,21 @@ def steps_table(store: Store, run_id: int) -> Any:
     def f64(a: np.ndarray) -> Any:
         return pa.array(a, type=pa.float64(), mask=~np.isfinite(a))
 
-    arrays = {
+    special = {
         "step_index": pa.array(cols.step_index, type=pa.int64()),
         "device": pa.array(list(cols.device), type=pa.string()),
         "wall_time": pa.array(wall_ms, type=pa.timestamp("ms", tz="UTC")),
+        "speed_mps": f64(speed if speed is not None else np.full(len(cols), np.nan)),
     }
-    for name in ("ic_s", "to_s", "gct_ms", "flight_ms", "cadence_spm", "vo_cm", "vertical_ratio_pct", "fsa_deg"):
-        arrays[name] = f64(getattr(cols, name))
-    arrays["side"] = pa.array(list(cols.side), type=pa.string()).dictionary_encode()
-    arrays["strike"] = pa.array(list(cols.strike), type=pa.string()).dictionary_encode()
-    for name in ("lean_deg", "impact_g", "duty_factor"):
-        arrays[name] = f64(getattr(cols, name))
-    arrays["speed_mps"] = f64(speed if speed is not None else np.full(len(cols), np.nan))
-    arrays["quality"] = pa.array(
-        [list(mask_to_quality(int(m), o)) for m, o in zip(cols.quality_mask, cols.quality_other)],
-        type=pa.list_(pa.string()),
-    )
-    arrays["emitted_s"] = f64(cols.emitted_s)
+
+    def field_array(f: StepField) -> Any:
+        if f.kind == FLAGS:
+            return pa.array([list(cols.quality(i)) for i in range(len(cols))], type=pa.list_(pa.string()))
+        if f.kind in (TEXT, CLASS):
+            return pa.array(list(getattr(cols, f.name)), type=pa.string()).dictionary_encode()
+        return f64(getattr(cols, f.name))
+
+    arrays = {name: special[name] if name in special else field_array(FIELD_BY_NAME[name]) for name in _PARQUET_COLUMNS}
     table = pa.table(arrays)
     return table.replace_schema_metadata(_run_metadata(store, run_id))
 
@@ -279,23 +259,24 @@ def _fit() -> Any:
 
 @dataclass
 class SecondSeries:
-    """Steps averaged per whole second of wall time (what one FIT record carries)."""
+    """Steps averaged per whole second of wall time (what one FIT record carries).
+
+    ``fields``: per step field with a FIT field, its mean (a CLASS field: the code of the most
+    frequent class, NaN when unknown), also readable as an attribute (``sec.vo_cm``)."""
 
     time_s: np.ndarray  # unix seconds (integers as float)
     steps: np.ndarray  # steps in the second
-    cadence_spm: np.ndarray
-    gct_ms: np.ndarray
-    vo_cm: np.ndarray
-    vertical_ratio_pct: np.ndarray
-    duty_factor: np.ndarray
+    fields: dict[str, np.ndarray]
     balance_left_pct: np.ndarray
     speed_mps: np.ndarray
     step_length_m: np.ndarray
     distance_m: np.ndarray
-    fsa_deg: np.ndarray
-    lean_deg: np.ndarray
-    impact_g: np.ndarray
-    strike_code: np.ndarray  # majority strike class (NaN: unknown)
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        try:
+            return self.__dict__["fields"][name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def _bin_mean(key: np.ndarray, values: np.ndarray, nbins: int) -> np.ndarray:
@@ -339,16 +320,23 @@ def per_second(
     last_in_bin[key] = np.arange(key.size)  # later indexes overwrite: the last step of each second
     balance = bal[last_in_bin]
 
-    codes = np.array([STRIKE_CODES.get(s, -1) if s is not None else -1 for s in cols.strike], dtype=np.int64)
-    strike_code = np.full(nb, np.nan)
-    known = codes >= 0
-    if known.any():
-        counts = np.zeros((nb, 3))
-        np.add.at(counts, (key[known], codes[known]), 1.0)
-        has = counts.sum(axis=1) > 0
-        strike_code[has] = np.argmax(counts[has], axis=1)
+    def majority(f: StepField) -> np.ndarray:
+        codes = np.array([f.code(v) if v is not None else -1 for v in getattr(cols, f.name)], dtype=np.int64)
+        out = np.full(nb, np.nan)
+        known = codes >= 0
+        if known.any():
+            counts = np.zeros((nb, len(f.classes)))
+            np.add.at(counts, (key[known], codes[known]), 1.0)
+            has = counts.sum(axis=1) > 0
+            out[has] = np.argmax(counts[has], axis=1)
+        return out
 
-    cad = mean(cols.cadence_spm)
+    per_field = {
+        f.name: majority(f) if f.kind == CLASS else mean(getattr(cols, f.name))
+        for f in STEP_FIELDS
+        if f.fit is not None
+    }
+    cad = per_field["cadence_spm"]
     spd = mean(speed) if speed is not None else np.full(nb, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         step_len = np.where((cad > 0) & np.isfinite(spd), spd * 60.0 / cad, np.nan)
@@ -362,19 +350,11 @@ def per_second(
     return SecondSeries(
         time_s=uniq.astype(np.float64),
         steps=np.bincount(key, minlength=nb),
-        cadence_spm=cad,
-        gct_ms=mean(cols.gct_ms),
-        vo_cm=mean(cols.vo_cm),
-        vertical_ratio_pct=mean(cols.vertical_ratio_pct),
-        duty_factor=mean(cols.duty_factor),
+        fields=per_field,
         balance_left_pct=balance,
         speed_mps=spd,
         step_length_m=step_len,
         distance_m=dist_rec,
-        fsa_deg=mean(cols.fsa_deg),
-        lean_deg=mean(cols.lean_deg),
-        impact_g=mean(cols.impact_g),
-        strike_code=strike_code,
     )
 
 
@@ -392,6 +372,14 @@ def _cadence_fields(spm: float) -> dict[str, Any]:
     ticks = round(spm / 2.0 * 128.0)  # strides/min in 1/128 steps (fractional_cadence's scale)
     whole = min(ticks // 128, 254)
     return {"cadence": whole, "fractional_cadence": (ticks - whole * 128) / 128.0 if whole < 254 else 0.0}
+
+
+def _fit_native(f: StepField, value: float) -> dict[str, Any]:
+    """The FIT record fields of one native running-dynamics step field (left out when unknown)."""
+    assert f.fit is not None
+    if f.fit.name == "cadence":
+        return _cadence_fields(value)
+    return {f.fit.name: _v(value, f.fit.scale, 0, f.fit.max_value)}
 
 
 def _fit_datetime(unix_s: float) -> dt.datetime:
@@ -436,7 +424,7 @@ def fit_activity_bytes(store: Store, run_id: int, *, developer_fields: bool = Tr
             "software_version": None,
         }
     )
-    dev_keys: dict[str, str] = {}
+    dev_fields: list[StepField] = []
     if developer_fields:
         dev_id = {
             "mesg_num": M["DEVELOPER_DATA_ID"],
@@ -445,41 +433,39 @@ def fit_activity_bytes(store: Store, run_id: int, *, developer_fields: bool = Tr
             "application_version": 1,
         }
         enc.write_mesg(dev_id)
-        for num, (name, base, units, col) in enumerate(_FIT_DEV_FIELDS):
-            values = sec.strike_code if col == "strike" else getattr(sec, col)
-            if not np.isfinite(values).any():
+        for num, f in enumerate(_FIT_DEVELOPER):
+            assert f.fit is not None
+            if not np.isfinite(sec.fields[f.name]).any():
                 continue
             desc = {
                 "mesg_num": M["FIELD_DESCRIPTION"],
                 "developer_data_index": 0,
                 "field_definition_number": num,
-                "fit_base_type_id": base,
-                "field_name": name,
-                "units": units,
+                "fit_base_type_id": f.fit.base_type,
+                "field_name": f.fit.name,
+                "units": f.fit.units,
                 "native_mesg_num": M["RECORD"],
             }
             enc.write_mesg(desc)
-            enc.add_developer_field(name, dev_id, desc)
-            dev_keys[name] = "strike_code" if col == "strike" else col
+            enc.add_developer_field(f.fit.name, dev_id, desc)
+            dev_fields.append(f)
     enc.write_mesg({"mesg_num": M["EVENT"], "timestamp": start, "event": "timer", "event_type": "start"})
 
     for i in range(sec.time_s.size):
         rec: dict[str, Any] = {"mesg_num": M["RECORD"], "timestamp": _fit_datetime(sec.time_s[i])}
-        rec.update(_cadence_fields(float(sec.cadence_spm[i])))
-        rec["vertical_oscillation"] = _v(sec.vo_cm[i], 10.0, 0, 6553)
-        rec["stance_time"] = _v(sec.gct_ms[i], 1.0, 0, 6553)
-        rec["stance_time_percent"] = _v(sec.duty_factor[i], 100.0, 0, 100)
+        for f in _FIT_NATIVE:
+            rec.update(_fit_native(f, float(sec.fields[f.name][i])))
         rec["stance_time_balance"] = _v(sec.balance_left_pct[i], 1.0, 0, 100)
         rec["step_length"] = _v(sec.step_length_m[i], 1000.0, 0, 6553)
-        rec["vertical_ratio"] = _v(sec.vertical_ratio_pct[i], 1.0, 0, 655)
         rec["enhanced_speed"] = _v(sec.speed_mps[i], 1.0, 0, 4_000_000)
         rec["distance"] = _v(sec.distance_m[i], 1.0, 0, 4.2e7)
         rec["activity_type"] = "running"
         dev = {}
-        for name, attr in dev_keys.items():
-            val = getattr(sec, attr)[i]
+        for f in dev_fields:
+            assert f.fit is not None
+            val = sec.fields[f.name][i]
             if np.isfinite(val):
-                dev[name] = int(val) if attr == "strike_code" else float(val)
+                dev[f.fit.name] = int(val) if f.kind == CLASS else float(val)
         if dev:
             rec["developer_fields"] = dev
         enc.write_mesg(rec)
@@ -537,17 +523,10 @@ def _totals(sec: SecondSeries, cols: StepColumns, elapsed: float, timer: float) 
         return float(np.mean(a)) if a.size else math.nan
 
     out: dict[str, Any] = {"total_elapsed_time": elapsed, "total_timer_time": timer}
-    spm = med(cols.cadence_spm)
-    if math.isfinite(spm):
-        cad = _cadence_fields(spm)
-        out["avg_cadence"] = cad["cadence"]
-        out["avg_fractional_cadence"] = cad["fractional_cadence"]
+    for f in _FIT_NATIVE:
+        out.update({f"avg_{k}": v for k, v in _fit_native(f, med(getattr(cols, f.name))).items()})
     out["total_cycles"] = len(cols) // 2  # strides (total_strides is its running subfield)
-    out["avg_vertical_oscillation"] = _v(med(cols.vo_cm), 10.0, 0, 6553)
-    out["avg_stance_time"] = _v(med(cols.gct_ms), 1.0, 0, 6553)
-    out["avg_stance_time_percent"] = _v(med(cols.duty_factor), 100.0, 0, 100)
     out["avg_stance_time_balance"] = _v(med(sec.balance_left_pct), 1.0, 0, 100)
-    out["avg_vertical_ratio"] = _v(med(cols.vertical_ratio_pct), 1.0, 0, 655)
     out["avg_step_length"] = _v(med(sec.step_length_m), 1000.0, 0, 6553)
     dist = sec.distance_m[np.isfinite(sec.distance_m)]
     if dist.size:
@@ -752,12 +731,7 @@ def compare_run_with_fit(
     info = store.run(run_id)
     cols = store.steps(run_id)
     speed = store.step_speeds(run_id, cols)
-    ours = {
-        "cadence_spm": cols.cadence_spm,
-        "gct_ms": cols.gct_ms,
-        "vo_cm": cols.vo_cm,
-        "vertical_ratio_pct": cols.vertical_ratio_pct,
-    }
+    ours = {name: getattr(cols, name) for name in COMPARED if name in FIELD_BY_NAME}
     if speed is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             ours["step_length_m"] = np.where(cols.cadence_spm > 0, speed * 60.0 / cols.cadence_spm, np.nan)

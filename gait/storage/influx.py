@@ -51,6 +51,8 @@ from typing import Any
 
 from gait.core.errors import ConfigError
 from gait.core.records import Alert, Gap, PainNote, QualityEvent, StepMetrics
+from gait.core.step_fields import CLASS, FIELD_BY_NAME, FLAGS, FLOAT, StepField
+from gait.core.step_fields import STEP_FIELDS as REGISTRY
 from gait.storage.outbox import Outbox
 from gait.storage.schema import QUALITY_BITS
 
@@ -64,7 +66,8 @@ M_ALERT = "gait_alert"
 M_PAIN = "gait_pain"
 M_HEALTH = "gait_health"
 
-STRIKE_CODES = {"rearfoot": 1, "midfoot": 2, "forefoot": 3}  # 0: a class this version does not know
+# A CLASS step field's code: 1, 2, ... in the order of its classes; 0 a class this version does not know.
+STRIKE_CODES = {name: i + 1 for i, name in enumerate(FIELD_BY_NAME["strike"].classes)}
 RULE_CODES = {
     "bounce": 1,
     "vertical_ratio": 2,
@@ -81,17 +84,21 @@ PHASE_CODES = {"before": 1, "during": 2, "after": 3}
 HEALTH_EVENT_CODES = {"gap": 1, "low_sample_rate": 2, "placement_mismatch": 3}
 QUALITY_OTHER_BIT = 1 << 15  # a quality flag outside gait.storage.schema.QUALITY_BITS
 
-STEP_FIELDS = (
-    "gct_ms",
-    "flight_ms",
-    "cadence_spm",
-    "vo_cm",
-    "vertical_ratio_pct",
-    "fsa_deg",
-    "lean_deg",
-    "impact_g",
-    "duty_factor",
+# The fields of a gait_step point, from the step field registry: the numbers, then the class codes
+# and the quality mask. STEP_FIELDS names the numeric ones (each is its own series in VictoriaMetrics).
+_POINT_FIELDS = tuple(
+    sorted((f for f in REGISTRY if f.influx is not None), key=lambda f: f.kind in (CLASS, FLAGS))
 )
+STEP_FIELDS = tuple(f.influx for f in _POINT_FIELDS if f.kind == FLOAT)
+
+
+def _influx_value(f: StepField, value: Any) -> Any:
+    if f.kind == CLASS:
+        return None if value is None else f.code(value) + 1
+    if f.kind == FLAGS:
+        return quality_mask(value)
+    return value
+
 
 MAPPED_RECORDS = (StepMetrics, Alert, PainNote, Gap, QualityEvent)
 
@@ -243,10 +250,9 @@ def record_point(
     tags = _base_tags(run, device)
     if isinstance(record, StepMetrics):
         tags["side"] = record.side
-        fields: list[tuple[str, Any]] = [(name, getattr(record, name)) for name in STEP_FIELDS]
-        if record.strike is not None:
-            fields.append(("strike", STRIKE_CODES.get(record.strike, 0)))
-        fields.append(("quality", quality_mask(record.quality)))
+        fields: list[tuple[str, Any]] = [
+            (str(f.influx), _influx_value(f, getattr(record, f.name))) for f in _POINT_FIELDS
+        ]
         return encode_point(M_STEP, tags, fields, run.timestamp_ns(record.ic_s), string_fields)
     if isinstance(record, Alert):
         tags["rule"] = record.rule

@@ -10,17 +10,18 @@
   "use strict";
   const COLORS = { purple: "#8e44ad", blue: "#2e86de", green: "#27ae60", orange: "#e67e22", red: "#c0392b", none: "#8a94a3" };
   // bands: [low, high, zone] (low inclusive, high exclusive); order from low to high values
-  const ZONES = {
-    cadence_spm: { label: "Cadence", unit: "spm", nd: 0, bands: [[-Infinity, 153, "red"], [153, 164, "orange"], [164, 174, "green"], [174, 184, "blue"], [184, Infinity, "purple"]] },
-    gct_ms: { label: "Contact time", unit: "ms", nd: 0, bands: [[-Infinity, 218, "purple"], [218, 249, "blue"], [249, 278, "green"], [278, 309, "orange"], [309, Infinity, "red"]] },
-    vo_cm: { label: "Vertical oscillation", unit: "cm", nd: 1, bands: [[-Infinity, 6.4, "purple"], [6.4, 8.15, "blue"], [8.15, 9.75, "green"], [9.75, 11.5, "orange"], [11.5, Infinity, "red"]] },
-    vertical_ratio_pct: { label: "Vertical ratio", unit: "%", nd: 1, bands: [[-Infinity, 6.1, "purple"], [6.1, 7.45, "blue"], [7.45, 8.65, "green"], [8.65, 10.1, "orange"], [10.1, Infinity, "red"]] },
-    lean_deg: { label: "Lean", unit: "°", nd: 1, bands: [[-Infinity, 0, "red"], [0, 3, "orange"], [3, 11, "green"], [11, 14, "orange"], [14, Infinity, "red"]] },
-    fsa_deg: { label: "Foot strike angle", unit: "°", nd: 1, bands: [[-Infinity, -1.6, "blue"], [-1.6, 8, "green"], [8, Infinity, "orange"]] },
-    flight_ms: { label: "Flight time", unit: "ms", nd: 0, bands: null },
-    impact_g: { label: "Impact", unit: "g", nd: 1, bands: null },
-    heel_strike_share: { label: "Heel strike", unit: "%", nd: 0, bands: null },
+  const BANDS = {
+    cadence_spm: [[-Infinity, 153, "red"], [153, 164, "orange"], [164, 174, "green"], [174, 184, "blue"], [184, Infinity, "purple"]],
+    gct_ms: [[-Infinity, 218, "purple"], [218, 249, "blue"], [249, 278, "green"], [278, 309, "orange"], [309, Infinity, "red"]],
+    vo_cm: [[-Infinity, 6.4, "purple"], [6.4, 8.15, "blue"], [8.15, 9.75, "green"], [9.75, 11.5, "orange"], [11.5, Infinity, "red"]],
+    vertical_ratio_pct: [[-Infinity, 6.1, "purple"], [6.1, 7.45, "blue"], [7.45, 8.65, "green"], [8.65, 10.1, "orange"], [10.1, Infinity, "red"]],
+    lean_deg: [[-Infinity, 0, "red"], [0, 3, "orange"], [3, 11, "green"], [11, 14, "orange"], [14, Infinity, "red"]],
+    fsa_deg: [[-Infinity, -1.6, "blue"], [-1.6, 8, "green"], [8, Infinity, "orange"]],
   };
+  // label, unit and decimals of every step field come from the server's step field registry
+  // (window.GaitFields, /static/js/fields.js); the run-level values are named here
+  const ZONES = { heel_strike_share: { label: "Heel strike", unit: "%", nd: 0, bands: null } };
+  for (const f of global.GaitFields || []) ZONES[f.key] = { label: f.label, unit: f.unit, nd: f.nd, bands: BANDS[f.key] || null };
   const ZONE_WORDS = { purple: "excellent", blue: "good", green: "average", orange: "fair", red: "poor" };
   const STRIKES = ["rearfoot", "midfoot", "forefoot"];
   const STRIKE_ZONE = { rearfoot: "orange", midfoot: "green", forefoot: "blue" };

@@ -3,7 +3,12 @@
 (function (global) {
   "use strict";
   const G = global.Gait, C = global.GaitCharts, el = G.el;
-  const CHART_METRICS = ["cadence_spm", "gct_ms", "vo_cm", "vertical_ratio_pct", "lean_deg", "fsa_deg", "flight_ms", "impact_g"];
+  // the charts: every step column the server sends (d.fields, review), these first, in this order
+  const CHART_ORDER = ["cadence_spm", "gct_ms", "vo_cm", "vertical_ratio_pct", "lean_deg", "fsa_deg", "flight_ms", "impact_g"];
+  function chartMetrics(d) {
+    const rank = (k) => (CHART_ORDER.includes(k) ? CHART_ORDER.indexOf(k) : CHART_ORDER.length);
+    return (d.fields || []).filter((f) => f.review).map((f) => f.key).sort((a, b) => rank(a) - rank(b));
+  }
   const SPLIT_COLS = [
     ["cadence_spm", "Cadence"], ["gct_ms", "Contact ms"], ["vo_cm", "VO cm"], ["vertical_ratio_pct", "VR %"], ["lean_deg", "Lean °"],
   ];
@@ -89,7 +94,7 @@
     // per metric, once per page (the x axis does not change them): median, y range, trend line
     const stats = d._stats || (d._stats = {});
     const todo = [];
-    for (const m of CHART_METRICS) {
+    for (const m of chartMetrics(d)) {
       const y = st[m];
       if (!finite(y)) continue;
       let sm = stats[m];
@@ -264,5 +269,5 @@
     charts(d, chartBox, "time");
   }
 
-  global.GaitRun = { render, splitsTable, CHART_METRICS };
+  global.GaitRun = { render, splitsTable, chartMetrics };
 })(window);
