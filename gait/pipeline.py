@@ -1,9 +1,12 @@
 """The pipeline: a fixed stage order per placement. Live and offline share this one path.
 
-    SanitizeStage -> (placement stages) -> StepMetrics
+    SanitizeStage -> (placement stages) -> ContactEvent -> assemble_step -> StepMetrics
 
 Trunk placements (sacrum, waist, chest): TrunkOrientationStage -> TrunkStepStage.
-Foot: FootStepStage. Offline analysis is `analyze`: the same pipeline fed one block, then flushed.
+Foot: FootStepStage. The detectors emit `ContactEvent`s; `gait.metrics.assemble.assemble_step`
+turns each into `StepMetrics`, the same way for every placement. Every stage reads its
+parameters from the config (``config.params``). Offline analysis is `analyze`: the same
+pipeline fed one block, then flushed.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from gait.core.config import MAX_FRAME_MS, PipelineConfig
+from gait.core.events import ContactEvent
 from gait.core.records import Gap, QualityEvent, SampleBlock, StepMetrics
 from gait.detect.foot import FootStepStage
 from gait.detect.trunk import TrunkStepStage
 from gait.dsp.orientation import TrunkOrientationStage
 from gait.dsp.sanitize import SanitizeStage
 from gait.dsp.stage import Stage
+from gait.metrics.assemble import assemble_step
 
 
 def build_stages(config: PipelineConfig, sampling_rate_hz: float) -> list[Stage]:
@@ -34,7 +39,8 @@ def _is_block(record: object) -> bool:
 
 
 class Pipeline:
-    """Samples in, records out (`StepMetrics`, `Gap`, `QualityEvent`), in the order produced."""
+    """Samples in, records out (`StepMetrics`, `Gap`, `QualityEvent`), in the order produced
+    (each detector's `ContactEvent` leaves as the `StepMetrics` assembled from it)."""
 
     def __init__(self, config: PipelineConfig, sampling_rate_hz: float):
         self.config = config
@@ -67,6 +73,8 @@ class Pipeline:
         out: list = []
         for record in records:
             if not _is_block(record):
+                if type(record) is ContactEvent:
+                    record = assemble_step(record, self.config, self.sampling_rate_hz)
                 out.append(record)
                 continue
             if start >= len(self.stages):

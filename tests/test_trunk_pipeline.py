@@ -11,17 +11,21 @@ validation tooling can build it, the RBDS virtual sacrum sensors with force trut
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from gait.core.config import GRAVITY_MPS2, Calibration, PipelineConfig
+from gait.core.events import ContactEvent
+from gait.core.params import TrunkDetectParams, VerticalParams
 from gait.core.records import Q_GAP, Q_IMPLAUSIBLE, Q_UNCALIBRATED, Q_WARMUP, SampleBlock, SampleFlag, StepMetrics
 from gait.detect.trunk import TrunkStepStage
 from gait.dsp.orientation import OrientationFlag, TrunkOrientationStage
 from gait.dsp.sanitize import SanitizeStage
 from gait.metrics import lean, quality, temporal, vertical
+from gait.metrics.assemble import assemble_step
 
 G = GRAVITY_MPS2
 REPO = Path(__file__).resolve().parents[1]
@@ -113,7 +117,7 @@ def run_trunk(
             feed(0, [block.slice(a, len(block))])
     for i, s in enumerate(stages):
         feed(i + 1, s.flush())
-    return [r for r in out if isinstance(r, StepMetrics)]
+    return [assemble_step(r, config, fs) for r in out if isinstance(r, ContactEvent)]
 
 
 def _match(ics_true: np.ndarray, steps: list[StepMetrics], tol: float = 0.1):
@@ -274,14 +278,15 @@ def test_frame_size_does_not_change_the_steps():
 
 
 def test_contact_level_follows_the_flight_floor():
-    from gait.detect.trunk import FLIGHT_MARGIN_G, FREE_FALL_LEVEL_G, HIGH_LEVEL_G, level_from_floor_g
+    from gait.detect.trunk import level_from_floor_g
 
+    p = TrunkDetectParams()
     # a flat flight below free fall: just above the flight level (the trunk leaves it at contact)
-    assert level_from_floor_g(-0.4, -0.34) == pytest.approx(-0.34 + FLIGHT_MARGIN_G)
+    assert level_from_floor_g(-0.4, -0.34, p) == pytest.approx(-0.34 + p.flight_margin_g)
     # a deep, uneven flight (rotating or loose sensor): the free-fall level
-    assert level_from_floor_g(-0.9, -0.5) == FREE_FALL_LEVEL_G
-    assert level_from_floor_g(0.1, 0.3) == HIGH_LEVEL_G  # flight never reaches free fall (clipped data)
-    lv = [level_from_floor_g(x, x + 0.05) for x in np.linspace(-0.3, 0.2, 30)]
+    assert level_from_floor_g(-0.9, -0.5, p) == p.free_fall_level_g
+    assert level_from_floor_g(0.1, 0.3, p) == p.high_level_g  # flight never reaches free fall (clipped data)
+    lv = [level_from_floor_g(x, x + 0.05, p) for x in np.linspace(-0.3, 0.2, 30)]
     assert all(b >= a for a, b in zip(lv, lv[1:]))
 
 
@@ -359,11 +364,11 @@ def _vo_by_fft(a: np.ndarray, period_s: float) -> np.ndarray:
     k = np.arange(spec.shape[0])
     w = 2.0 * np.pi * k / period_s
     z = np.zeros_like(spec)
-    keep = (k >= 1) & (k / period_s <= vertical.MAX_HARMONIC_HZ)
+    keep = (k >= 1) & (k / period_s <= VerticalParams().max_harmonic_hz)
     z[keep] = -spec[keep] / (w[keep] ** 2)
     if n % 2 == 0 and spec.shape[0] > 1:
         z[-1] *= 0.5
-    m = n * vertical.OVERSAMPLE
+    m = n * VerticalParams().oversample_count
     return np.fft.irfft(z, m) * (m / n)
 
 
@@ -395,12 +400,11 @@ def test_step_quality_bits_is_step_quality():
                 assert quality.step_quality_bits(int(bits), fs, **kw) == quality.step_quality(flags, fs, **kw)
 
 
-def test_gyro_aided_lean_removes_the_rotation_acceleration_bias(monkeypatch):
+def test_gyro_aided_lean_removes_the_rotation_acceleration_bias():
     """The pelvis pitches within the stride in step with the vertical force: the mean specific
     force in the sensor frame then tilts forward (accelerometer-only lean 0.5 deg off on the
     bench's synthetic runner, 2-6 deg on the virtual sacrum sensors); low-passed in the
     gyro-stabilised frame it does not."""
-    from gait.dsp import orientation
     from gait.pipeline import analyze
     from gait.synthetic import SyntheticRunner
 
@@ -409,22 +413,22 @@ def test_gyro_aided_lean_removes_the_rotation_acceleration_bias(monkeypatch):
     cal = Calibration(gravity_sensor=tuple(float(v) for v in runner._mount[2]))  # upright 'up' in the sensor
     config = PipelineConfig(placement="sacrum", calibration=cal)
 
-    def mean_lean() -> float:
+    def mean_lean(config: PipelineConfig) -> float:
         steps = analyze(block, config, 200.0).steps
         return float(np.mean([s.lean_deg for s in steps if s.lean_deg is not None and Q_WARMUP not in s.quality]))
 
-    with_gyro = mean_lean()
-    monkeypatch.setattr(orientation, "GYRO_CORRECTION", False)
-    acc_only = mean_lean()
+    with_gyro = mean_lean(config)
+    p = config.params
+    acc_only = mean_lean(replace(config, params=replace(p, orientation=replace(p.orientation, gyro_correction=False))))
     assert abs(with_gyro - 8.0) < 0.3  # the model's forward lean
     assert abs(acc_only - 8.0) > abs(with_gyro - 8.0) + 0.2
 
 
-def test_alternation_correction_can_be_turned_off(monkeypatch):
-    import gait.detect.trunk as trunk
-
-    monkeypatch.setattr(trunk, "ALT_CORRECTION", False)
-    st = TrunkStepStage(PipelineConfig(placement="sacrum"), 200.0)
+def test_alternation_correction_can_be_turned_off():
+    config = PipelineConfig(placement="sacrum")
+    p = config.params
+    off = replace(config, params=replace(p, trunk=replace(p.trunk, alternation_correction=False)))
+    st = TrunkStepStage(off, 200.0)
     for k in range(20):
         i0 = k * 0.375 - (0.04 if k % 2 else 0.0)
         assert st._alternation(i0, i0 + 0.3, i0 + 0.375) == (i0, i0 + 0.3, 0.0)

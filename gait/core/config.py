@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any
 
 from gait.core.errors import ConfigError
+from gait.core.params import PipelineParams
+from gait.core.params import from_dict as params_from_dict
+from gait.core.params import to_dict as params_to_dict
 
 PLACEMENTS = ("sacrum", "waist", "chest", "foot")
 TRUNK_PLACEMENTS = ("sacrum", "waist", "chest")
@@ -54,8 +58,11 @@ class PipelineConfig:
     frame_ms: float = 100.0  # live processing hop: results do not depend on it, latency and cost do
     acc_range_g: float | None = None  # full-scale range if known; otherwise clipping is detected from data
     min_rate_hz_foot_strike: float = 200.0
+    params: PipelineParams = field(default_factory=PipelineParams)  # every stage's tuning parameters
 
     def __post_init__(self) -> None:
+        if not isinstance(self.params, PipelineParams):
+            raise ConfigError(f"params must be a PipelineParams, got {type(self.params).__name__}")
         if self.placement not in PLACEMENTS:
             raise ConfigError(f"placement must be one of {PLACEMENTS}, got {self.placement!r}")
         if self.side is not None and self.side not in SIDES:
@@ -74,51 +81,72 @@ class PipelineConfig:
 
     # --- serialisation -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        if d["calibration"] is not None:
-            d["calibration"]["gravity_sensor"] = list(d["calibration"]["gravity_sensor"])
-        return d
+        """Every setting, nested parameters included, as plain values (tables for groups)."""
+        return params_to_dict(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> PipelineConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ConfigError(f"unknown pipeline settings: {sorted(unknown)}")
-        d = dict(d)
-        if isinstance(d.get("strike"), dict):
-            d["strike"] = StrikeThresholds(**d["strike"])
-        cal = d.get("calibration")
-        if isinstance(cal, dict):
-            d["calibration"] = Calibration(gravity_sensor=tuple(float(v) for v in cal["gravity_sensor"]))
-        try:
-            return cls(**d)
-        except TypeError as exc:
-            raise ConfigError(str(exc)) from exc
+        """The inverse of `to_dict`; missing keys keep their defaults (a partial table overrides
+        only what it names). An unknown key, a wrong type or a value out of range is a
+        `ConfigError` naming the setting."""
+        return params_from_dict(cls, d)
 
     @classmethod
     def from_json(cls, text: str) -> PipelineConfig:
         return cls.from_dict(json.loads(text))
 
     @classmethod
-    def from_toml(cls, text: str) -> PipelineConfig:
-        data = tomllib.loads(text)
-        return cls.from_dict(data.get("pipeline", data))
+    def from_toml(cls, text: str, source: str = "TOML") -> PipelineConfig:
+        """The ``[pipeline]`` table of a TOML document (other tables, such as ``[coach]`` and
+        ``[influxdb]``, belong to other readers); no such table: the defaults."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+        table = data.get("pipeline", {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{source}: 'pipeline' must be a table")
+        try:
+            return cls.from_dict(table)
+        except ConfigError as exc:
+            raise ConfigError(f"{source} [pipeline]: {exc}") from exc
 
     def to_toml(self) -> str:
+        """A ``[pipeline]`` table (nested groups as sub-tables, each parameter with its
+        description as a comment) that `from_toml` reads back to an equal config."""
         lines = ["[pipeline]"]
-        d = self.to_dict()
-        tables = {}
-        for k, v in d.items():
-            if isinstance(v, dict):
-                tables[k] = v
-            elif v is not None:
-                lines.append(f"{k} = {json.dumps(v)}")
-        for name, table in tables.items():
-            lines.append(f"\n[pipeline.{name}]")
-            for k, v in table.items():
-                lines.append(f"{k} = {json.dumps(v)}")
+        _toml_table(lines, "pipeline", self, self.to_dict(), top=True)
         return "\n".join(lines) + "\n"
+
+
+def _toml_table(lines: list[str], name: str, obj: Any, d: dict[str, Any], top: bool = False) -> None:
+    if not top and any(not isinstance(v, dict) for v in d.values()):
+        lines.append(f"\n[{name}]")
+    docs = {f.name: f.metadata.get("doc") for f in fields(obj)}
+    tables = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            tables[k] = v
+        elif v is not None:
+            doc = docs.get(k)
+            lines.append(f"{k} = {json.dumps(v)}" + (f"  # {doc}" if doc else ""))
+    for k, table in tables.items():
+        _toml_table(lines, f"{name}.{k}", getattr(obj, k), table)
+
+
+def load_pipeline_toml(path: str | Path) -> PipelineConfig:
+    """The pipeline configuration in the ``[pipeline]`` table of a TOML file (the project's one
+    TOML file also holds ``[coach]`` and ``[influxdb]``, read elsewhere). A partial table
+    overrides the defaults; an unreadable file or a bad setting is a `ConfigError`."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else (
+            "is a folder" if isinstance(exc, IsADirectoryError) else str(exc)
+        )
+        raise ConfigError(f"{path}: cannot read the config: {reason}") from exc
+    return PipelineConfig.from_toml(text, source=str(path))

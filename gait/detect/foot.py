@@ -1,8 +1,11 @@
 """Foot placement: contacts and per-contact metrics from a shoe-mounted IMU.
 
 Input: `SampleBlock` (sensor frame, unknown mounting, gravity included) from `SanitizeStage`.
-Output: one `StepMetrics` per contact of *this* foot (``side = config.side``), emitted when the
-next mid-swing of the same foot is confirmed (about 0.2-0.4 s after toe-off while running).
+Output: one `ContactEvent` per contact of *this* foot (``side = config.side``), emitted when the
+next mid-swing of the same foot is confirmed (about 0.2-0.4 s after toe-off while running); its
+metrics are derived by `gait.metrics.assemble.assemble_step`, as for every placement.
+Parameters: `gait.core.params.FootDetectParams` (``config.params.foot``); the names in double
+backquotes below are its fields.
 
 Frame-size invariance
 ---------------------
@@ -21,12 +24,12 @@ With a gyroscope (Falbriard et al. 2018, 2020)
 2. Mid-swing: the large positive peak of the pitch rate (40 ms moving average). Sample ``c`` is a
    mid-swing when it is at or above the adaptive threshold (0.45 x median of recent mid-swing
    peaks, >= 100 deg/s), strictly above every sample since the search start (at most
-   ``MAX_STRIDE_S`` back) and not exceeded by the ``CONFIRM_S`` samples after it.
+   ``max_stride_s`` back) and not exceeded by the ``confirm_s`` samples after it.
 3. Between two mid-swings of the same foot: foot flat = minimum of the (50 ms averaged)
    angular-rate norm. IC = minimum of the pitch rate before foot flat (parabolic sub-sample
    refinement); after a heel strike (slap rotation > 5-10 deg) IC moves to where the rate falls
    through 0.6 x that minimum. TO = first deep (>= 90 % of the deepest) pitch-rate minimum after
-   foot flat, + ``TO_DELAY_S``.
+   foot flat, + ``to_delay_s``.
 4. FSA (`FootStepStage._fsa`, `gait.metrics.foot_strike.StrideAttitude`): over the stride from
    the previous foot flat to this one the gyroscope gives the attitude at every sample (a
    vectorised strap-down), and the stride's mean specific force in one frame is gravity (the
@@ -54,8 +57,16 @@ against force truth it is too coarse for contact time (MAE 130-190 ms on the vir
 sensors of `gait validate`), so contact time, flight time and duty factor are null in this mode
 and only the contact's times, cadence and impact are reported. No foot strike angle.
 
-Cadence counts both feet (``120 / stride time``). Flight time for one foot assumes symmetric
-steps: ``(stride - 2 * contact) / 2``, clamped at 0 (walking has double support, not flight).
+The event carries the stride (IC to this foot's previous IC): a foot sensor sees one foot, so
+the assembler takes the step time as half the stride (symmetric steps) for cadence and flight.
+
+IC / TO timing was fitted on force-plate truth (RBDS treadmill, one forefoot and one rearfoot
+runner). The toe-out prior ``foot_progression_deg``: the foot's long axis points this far outwards
+of the stride's direction of travel. Foot progression angles reported for running are mostly a
+few degrees of toe-out, with individual means from slight toe-in to about 15-20 deg toe-out (a
+person's own angle varies less, a few degrees); the value is a population prior (fitted on the
+validation set's 7 virtual feet: 0.5-12.3 deg, mean 8.8), applied only when the side is known
+(the sense of the turn is the side's); a per-runner angle would replace it.
 """
 
 from __future__ import annotations
@@ -64,23 +75,17 @@ import math
 
 import numpy as np
 
-from gait.core.config import GRAVITY_MPS2, MAX_FRAME_MS, rate_below
+from gait.core.config import GRAVITY_MPS2, MAX_FRAME_MS, PipelineConfig
+from gait.core.events import ContactEvent
 from gait.core.records import (
-    Q_CLIPPING,
-    Q_GAP,
-    Q_IMPLAUSIBLE,
-    Q_LOW_RATE,
-    Q_NAN,
     Q_NO_GYRO,
     Q_UNCALIBRATED,
     Q_WARMUP,
     QUALITY_FLAGS,
     SampleBlock,
     SampleFlag,
-    StepMetrics,
 )
 from gait.dsp.foot_orientation import (
-    AXIS_FORGET,
     parabolic_offset,
     principal_axis,
     sign_vote,
@@ -90,60 +95,10 @@ from gait.dsp.stage import FramedStage
 from gait.metrics.foot_strike import (
     StrideAttitude,
     angle_at,
-    classify_strike,
     elevation_deg,
     horizontal,
     up_back,
 )
-
-GAP_S = 0.5  # two samples further apart than this are a gap in the data
-HISTORY_S = 6.0  # history any decision may look back on (beyond the current frame)
-MAX_STRIDE_S = 2.5  # two mid-swings further apart than this are not one stride
-MIN_STRIDE_S = 0.3
-BOOT_WINDOW_S = 3.0  # window used to find the pitch axis and its sign at start-up
-BOOT_EVERY_S = 0.5
-REPLAY_S = 3.5  # history scanned for mid-swings once the axis is known
-PAUSE_S = 3.0  # no mid-swing for this long: the peak history is forgotten
-MIN_PEAK_DPS = 100.0  # a mid-swing peak is at least this fast (slow walking ~250 deg/s)
-MIN_BOOT_RMS_DPS = 60.0  # angular-rate RMS needed to try to find the axis
-PEAK_FRACTION = 0.45
-CONFIRM_S = 0.1
-WARMUP_STRIDES = 2
-GCT_RANGE_MS = (80.0, 600.0)
-FSA_MAX_DEG = 40.0
-IMPACT_WINDOW_S = 0.05
-FLIP_VOTE = -0.25  # forget-weighted sign evidence below this: the axis sign is re-found
-# IC / TO timing (from force-plate truth: RBDS treadmill, one forefoot and one rearfoot runner)
-IC_SLAP_FRACTION = 0.6  # a heel strike touches down when the rate reaches 0.6 x the slap minimum
-SLAP_DEG = (5.0, 10.0)  # slap rotation (deg) over which the IC moves from the minimum to that point
-TO_DELAY_S = 0.020  # toe-off follows the push-off pitch-rate minimum by about 20 ms
-TO_DEEP_FRACTION = 0.9  # the push-off minimum is the first one reaching 90 % of the deepest
-# FSA: stride attitude (foot flat to foot flat)
-STRIDE_G_TOL = 0.05  # the stride's mean specific force must be g within 5 % (steady stride)
-MIN_STRIDE_M = 0.3  # and its displacement at least this long (else no direction of travel)
-# toe-out: the foot's long axis points this far outwards of the stride's direction of travel.
-# Foot progression angles reported for running are mostly a few degrees of toe-out, with
-# individual means from slight toe-in to about 15-20 deg toe-out (a person's own angle varies
-# less, a few degrees); the value is a population prior, applied only when the side is known
-# (the sense of the turn is the side's), and a per-runner angle would replace it.
-# (fitted on the validation set's 7 virtual feet: 0.5-12.3 deg, mean 8.8; an uncalibrated prior)
-FOOT_PROGRESSION_DEG = 9.0
-EST_GAIN = 0.2  # running means of 'up' at foot flat and of the forward axis (about 5 strides)
-GYRO_BOX_S = 0.04  # moving average of the pitch rate for mid-swing detection
-ACC_BOX_S = 0.12  # moving average of the capped acceleration norm (swing hump)
-# start / end of stream
-EDGE_SWING_FRACTION = 0.3  # the partial first cycle must show late swing above 0.3 x threshold
-# accelerometer-only mode
-ACC_CAP_G = 16.0  # impacts are capped before the low-pass so that the swing hump dominates
-MIN_HUMP_G = 2.5  # mid-swing hump of the low-passed norm, at least this (g)
-ACC_TO_MIN_S = 0.1  # toe-off is searched from 100 ms after IC
-ACC_TO_FRACTION = 0.2
-ACF_WINDOW_S = 4.0
-# IC refinement to the impact (see `_cycle_acc`)
-ACC_RISE_S = 0.02
-ACC_HUMP_BACK_S = 0.15
-ACC_RISE_AFTER_S = 0.08
-
 
 # ufunc reductions called directly in the per-cycle code: the same reductions as np.max / np.min
 # / ndarray.mean, without their Python wrappers (a few microseconds per cycle each)
@@ -226,8 +181,9 @@ class _Ring:
     the batch), then read by every stride's attitude tree.
     """
 
-    def __init__(self, cap: int, gyro: bool, fs: float = 1.0):
+    def __init__(self, cap: int, gyro: bool, fs: float = 1.0, gap_s: float = 0.5):
         self.cap = cap
+        self.gap_s = gap_s
         size = 2 * cap
         self.t = np.zeros(size)
         self.acc = np.zeros((size, 3))
@@ -239,7 +195,7 @@ class _Ring:
         self.raw = np.zeros(size)
         self.base = 0  # absolute index of row 0
         self.end = 0  # rows used
-        # absolute indices i of the samples more than GAP_S after sample i - 1 (time gaps), kept
+        # absolute indices i of the samples more than ``gap_s`` after sample i - 1 (time gaps), kept
         # while they can matter (they are rare: one list entry per lost stretch of data)
         self.gaps: list[int] = []
 
@@ -264,9 +220,9 @@ class _Ring:
             dt = np.empty(n)
             dt[0] = t[0] - self.t[a - 1]
             np.subtract(t[1:], t[:-1], out=dt[1:])
-            jumps = np.flatnonzero(dt > GAP_S)
+            jumps = np.flatnonzero(dt > self.gap_s)
         else:
-            jumps = np.flatnonzero(np.subtract(t[1:], t[:-1]) > GAP_S) + 1
+            jumps = np.flatnonzero(np.subtract(t[1:], t[:-1]) > self.gap_s) + 1
         if jumps.shape[0]:
             self.gaps.extend((jumps + (self.base + a)).tolist())
         if self.gaps and self.gaps[0] < self.base:
@@ -285,7 +241,7 @@ class _Ring:
     def pos(self, abs_i: int) -> int:
         p = abs_i - self.base
         if p < 0:
-            raise IndexError("sample no longer held")  # never happens: HISTORY_S covers every window
+            raise IndexError("sample no longer held")  # never happens: history_s covers every window
         return p
 
     def time_at(self, pos: float) -> float:
@@ -298,15 +254,20 @@ class _Ring:
 
 
 class FootStepStage(FramedStage):
-    """SampleBlock (sensor frame) -> StepMetrics per contact of this foot."""
+    """SampleBlock (sensor frame) -> `ContactEvent` per contact of this foot (parameters:
+    ``config.params.foot``)."""
 
     latency_ms = 500.0  # the contact is reported once the next mid-swing is confirmed
+
+    def __init__(self, config: PipelineConfig, sampling_rate_hz: float):
+        self._p = config.params.foot
+        super().__init__(config, sampling_rate_hz)
 
     def _reset_state(self) -> None:
         fs = self.fs
         self._gyro: bool | None = None  # decided by the first frame
         self._ring: _Ring | None = None
-        self._cap = int(np.ceil(HISTORY_S * fs)) + int(np.ceil(MAX_FRAME_MS * 1e-3 * fs)) + 4
+        self._cap = int(np.ceil(self._p.history_s * fs)) + int(np.ceil(MAX_FRAME_MS * 1e-3 * fs)) + 4
         self._box = 1
         self._box_kernel = np.ones(1)
         # axis
@@ -314,8 +275,8 @@ class FootStepStage(FramedStage):
         self._det_axis: np.ndarray | None = None  # axis of the detection signal (fixed per boot)
         self._cov = np.zeros((3, 3))
         self._vote = 0.0
-        self._boot_w = int(round(BOOT_WINDOW_S * fs))
-        self._boot_step = max(1, int(round(BOOT_EVERY_S * fs)))
+        self._boot_w = int(round(self._p.boot_window_s * fs))
+        self._boot_step = max(1, int(round(self._p.boot_every_s * fs)))
         self._next_boot = self._boot_w - 1  # stream index of the next start-up attempt
         self._boot_floor = 0  # replays never reach before this index (after a sign loss)
         self._first_chain = True
@@ -332,17 +293,17 @@ class FootStepStage(FramedStage):
         self._last_ms_abs = 0
         self._n_strides = 0
         self._newest_s = float("nan")
-        self._confirm = max(1, int(round(CONFIRM_S * fs)))
-        self._min_gap0 = int(round(MIN_STRIDE_S * fs))
-        self._max_stride = int(round(MAX_STRIDE_S * fs))
-        self._pause = int(round(PAUSE_S * fs))
+        self._confirm = max(1, int(round(self._p.confirm_s * fs)))
+        self._min_gap0 = int(round(self._p.min_stride_s * fs))
+        self._max_stride = int(round(self._p.max_stride_s * fs))
+        self._pause = int(round(self._p.pause_s * fs))
         self._smooth_w = 2 * int(fs * 0.004) + 1
         self._smooth_kernel = np.full(self._smooth_w, 1.0 / self._smooth_w)
         self._ff_w = max(1, int(round(0.05 * fs)))
         self._ff_kernel = np.full(self._ff_w, 1.0 / self._ff_w)
         # toe-out prior as a rotation about 'up' (cos, sin), by side
         side = self.config.side
-        a = math.radians(FOOT_PROGRESSION_DEG if side == "left" else -FOOT_PROGRESSION_DEG)
+        a = math.radians(self._p.foot_progression_deg if side == "left" else -self._p.foot_progression_deg)
         self._toe_out = (math.cos(a), math.sin(a)) if side is not None else None
         self._cal_up: np.ndarray | None = None
         self._up_est: np.ndarray | None = None  # 'up' at foot flat (running mean over strides)
@@ -350,7 +311,7 @@ class FootStepStage(FramedStage):
         self._prev_ff_abs: int | None = None  # foot flat of the previous contact of this chain
         # accelerometer-only period
         self._acf_stride: float | None = None
-        self._acf_w = int(round(ACF_WINDOW_S * fs))
+        self._acf_w = int(round(self._p.acf_window_s * fs))
         self._next_upd = self._acf_w - 1
         self._acc_ready = False
         if self.config.calibration is not None:
@@ -364,8 +325,8 @@ class FootStepStage(FramedStage):
             return []
         if self._ring is None:
             self._gyro = frame.gyr_dps is not None
-            self._ring = _Ring(self._cap, self._gyro, self.fs)
-            self._box = max(1, int(round((GYRO_BOX_S if self._gyro else ACC_BOX_S) * self.fs)))
+            self._ring = _Ring(self._cap, self._gyro, self.fs, self._p.gap_s)
+            self._box = max(1, int(round((self._p.gyro_box_s if self._gyro else self._p.acc_box_s) * self.fs)))
             self._box_kernel = np.full(self._box, 1.0 / self._box)
         ring = self._ring
         gyr = frame.gyr_dps if self._gyro else None
@@ -462,7 +423,7 @@ class FootStepStage(FramedStage):
         if self._gyro:
             assert ring.gyr is not None and self._det_axis is not None
             return _dot3(ring.gyr[p0:p1], self._det_axis)
-        return np.minimum(_norm3(ring.acc[p0:p1]) / GRAVITY_MPS2, ACC_CAP_G)
+        return np.minimum(_norm3(ring.acc[p0:p1]) / GRAVITY_MPS2, self._p.acc_cap_g)
 
     # ------------------------------------------------------------------ axis start-up
     def _try_boot(self, d: int) -> None:
@@ -475,7 +436,7 @@ class FootStepStage(FramedStage):
         p0, p1 = ring.pos(a), ring.pos(d) + 1
         g = ring.gyr[p0:p1]
         cov = _gram3(g) / (p1 - p0)
-        if np.trace(cov) < MIN_BOOT_RMS_DPS**2:
+        if np.trace(cov) < self._p.min_boot_rms_dps**2:
             return
         e = principal_axis(cov)
         rate = _dot3(g, e)
@@ -491,7 +452,7 @@ class FootStepStage(FramedStage):
         self._det_axis = e
         self._cov = cov
         self._vote = 0.5
-        start = max(self._boot_floor, d + 1 - int(round(REPLAY_S * self.fs)))
+        start = max(self._boot_floor, d + 1 - int(round(self._p.replay_s * self.fs)))
         self._sig_from = start
         self._sig_to = start
         self._extend_signal(d + 1)
@@ -518,12 +479,12 @@ class FootStepStage(FramedStage):
 
     # ------------------------------------------------------------------ mid-swing detection
     def _threshold(self, c: int) -> float:
-        floor = MIN_PEAK_DPS if self._gyro else MIN_HUMP_G
+        floor = self._p.min_peak_dps if self._gyro else self._p.min_hump_g
         if c - self._last_ms_abs > self._pause:
             return floor  # after a long pause (a walk after a run has smaller peaks)
         if not self._peaks:
             return floor
-        return max(floor, PEAK_FRACTION * _median(self._peaks))
+        return max(floor, self._p.peak_fraction * _median(self._peaks))
 
     def _min_gap(self) -> int:
         if not self._gyro and self._acf_stride is not None:
@@ -548,7 +509,7 @@ class FootStepStage(FramedStage):
         s = sig[q0:q1]
         prev = sig[q0 - 1 : q1 - 1]
         nxt = sig[q0 + 1 : q1 + 1]
-        floor = MIN_PEAK_DPS if self._gyro else MIN_HUMP_G
+        floor = self._p.min_peak_dps if self._gyro else self._p.min_hump_g
         cand = np.nonzero((s > prev) & (s >= nxt) & (s >= floor))[0]
         end_pos = ring.end
         for j in cand:
@@ -657,7 +618,7 @@ class FootStepStage(FramedStage):
         assert ring is not None
         return any(a < g <= b for g in ring.gaps)
 
-    # ------------------------------------------------------------------ per-cycle metrics
+    # ------------------------------------------------------------------ per-cycle events
     def _finish_record(
         self,
         p0: int,
@@ -668,13 +629,12 @@ class FootStepStage(FramedStage):
         quality: set[str],
         stride_s: float | None = None,
         edge: str | None = None,
-    ) -> StepMetrics | None:
+    ) -> ContactEvent | None:
         ring = self._ring
         assert ring is not None
         ic_s = ring.time_at(ic_pos)
         to_s = ring.time_at(to_pos)
-        gct_ms = (to_s - ic_s) * 1000.0
-        if gct_ms <= 0:
+        if to_s <= ic_s:
             if edge is None:
                 self._prev_ic_s = None
             return None
@@ -685,68 +645,45 @@ class FootStepStage(FramedStage):
             st = None
             if self._prev_ic_s is not None:
                 d = ic_s - self._prev_ic_s
-                if MIN_STRIDE_S <= d <= MAX_STRIDE_S:
+                if self._p.min_stride_s <= d <= self._p.max_stride_s:
                     st = d
             if st is None:
                 st = ring.time_at(p1) - ring.time_at(p0) if edge is None else float(np.median(self._strides or [1.0]))
             stride_s = st
             self._prev_ic_s = ic_s
-        flight_ms = max(0.0, (stride_s * 1000.0 - 2.0 * gct_ms) / 2.0)
-        cadence = 120.0 / stride_s
-        duty = gct_ms / (stride_s * 1000.0)
         # impact
         i0 = math.floor(ic_pos)
-        i1 = min(ring.end, math.ceil(ic_pos + IMPACT_WINDOW_S * self.fs) + 1)
+        i1 = min(ring.end, math.ceil(ic_pos + self._p.impact_window_s * self.fs) + 1)
         impact_g = _max_norm(ring.acc[i0:i1]) / GRAVITY_MPS2
-        # flags from the samples
-        fl = ring.flags[p0 : p1 + 1]
-        if int(_OR(fl)) & _AFTER_GAP:
-            quality.add(Q_GAP)
+        # flags of the samples: a gap anywhere in the cycle, clipping or NaN around the contact
+        bits = int(_OR(ring.flags[p0 : p1 + 1])) & _AFTER_GAP
         s0 = max(p0, int(ic_pos) - 2)
         s1 = min(p1 + 1, int(to_pos) + 3)
-        fl2 = int(_OR(ring.flags[s0:s1])) if s1 > s0 else 0
-        if fl2 & _CLIPPED:
-            quality.add(Q_CLIPPING)
-        if fl2 & _NAN:
-            quality.add(Q_NAN)
-        if not (GCT_RANGE_MS[0] <= gct_ms <= GCT_RANGE_MS[1]):
-            quality.add(Q_IMPLAUSIBLE)
-        strike = None
-        if fsa is not None:
-            if abs(fsa) > FSA_MAX_DEG:
-                quality.add(Q_IMPLAUSIBLE)
-            if rate_below(self.fs, self.config.min_rate_hz_foot_strike):
-                quality.add(Q_LOW_RATE)
-            strike = classify_strike(fsa, self.config.strike)
+        if s1 > s0:
+            bits |= int(_OR(ring.flags[s0:s1])) & (_CLIPPED | _NAN)
         if edge is None:
-            if self._n_strides < WARMUP_STRIDES:
+            if self._n_strides < self._p.warmup_strides_count:
                 quality.add(Q_WARMUP)
             self._n_strides += 1
         # Without a gyroscope toe-off is an estimate that does not hold up against force truth
         # (contact time MAE 130-190 ms on the virtual shoe sensors): contact time, flight and duty
         # factor are not reported; the contact's times and the cadence are.
-        timed = Q_NO_GYRO not in quality
-        return StepMetrics(
+        return ContactEvent(
             ic_s=ic_s,
             to_s=to_s,
             side=self.config.side,
-            gct_ms=gct_ms if timed else None,
-            flight_ms=flight_ms if timed else None,
-            cadence_spm=cadence,
-            vo_cm=None,
-            vertical_ratio_pct=None,
+            stride_s=stride_s,
+            to_measured=Q_NO_GYRO not in quality,
             fsa_deg=fsa,
-            strike=strike,
-            lean_deg=None,
             impact_g=impact_g,
-            duty_factor=duty if timed else None,
+            flag_bits=bits,
             quality=_qual(quality),
             emitted_s=self._newest_s,
         )
 
     def _cycle_gyro(
         self, p0: int, p1: int, edge: str | None = None, stride_s: float | None = None
-    ) -> StepMetrics | None:
+    ) -> ContactEvent | None:
         """One contact from the samples ``p0..p1`` (ring rows): mid-swing to mid-swing, or at the
         stream edges ('first': history start to the first mid-swing, 'last': the last mid-swing
         to the end of the stream)."""
@@ -759,7 +696,7 @@ class FootStepStage(FramedStage):
         if edge is None:
             # running axis update and sign evidence
             cov = _gram3(g) / n
-            self._cov = AXIS_FORGET * self._cov + (1.0 - AXIS_FORGET) * cov
+            self._cov = self._p.axis_forget_weight * self._cov + (1.0 - self._p.axis_forget_weight) * cov
             self._axis = principal_axis(self._cov, self._axis)
         e = self._pitch_axis()
         rate = _dot3(g, e)
@@ -769,7 +706,7 @@ class FootStepStage(FramedStage):
         if edge is None:
             vote = sign_vote(rate - float(_SUM(rate)) / n, gn, self.fs)  # (= rate.mean(), bit for bit)
             self._vote = 0.8 * self._vote + 0.2 * vote
-            if self._vote < FLIP_VOTE:
+            if self._vote < self._p.flip_vote:
                 self._axis = None  # sign lost: the caller re-finds it
                 return None
         # foot flat: the quietest instant of the cycle (stance)
@@ -798,19 +735,19 @@ class FootStepStage(FramedStage):
             # a real contact inside the history: its minimum is interior and the late swing
             # (toes-up rotation) before it was recorded
             thr = self._threshold(p0 + ring.base)
-            if ic_i < 2 or float(_MAX(rate[:ic_i])) < EDGE_SWING_FRACTION * thr or rate[ic_i] >= 0.0:
+            if ic_i < 2 or float(_MAX(rate[:ic_i])) < self._p.edge_swing_fraction * thr or rate[ic_i] >= 0.0:
                 return None
         ic_pos = ic_i + (parabolic_offset(*rate[ic_i - 1 : ic_i + 2].tolist()) if 0 < ic_i < n - 1 else 0.0)
         # ... moved earlier after a heel strike: the heel touches down when the forefoot starts to
-        # slap, about when the rate has fallen to IC_SLAP_FRACTION of its minimum (see module doc)
+        # slap, about when the rate has fallen to ``ic_slap_fraction`` of its minimum (see module doc)
         nonneg = rate[ic_i::-1] >= 0.0
         back = int(nonneg.argmax())
         zc = ic_i - back if nonneg[back] else 0  # last toes-up sample before the minimum
         slap_deg = -float(_SUM(rate[zc + 1 : ic_i + 1])) / self.fs
-        w = min(1.0, max(0.0, (slap_deg - SLAP_DEG[0]) / (SLAP_DEG[1] - SLAP_DEG[0])))
+        w = min(1.0, max(0.0, (slap_deg - self._p.slap_min_deg) / (self._p.slap_max_deg - self._p.slap_min_deg)))
         if w > 0.0 and ic_i - zc >= 1:
             rmin = float(rate[ic_i])
-            level = IC_SLAP_FRACTION * rmin
+            level = self._p.ic_slap_fraction * rmin
             seg = rate[zc : ic_i + 1]
             above = seg[::-1] >= level
             kb = int(above.argmax())
@@ -827,7 +764,7 @@ class FootStepStage(FramedStage):
         tmin = float(_MIN(tail))
         if tmin >= 0.0:
             return None
-        j = int((tail <= TO_DEEP_FRACTION * tmin).argmax())  # first deep push-off minimum (early
+        j = int((tail <= self._p.to_deep_fraction * tmin).argmax())  # first deep push-off minimum (early
         # swing can dip again later)
         up = tail[j + 1 :] >= tail[j:-1]
         r0 = int(up.argmax()) if up.shape[0] else 0
@@ -841,7 +778,7 @@ class FootStepStage(FramedStage):
         j += r0 if has_rise else tail.shape[0] - 1 - j
         to_i = ff_i + j
         to_pos = to_i + (parabolic_offset(*rate[to_i - 1 : to_i + 2].tolist()) if 0 < to_i < n - 1 else 0.0)
-        to_pos += TO_DELAY_S * self.fs
+        to_pos += self._p.to_delay_s * self.fs
         if to_pos - ic_pos < 3:
             return None
         quality: set[str] = set()
@@ -875,13 +812,13 @@ class FootStepStage(FramedStage):
                 q1 = p0 + ff_i
                 assert ring.rot is not None
                 att = StrideAttitude(None, ring.acc[q0 : q1 + 1], self.fs, GRAVITY_MPS2, rot=ring.rot[q0:q1])
-                if abs(att.gravity_ratio - 1.0) > STRIDE_G_TOL or att.travel0 is None or att.stride_m < MIN_STRIDE_M:
+                if abs(att.gravity_ratio - 1.0) > self._p.stride_g_tol_fraction or att.travel0 is None or att.stride_m < self._p.min_stride_m:
                     att = None
         if att is not None:
             u = att.up1
-            self._up_est = u if self._up_est is None else _blend_unit(self._up_est, u, EST_GAIN)
+            self._up_est = u if self._up_est is None else _blend_unit(self._up_est, u, self._p.est_gain_weight)
             fw = _blend_unit(att.travel0, att.travel1, 0.5)
-            self._fwd_est = fw if self._fwd_est is None else _blend_unit(self._fwd_est, fw, EST_GAIN)
+            self._fwd_est = fw if self._fwd_est is None else _blend_unit(self._fwd_est, fw, self._p.est_gain_weight)
         ref = self._cal_up if self._cal_up is not None else self._up_est
         if ref is None:
             # no stride measured yet: gravity at foot flat if the foot is about still there,
@@ -928,7 +865,7 @@ class FootStepStage(FramedStage):
         nh = math.sqrt(hx * hx + hy * hy + hz * hz)
         return np.array([hx / nh, hy / nh, hz / nh]) if nh > 0.5 else e
 
-    def _cycle_acc(self, p0: int, p1: int) -> StepMetrics | None:
+    def _cycle_acc(self, p0: int, p1: int) -> ContactEvent | None:
         """Accelerometer only. IC: the impact. The sharpest change of the acceleration vector in
         the first half of the mid-swing-to-mid-swing cycle marks the end of the terminal-swing
         hump (the shank's deceleration before touch-down, the largest and smoothest feature of
@@ -936,7 +873,7 @@ class FootStepStage(FramedStage):
         IC = the middle of the steepest rise of |acc| over ``ACC_RISE_S``, searched from the
         hump's top (at most ``ACC_HUMP_BACK_S`` before the jerk peak) to ``ACC_RISE_AFTER_S``
         after the jerk peak. TO: the low-passed norm leaves its stance level on the way to the
-        next swing hump (it crosses the stance level + ACC_TO_FRACTION of the hump height)."""
+        next swing hump (it crosses the stance level + ``acc_to_fraction`` of the hump height)."""
         ring = self._ring
         assert ring is not None
         acc = ring.acc[p0 : p1 + 1]
@@ -948,11 +885,11 @@ class FootStepStage(FramedStage):
         half = n // 2
         ic_j = int(np.argmax(jerk[:half])) + 1  # first sample after the jump
         fs = self.fs
-        span = max(1, int(round(ACC_RISE_S * fs)))
+        span = max(1, int(round(self._p.acc_rise_s * fs)))
         # (the hump's top can precede the cycle start, the peak of the smoothed norm: the window
         # reaches back into the history, rows before p0)
-        a0 = max(-p0, ic_j - int(round(ACC_HUMP_BACK_S * fs)))
-        a1 = min(n, ic_j + int(round(ACC_RISE_AFTER_S * fs)) + 1)
+        a0 = max(-p0, ic_j - int(round(self._p.acc_hump_back_s * fs)))
+        a1 = min(n, ic_j + int(round(self._p.acc_rise_after_s * fs)) + 1)
         norm = _norm3(ring.acc[p0 + a0 : p0 + a1])
         pk = int(np.argmax(norm[: ic_j - a0 + 1]))  # top of the terminal-swing hump
         rise = norm[pk + span :] - norm[pk : norm.shape[0] - span]
@@ -963,11 +900,11 @@ class FootStepStage(FramedStage):
             ic_pos = float(ic_j)
         ic_i = max(0, int(ic_pos))
         sig = ring.sig[p0 : p1 + 1]
-        lo = ic_i + max(1, int(ACC_TO_MIN_S * self.fs))
+        lo = ic_i + max(1, int(self._p.acc_to_min_s * self.fs))
         if lo >= n - 2:
             return None
         base = float(np.min(sig[lo:]))
-        level = base + ACC_TO_FRACTION * (float(sig[-1]) - base)
+        level = base + self._p.acc_to_fraction * (float(sig[-1]) - base)
         kmin = lo + int(np.argmin(sig[lo:]))
         above = np.nonzero(sig[kmin:] >= level)[0]
         if above.shape[0] == 0:

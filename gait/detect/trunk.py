@@ -1,4 +1,7 @@
-"""Trunk step detection: BodyBlock -> StepMetrics, one per ground contact.
+"""Trunk contact detection: BodyBlock -> `ContactEvent`, one per ground contact.
+
+Parameters: `gait.core.params.TrunkDetectParams` (``config.params.trunk``); the names in
+double backquotes below are its fields.
 
 Physics: between contacts the trunk is in free fall, its vertical specific force
 f_v = a_v + g is ~0; during a contact the leg pushes and f_v rises well above g (mean over
@@ -6,23 +9,23 @@ the stance = g * step time / contact time, 1.5-2.5 g). A contact is therefore an
 where the (lightly smoothed) f_v stays above a threshold close to free fall:
 
 1. smooth f_v with a symmetric Hann kernel (~40 ms wide, zero phase; look-ahead 20 ms);
-2. segmentation: runs where it exceeds ``CONTACT_THRESHOLD_G`` (0.4 g), with dips shorter
-   than ``MERGE_GAP_S`` bridged;
-3. a run is a contact if it lasts ``MIN_CONTACT_S``..``MAX_CONTACT_S`` and its f_v peak reaches
-   ``MIN_PEAK_G``: standing still and walking (f_v never near free fall) give no steps;
+2. segmentation: runs where it exceeds ``contact_threshold_g`` (0.4 g), with dips shorter
+   than ``merge_gap_s`` bridged;
+3. a run is a contact if it lasts ``min_contact_s``..``max_contact_s`` and its f_v peak reaches
+   ``min_peak_g``: standing still and walking (f_v never near free fall) give no steps;
 4. IC / TO = the sub-sample (interpolated) crossings, next to the segmentation crossings, of
    a level read from the data. In flight the trunk's f_v sits at a flat *flight level*, a little
    below free fall (pelvis rotation: RBDS -0.16 / -0.36 g), and leaves it the moment the foot
    loads (force truth: f_v at IC and TO = flight level + 0.1 g); the level is the flight level
    (exponential average over contacts of the median of f_v between two contacts) plus
-   ``FLIGHT_MARGIN_G``, within ``MIN_LEVEL_G`` .. ``HIGH_LEVEL_G``. A flight that is not flat
-   (median more than ``FLAT_FLIGHT_G`` above its minimum: a rotating or loosely worn sensor,
+   ``flight_margin_g``, within ``min_level_g`` .. ``high_level_g``. A flight that is not flat
+   (median more than ``flat_flight_g`` above its minimum: a rotating or loosely worn sensor,
    e.g. a waist belt) is no reference: there the level blends to the free-fall level, 0 g.
    Some recordings never show free fall (heavily low-passed, or with negative values cut to
    0 like the Alcantara data): there a crossing near the flight level is meaningless, and the
-   level is raised to ``HIGH_LEVEL_G`` (0.5 g). Which case applies is read from the flight
-   floor (average f_v minimum in the ``FLOOR_WINDOW_S`` before each run): at or below
-   ``FLOOR_FREE_FALL_G`` the flight-level rule, at or above ``FLOOR_NO_DIP_G`` the high level,
+   level is raised to ``high_level_g`` (0.5 g). Which case applies is read from the flight
+   floor (average f_v minimum in the ``floor_window_s`` before each run): at or below
+   ``floor_free_fall_g`` the flight-level rule, at or above ``floor_no_dip_g`` the high level,
    linear in between.
 5. Left/right alternation: a sensor off the body's midline (a belt on the side of the hip) sees
    the two feet's contacts differently: on the real outdoor waist recording every other
@@ -31,9 +34,9 @@ where the (lightly smoothed) f_v stays above a threshold close to free fall:
    regular (their step times alternate by < 1 %). The stage keeps, per foot (every other
    contact; the feet need not be known), exponential averages of the contact width and of the
    step time that starts with the contact, and removes the alternating part of the IC and TO
-   times beyond a physiological asymmetry (``ALT_IC_FREE_S``, ``ALT_WIDTH_FREE_S``: the
+   times beyond a physiological asymmetry (``alt_ic_free_s``, ``alt_width_free_s``: the
    force-truth runners alternate by <= 4 % of a stride). The averages restart after a break.
-   ``ALT_CORRECTION`` (default True) turns the correction off.
+   ``alternation_correction`` (default true) switches the correction.
 
    LIMITATION: the correction cannot tell a sensor artefact from a real left/right asymmetry.
    Any alternating IC offset or contact-width difference beyond +-4 ms is removed, so with the
@@ -47,20 +50,30 @@ where the (lightly smoothed) f_v stays above a threshold close to free fall:
    250 / 330 ms alternating, see above).
 
 A step is contact k plus the flight after it: [IC_k, IC_k+1). It is emitted as soon as
-IC_k+1 is confirmed (the next run has lasted ``MIN_CONTACT_S``), i.e. about one flight
-plus 80 ms after toe-off, or, if no contact follows within ``MAX_STEP_S``, without the
+IC_k+1 is confirmed (the next run has lasted ``min_contact_s``), i.e. about one flight
+plus 80 ms after toe-off, or, if no contact follows within ``max_step_s``, without the
 next-IC metrics (flight, VO) after that timeout.
 
-Per step (IC, TO after step 5): GCT = TO-IC; flight = IC_k+1 - TO_k; cadence = 60 / step
-time; VO by periodic (Fourier) double integration of a_v over the measured step; lean = mean tilt; impact = peak |a| in the
-first 60 ms. Side: from the gyro's roll rate just after IC (`SIDE_FROM_GYRO`); None without a
-gyro (the ML acceleration is no reliable witness: `SIDE_FROM_ML`).
+Per contact (IC, TO after step 5) the stage measures what needs its samples: VO by periodic
+(Fourier) double integration of a_v over the measured step (IC to next IC); lean = mean tilt over
+the step; impact = peak |a| in the first 60 ms; the side; the flag bits of the step's samples.
+Contact time, flight, cadence and the rest are derived from the event by
+`gait.metrics.assemble.assemble_step`, the same for every placement.
+
+Side from the gyro (``side_from_gyro``): the trunk's roll rate (about the forward axis) in the
+first ``side_window_s`` after IC is positive on left contacts and negative on right ones (virtual
+sacrum sensors, RBDS and RIC, 4 runners: 97-100 % of the steps of every recording). It needs a
+known forward direction; below ``side_min_roll_dps`` no side; None without a gyro.
+Side from the sign of the stance-mean ML acceleration (``side_from_ml``) is off: on the virtual
+sacrum sensors of four runners the rule was right for 97 % of the steps of one runner, 70 % of
+another and < 45 % of the other two (the ML acceleration of the sacrum is dominated by pelvis
+roll, whose phase is individual). A wrong side is worse than none.
 
 Streaming, frame-size invariant: every decision is taken at a sample index fixed by the data
 (a threshold crossing, a crossing plus a fixed number of samples) and reads only samples in
 windows fixed by sample indices that end at or before that index. The stage reacts to a
 decision when the frame that contains its index is processed, whatever the frame size, so the
-records depend only on the samples. History: a buffer of ``KEEP_S`` behind the newest smoothed
+records depend only on the samples. History: a buffer of `keep_s` behind the newest smoothed
 sample (no decision reaches further back) plus one frame.
 """
 
@@ -70,65 +83,32 @@ import math
 
 import numpy as np
 
-from gait.core.config import GRAVITY_MPS2
-from gait.core.records import BodyBlock, StepMetrics
+from gait.core.config import GRAVITY_MPS2, PipelineConfig
+from gait.core.events import ContactEvent
+from gait.core.params import TrunkDetectParams
+from gait.core.records import BodyBlock
 from gait.dsp.stage import FramedStage
 from gait.metrics.lean import mean_lean_deg
 from gait.metrics.quality import BIT_AP_UNKNOWN as AP_UNKNOWN_BIT
-from gait.metrics.quality import step_quality_bits
-from gait.metrics.temporal import cadence_spm, duty_factor, flight_ms, gct_ms, step_time_s
-from gait.metrics.vertical import vertical_ratio_pct, vo_cm
+from gait.metrics.temporal import step_time_s
+from gait.metrics.vertical import vo_cm
 
 G = GRAVITY_MPS2
-CONTACT_THRESHOLD_G = 0.4
-MIN_PEAK_G = 1.3
-MERGE_GAP_S = 0.03
-MIN_CONTACT_S = 0.07
-MAX_CONTACT_S = 0.6
-MAX_STEP_S = 0.75
-SMOOTH_HALF_S = 0.02
-IMPACT_WINDOW_S = 0.06
-REFINE_WINDOW_S = 0.1
-# IC / TO level (see the module docstring)
-FREE_FALL_LEVEL_G = 0.0  # before any flight floor is known
-HIGH_LEVEL_G = 0.5
-MIN_LEVEL_G = -0.3
-FLIGHT_MARGIN_G = 0.08
-FLAT_FLIGHT_G = 0.15  # flight median - flight minimum below this: a flat flight
-FLAT_BLEND_G = 0.1
-FLOOR_FREE_FALL_G = -0.25
-FLOOR_NO_DIP_G = 0.0
-FLOOR_WINDOW_S = 0.25
-FLOOR_EMA = 0.2  # weight of the newest contact in the flight-floor average
-# Alternating timing bias (see the module docstring, "Left/right alternation"; it also caps the
-# left/right asymmetry a trunk sensor can report). False: IC / TO as measured.
-ALT_CORRECTION = True
-ALT_EMA = 0.25  # weight of the newest contact in its foot's average
-ALT_IC_FREE_S = 0.004  # alternating IC offset kept as it is (real asymmetry), s
-ALT_WIDTH_FREE_S = 0.004  # alternating half-width difference kept as it is, s
-# Side from the sign of the stance-mean ML acceleration. Off: on the virtual sacrum sensors
-# of four runners the rule was right for 97 % of the steps of one runner, 70 % of another and
-# < 45 % of the other two (the ML acceleration of the sacrum is dominated by pelvis roll, whose
-# phase is individual). A wrong side is worse than none, so side is None.
-SIDE_FROM_ML = False
-SIDE_MIN_ML_MPS2 = 0.3
-# Side from the gyro: the trunk's roll rate (about the forward axis) in the first
-# ``SIDE_WINDOW_S`` after IC is positive on left contacts and negative on right ones (virtual
-# sacrum sensors, RBDS and RIC, 4 runners: 97-100 % of the steps of every recording). Needs a
-# known forward direction; below ``SIDE_MIN_ROLL_DPS`` no side.
-SIDE_FROM_GYRO = True
-SIDE_WINDOW_S = 0.1
-SIDE_MIN_ROLL_DPS = 2.0
-# no decision reads further back than this behind the newest smoothed sample
-KEEP_S = MAX_STEP_S + MIN_CONTACT_S + REFINE_WINDOW_S + FLOOR_WINDOW_S + 0.2
+_KEEP_MARGIN_S = 0.2  # history kept beyond the longest look-back of any decision
+
+
+def keep_s(p: TrunkDetectParams) -> float:
+    """No decision reads further back than this behind the newest smoothed sample."""
+    return p.max_step_s + p.min_contact_s + p.refine_window_s + p.floor_window_s + _KEEP_MARGIN_S
+
 
 # buffer columns
 _T, _FV, _ML, _NORM, _TILT, _SV, _ROLL = range(7)
 _NCOL = 7
 
 
-def _hann_kernel(fs: float) -> np.ndarray:
-    h = max(1, int(round(SMOOTH_HALF_S * fs)))
+def _hann_kernel(fs: float, half_s: float) -> np.ndarray:
+    h = max(1, int(round(half_s * fs)))
     w = np.hanning(2 * h + 3)[1:-1]  # 2h+1 taps, all > 0
     return w / w.sum()
 
@@ -138,26 +118,26 @@ def _shrink(x: float, free: float) -> float:
     return math.copysign(max(abs(x) - free, 0.0), x)
 
 
-def level_from_floor_g(floor_g: float, flight_g: float | None = None) -> float:
+def level_from_floor_g(floor_g: float, flight_g: float | None, p: TrunkDetectParams) -> float:
     """IC/TO level (g) from the typical flight minimum (``floor_g``) and the typical flight level
     (``flight_g``, median of f_v over a flight; the floor when not given) of f_v.
 
-    Free fall visible (floor <= ``FLOOR_FREE_FALL_G``): ``FLIGHT_MARGIN_G`` above the flight level
-    (the trunk leaves its flight level the moment the foot loads), within ``MIN_LEVEL_G`` ..
-    ``HIGH_LEVEL_G``. No dip (floor >= ``FLOOR_NO_DIP_G``, e.g. data clipped at 0):
-    ``HIGH_LEVEL_G``. Linear in the floor in between."""
+    Free fall visible (floor <= ``floor_free_fall_g``): ``flight_margin_g`` above the flight level
+    (the trunk leaves its flight level the moment the foot loads), within ``min_level_g`` ..
+    ``high_level_g``. No dip (floor >= ``floor_no_dip_g``, e.g. data clipped at 0):
+    ``high_level_g``. Linear in the floor in between."""
     flight = floor_g if flight_g is None else flight_g
-    free = min(max(flight + FLIGHT_MARGIN_G, MIN_LEVEL_G), HIGH_LEVEL_G)
+    free = min(max(flight + p.flight_margin_g, p.min_level_g), p.high_level_g)
     # a flight that is not flat (sensor rotation, a loose mount): its level is no reference
-    y = (flight - floor_g - FLAT_FLIGHT_G) / FLAT_BLEND_G
+    y = (flight - floor_g - p.flat_flight_g) / p.flat_blend_g
     y = min(max(y, 0.0), 1.0)
-    free = free + y * (FREE_FALL_LEVEL_G - free)
-    if floor_g <= FLOOR_FREE_FALL_G:
+    free = free + y * (p.free_fall_level_g - free)
+    if floor_g <= p.floor_free_fall_g:
         return free
-    if floor_g >= FLOOR_NO_DIP_G:
-        return HIGH_LEVEL_G
-    x = (floor_g - FLOOR_FREE_FALL_G) / (FLOOR_NO_DIP_G - FLOOR_FREE_FALL_G)
-    return free + x * (HIGH_LEVEL_G - free)
+    if floor_g >= p.floor_no_dip_g:
+        return p.high_level_g
+    x = (floor_g - p.floor_free_fall_g) / (p.floor_no_dip_g - p.floor_free_fall_g)
+    return free + x * (p.high_level_g - free)
 
 
 class _Contact:
@@ -174,13 +154,21 @@ class _Contact:
 
 
 class TrunkStepStage(FramedStage):
-    latency_ms = 1000.0 * (MAX_STEP_S + MIN_CONTACT_S + SMOOTH_HALF_S)
+    """BodyBlock -> `ContactEvent` per contact (parameters: ``config.params.trunk``)."""
+
+    def __init__(self, config: PipelineConfig, sampling_rate_hz: float):
+        p = config.params.trunk
+        self._p = p
+        self._vertical = config.params.vertical
+        self.latency_ms = 1000.0 * (p.max_step_s + p.min_contact_s + p.smooth_half_s)
+        super().__init__(config, sampling_rate_hz)
 
     def _reset_state(self) -> None:
         fs = self.fs
-        self._kernel = _hann_kernel(fs)
+        p = self._p
+        self._kernel = _hann_kernel(fs, p.smooth_half_s)
         self._h = (len(self._kernel) - 1) // 2
-        self._keep = int(math.ceil(KEEP_S * fs)) + 2 * self._h + 4
+        self._keep = int(math.ceil(keep_s(p) * fs)) + 2 * self._h + 4
         self._cap = self._keep + self.frame_len + 2 * self._h + 16
         self._buf = np.zeros((_NCOL, self._cap))  # one contiguous row per column
         self._bflags = np.zeros(self._cap, np.uint8)
@@ -188,14 +176,14 @@ class TrunkStepStage(FramedStage):
         self._b0 = 0  # absolute index of buffer row 0
         self._n_in = 0  # absolute index one past the newest sample
         self._n_sv = 0  # absolute index one past the newest smoothed sample
-        self._minc = MIN_CONTACT_S * fs  # durations in samples
-        self._merge = MERGE_GAP_S * fs
-        self._maxc = MAX_CONTACT_S * fs
-        self._maxstep = MAX_STEP_S * fs
-        self._w = int(REFINE_WINDOW_S * fs)
-        self._fw = int(FLOOR_WINDOW_S * fs)
-        self._imp_n = int(math.ceil(IMPACT_WINDOW_S * fs))
-        self._side_n = int(round(SIDE_WINDOW_S * fs))
+        self._minc = p.min_contact_s * fs  # durations in samples
+        self._merge = p.merge_gap_s * fs
+        self._maxc = p.max_contact_s * fs
+        self._maxstep = p.max_step_s * fs
+        self._w = int(p.refine_window_s * fs)
+        self._fw = int(p.floor_window_s * fs)
+        self._imp_n = int(math.ceil(p.impact_window_s * fs))
+        self._side_n = int(round(p.side_window_s * fs))
         # run state machine (fractional absolute indices of threshold crossings)
         self._prev_above: bool | None = None
         self._in_run = False
@@ -214,7 +202,7 @@ class TrunkStepStage(FramedStage):
         # per-foot averages, (previous contact's foot, the other foot): width and step time (s)
         self._alt: tuple | None = None
         self._last_t = float("nan")
-        self._out: list[StepMetrics] = []
+        self._out: list[ContactEvent] = []
 
     # ---------------------------------------------------------------- buffer
     def _append(self, b: BodyBlock) -> None:
@@ -298,7 +286,7 @@ class TrunkStepStage(FramedStage):
 
     # ---------------------------------------------------------------- detection
     def _scan(self, lo: int, hi: int) -> None:
-        thr = CONTACT_THRESHOLD_G * G
+        thr = self._p.contact_threshold_g * G
         r0 = lo - self._b0
         r1 = hi - self._b0
         sv = self._buf[_SV]
@@ -364,7 +352,7 @@ class TrunkStepStage(FramedStage):
                 self._wait = None
 
     def _confirm_run(self, trig: float) -> None:
-        """The current run has lasted MIN_CONTACT_S: decided at index ``trig``."""
+        """The current run has lasted ``min_contact_s``: decided at index ``trig``."""
         self._run_confirmed = True
         s = self._run_start_i
         # flight floor: minimum of the smoothed f_v in the window before the run
@@ -380,12 +368,13 @@ class TrunkStepStage(FramedStage):
             if self._floor is None or self._flight is None:
                 self._floor, self._flight = fl, md
             else:
-                self._floor = (1 - FLOOR_EMA) * self._floor + FLOOR_EMA * fl
-                self._flight = (1 - FLOOR_EMA) * self._flight + FLOOR_EMA * md
+                w = self._p.floor_ema_weight
+                self._floor = (1 - w) * self._floor + w * fl
+                self._flight = (1 - w) * self._flight + w * md
         if self._floor is not None and self._flight is not None:
-            level_g = level_from_floor_g(self._floor / G, self._flight / G)
+            level_g = level_from_floor_g(self._floor / G, self._flight / G, self._p)
         else:
-            level_g = FREE_FALL_LEVEL_G
+            level_g = self._p.free_fall_level_g
         self._run_level = level_g * G
         # IC: the rising crossing of the level next to the segmentation crossing, looking back
         lo_ic = r - self._w
@@ -410,7 +399,7 @@ class TrunkStepStage(FramedStage):
             r0 = max(int(math.floor(self._run_start_i)) + 1 - self._b0, 0)
             r1 = int(math.floor(self._run_end_i)) + 1 - self._b0
             peak = float(self._buf[_SV, r0:r1].max()) if r1 > r0 else -math.inf
-            if peak >= MIN_PEAK_G * G:
+            if peak >= self._p.min_peak_g * G:
                 ic_t, ic_i = self._run_ic
                 self._wait = _Contact(
                     ic_t, ic_i, self._run_start_i, self._run_end_t, self._run_end_i, peak, self._run_level
@@ -452,11 +441,12 @@ class TrunkStepStage(FramedStage):
     def _alternation(self, ic_s: float, to_s: float, next_ic_s: float | None) -> tuple[float, float, float]:
         """IC and TO with their alternating (period: two steps) bias removed beyond a physiological
         asymmetry; returns (ic, to, shift of the next contact's IC)."""
-        if not ALT_CORRECTION:
+        p = self._p
+        if not p.alternation_correction:
             return ic_s, to_s, 0.0
         width = to_s - ic_s
         step = None if next_ic_s is None else next_ic_s - ic_s
-        cont = self._prev_raw_ic is not None and ic_s - self._prev_raw_ic <= MAX_STEP_S
+        cont = self._prev_raw_ic is not None and ic_s - self._prev_raw_ic <= p.max_step_s
         self._prev_raw_ic = ic_s
         st = self._alt if cont else None
 
@@ -465,7 +455,7 @@ class TrunkStepStage(FramedStage):
                 return new
             if new is None:
                 return old
-            return old + ALT_EMA * (new - old)
+            return old + p.alt_ema_weight * (new - old)
 
         if st is None:
             self._alt = (width, None, step, None)
@@ -475,14 +465,15 @@ class TrunkStepStage(FramedStage):
         self._alt = (w_this, w_other, s_this, s_other)
         a = 0.0  # this contact's IC offset from the stride-regular time
         if s_this is not None and s_other is not None:
-            a = _shrink(-(s_this - s_other) / 4.0, ALT_IC_FREE_S)
+            a = _shrink(-(s_this - s_other) / 4.0, p.alt_ic_free_s)
         ba = 0.0  # this contact's half-width excess (TO offset minus IC offset)
         if w_this is not None and w_other is not None:
-            ba = _shrink((w_this - w_other) / 2.0, ALT_WIDTH_FREE_S)
+            ba = _shrink((w_this - w_other) / 2.0, p.alt_width_free_s)
         return ic_s - a, to_s - (a + ba), a
 
     def _emit(self, c: _Contact, nxt: tuple[float, float] | None, trig: float) -> None:
-        """Metrics of contact ``c``, decided at index ``trig``: reads rows <= trig only."""
+        """The contact ``c`` as a `ContactEvent`, decided at index ``trig``: reads rows <= trig only."""
+        p = self._p
         fs = self.fs
         b0 = self._b0
         lim = int(math.floor(trig)) - b0 + 1
@@ -499,14 +490,9 @@ class TrunkStepStage(FramedStage):
         ic_out, to_out, alt_ic = self._alternation(c.ic_t, to_t, nxt[0] if nxt is not None else None)
         # the next contact belongs to the other foot: its IC moves the other way
         next_ic = nxt[0] + alt_ic if nxt is not None else None
-        g_ms = gct_ms(ic_out, to_out)
-        step_s = step_time_s(ic_out, next_ic)
-        if step_s is None and self._prev_ic_t is not None and ic_out - self._prev_ic_t <= MAX_STEP_S:
-            cad_step = ic_out - self._prev_ic_t
-        else:
-            cad_step = step_s
-        cad = cadence_spm(cad_step)
-        fl = flight_ms(to_out, next_ic)
+        prev_ic = None
+        if next_ic is None and self._prev_ic_t is not None and ic_out - self._prev_ic_t <= p.max_step_s:
+            prev_ic = self._prev_ic_t
         buf = self._buf
         vo = None
         raw_step_s = step_time_s(c.ic_t, nxt[0] if nxt is not None else None)
@@ -514,7 +500,7 @@ class TrunkStepStage(FramedStage):
             i0 = int(round(c.ic_i)) - b0
             n = int(round(raw_step_s * fs))
             if i0 >= 0 and i0 + n <= self._len:
-                vo = vo_cm(buf[_FV, i0 : i0 + n], n / fs)  # the mean (gravity) is ignored
+                vo = vo_cm(buf[_FV, i0 : i0 + n], n / fs, self._vertical)  # the mean (gravity) is ignored
         r_ic = max(int(math.ceil(c.ic_i)) - b0, 0)
         r_next = max(int(math.ceil(nxt[1])) - b0, r_ic) if nxt is not None else max(int(math.ceil(to_i)) - b0, r_ic)
         span_end = min(r_next, lim)
@@ -523,37 +509,31 @@ class TrunkStepStage(FramedStage):
         impact_g = float(buf[_NORM, r_ic:imp_end].max()) / G if imp_end > r_ic else None
         flags = self._bflags
         side = None
-        if SIDE_FROM_GYRO:
+        if p.side_from_gyro:
             sw_end = min(r_ic + self._side_n, lim)
             if sw_end > r_ic and not (int(np.bitwise_or.reduce(flags[r_ic:sw_end])) & AP_UNKNOWN_BIT):
                 m = float(buf[_ROLL, r_ic:sw_end].sum())  # NaN without a gyro
                 if math.isfinite(m):
                     m /= sw_end - r_ic
-                    if abs(m) >= SIDE_MIN_ROLL_DPS:
+                    if abs(m) >= p.side_min_roll_dps:
                         side = "left" if m > 0 else "right"
-        if SIDE_FROM_ML:
+        if p.side_from_ml:
             r_to = max(int(math.ceil(to_i)) - b0, r_ic)
             ml = buf[_ML, r_ic:r_to]
-            if ml.size and abs(float(ml.mean())) >= SIDE_MIN_ML_MPS2:
+            if ml.size and abs(float(ml.mean())) >= p.side_min_ml_mps2:
                 side = "left" if float(ml.mean()) > 0 else "right"
         bits = int(np.bitwise_or.reduce(flags[r_ic:span_end])) if span_end > r_ic else 0
-        quality = step_quality_bits(bits, fs, gct_ms=g_ms, vo_cm=vo, cadence_spm=cad, flight_ms=fl)
         self._out.append(
-            StepMetrics(
+            ContactEvent(
                 ic_s=float(ic_out),
                 to_s=float(to_out),
                 side=side,
-                gct_ms=float(g_ms),
-                flight_ms=None if fl is None else float(fl),
-                cadence_spm=None if cad is None else float(cad),
+                next_ic_s=None if next_ic is None else float(next_ic),
+                prev_ic_s=prev_ic,
                 vo_cm=vo,
-                vertical_ratio_pct=vertical_ratio_pct(vo, self.config.speed_mps, step_s),
-                fsa_deg=None,
-                strike=None,
                 lean_deg=lean,
                 impact_g=impact_g,
-                duty_factor=duty_factor(g_ms, cad_step),
-                quality=quality,
+                flag_bits=bits,
                 emitted_s=self._last_t,
             )
         )

@@ -29,9 +29,6 @@ import math
 
 import numpy as np
 
-# Exponential forgetting per stride for the angular-rate covariance (about 20 strides of memory).
-AXIS_FORGET = 0.95
-
 
 def principal_axis(cov: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
     """Unit eigenvector of the largest eigenvalue of a 3x3 covariance; oriented to agree with

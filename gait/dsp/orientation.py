@@ -16,7 +16,10 @@ Gravity ("up", sensor frame)
     This estimate sets the body axes (vertical, AP, ML accelerations and rates) with or without a
     gyroscope.
 
-Gyro-stabilised gravity for the lean (``GYRO_CORRECTION``, with a gyroscope)
+Parameters: `gait.core.params.OrientationParams` (``config.params.orientation``); the names below
+are its fields.
+
+Gyro-stabilised gravity for the lean (``gyro_correction``, with a gyroscope)
     The accelerometer-only mean is biased whenever the trunk's within-stride rotation is
     correlated with its acceleration: the pelvis pitches in step with the vertical force, so
     the mean of R(t)^T f(t) is not R^T g (the mean of dth x f is a horizontal specific force of a
@@ -32,7 +35,7 @@ Gyro-stabilised gravity for the lean (``GYRO_CORRECTION``, with a gyroscope)
     contact timing, VO and side slightly worse (pooled GCT MAE 16.6 vs 16.4 ms, side 97 vs 99 %).
     Yaw does not move 'up' and the small-angle error is second order in dth (a few degrees
     within a stride; larger only in sharp turns, where the lean is transiently off).
-    In the first ``MIN_TILT_S`` (1 s, ~1.5 strides) a calibrated lean is NaN: there is no
+    In the first ``min_tilt_s`` (1 s, ~1.5 strides) a calibrated lean is NaN: there is no
     gravity estimate to speak of yet (the first steps read up to 24 deg off).
 
 Forward (AP) axis
@@ -54,7 +57,7 @@ Trunk lean (``tilt_deg``)
     before); then every sample carries `OrientationFlag.UNCALIBRATED`.
 
 Warm-up: the low-pass starts from the first sample, which is arbitrary mid-run; during
-the first `WARMUP_S` seconds the estimate is blended with the expanding mean of all samples so
+the first ``warmup_s`` seconds the estimate is blended with the expanding mean of all samples so
 far (weight fading linearly from 1 to 0), which is right to within a fraction of a step after
 a second of running.
 
@@ -63,7 +66,7 @@ flight), ``acc_ap_mps2``, ``acc_ml_mps2``, ``acc_norm_mps2 = |a|``, ``gyr_ml_dps
 ``gyr_v_dps = w.up`` (yaw rate), ``gyr_ap_dps = w.forward`` (roll rate); gyro fields None without one.
 
 Flag bits added to the sample flags (above the `SampleFlag` bits 1, 2, 4):
-    OrientationFlag.WARMUP (8)         first `WARMUP_S` seconds: gravity estimate not settled
+    OrientationFlag.WARMUP (8)         first ``warmup_s`` seconds: gravity estimate not settled
     OrientationFlag.UNCALIBRATED (16)  lean zero is a sensor axis, not a standing calibration
     OrientationFlag.AP_UNKNOWN (32)    forward direction not (yet) identifiable
 """
@@ -85,18 +88,6 @@ class OrientationFlag:
     UNCALIBRATED = 16
     AP_UNKNOWN = 32
 
-
-GRAVITY_LP_HZ = 0.5
-GRAVITY_LP_ORDER = 4
-AP_TAU_S = 4.0
-GYRO_BIAS_HP_HZ = 0.05
-AP_MIN_CORRELATION = 0.08
-WARMUP_S = 4.0
-# Gyro-stabilised gravity for the lean (see the module docstring); False: accelerometer only.
-GYRO_CORRECTION = True
-# Before this much data (s) a calibrated lean is NaN: less than ~1.5 strides, no gravity estimate
-# to speak of (the first steps of the virtual sacrum runs read up to 24 deg off).
-MIN_TILT_S = 1.0
 
 
 def _sosfilt_fallback(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
@@ -159,27 +150,30 @@ class TrunkOrientationStage(FramedStage):
 
     def _reset_state(self) -> None:
         fs = self.fs
+        p = self.config.params.orientation
+        self._gyro_correction = p.gyro_correction
         nyq = 0.5 * fs
-        self._sos = np.ascontiguousarray(butter(GRAVITY_LP_ORDER, min(GRAVITY_LP_HZ, 0.45 * nyq), fs=fs, output="sos"))
+        self._sos = np.ascontiguousarray(butter(p.gravity_lp_order, min(p.gravity_lp_hz, 0.45 * nyq), fs=fs, output="sos"))
         self._sos_zi0 = sosfilt_zi(self._sos)  # (sections, 2)
         self._g_zi: np.ndarray | None = None  # (3, sections, 2): gravity low-pass
         self._th_zi: np.ndarray | None = None  # low-pass of the integrated gyro angle
         # bias-free integrated angle: the integral of (rate - its 0.05 Hz low-pass) is a leaky
         # integrator, theta[n] = (1 - beta) theta[n-1] + (1 - beta) / fs * w[n] (rad)
-        beta = 1.0 - np.exp(-2.0 * np.pi * GYRO_BIAS_HP_HZ / fs)
+        beta = 1.0 - np.exp(-2.0 * np.pi * p.gyro_bias_hp_hz / fs)
         self._leak_sos = _section((1.0 - beta) / fs * np.pi / 180.0, -(1.0 - beta))
         self._leak_zi = np.zeros((3, 1, 2))
-        alpha = 1.0 - np.exp(-1.0 / (fs * AP_TAU_S))
+        alpha = 1.0 - np.exp(-1.0 / (fs * p.ap_tau_s))
         self._ap_sos = _section(alpha, -(1.0 - alpha))
         self._ap_zi = np.zeros((5, 1, 2))
         self._int_sos = _section(1.0, -1.0)  # running sum (warm-up mean)
         self._sum_zi: np.ndarray | None = None
         self._prev_av: float | None = None
         self._n_seen = 0
-        self._warmup_n = int(round(WARMUP_S * fs))
+        self._warmup_n = int(round(p.warmup_s * fs))
         self._ref_n = self._warmup_n  # sample at which the uncalibrated lean reference is taken
         self._ref_from = 0
-        self._tilt_from = int(round(MIN_TILT_S * fs))
+        self._tilt_from = int(round(p.min_tilt_s * fs))
+        self._ap_min_corr2 = p.ap_min_correlation * p.ap_min_correlation
         cal = self.config.calibration
         if cal is not None:
             r = np.asarray(cal.gravity_sensor, dtype=float)
@@ -196,7 +190,7 @@ class TrunkOrientationStage(FramedStage):
         gyr = frame.gyr_dps
         W = None if gyr is None else np.ascontiguousarray(gyr.T, dtype=float)
         dth = None
-        if W is not None and GYRO_CORRECTION:
+        if W is not None and self._gyro_correction:
             # rotation of the sensor from its mean attitude (small angles, rad, sensor frame)
             th = W * 1.0
             _sosfilt_rows(self._leak_sos, th, self._leak_zi)
@@ -266,7 +260,7 @@ class TrunkOrientationStage(FramedStage):
         cn = _normalize(F)
         # correlation rho = |c| / sqrt(E|h|^2 E[dav^2]) below the minimum (or no power yet)
         power2 = Y[3] * Y[4]
-        ap_unknown = cn * cn < (AP_MIN_CORRELATION * AP_MIN_CORRELATION) * power2
+        ap_unknown = cn * cn < self._ap_min_corr2 * power2
         ap_unknown |= power2 <= 0.0
         any_unknown = bool(ap_unknown.any())
         if any_unknown:

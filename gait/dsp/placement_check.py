@@ -14,21 +14,17 @@ from __future__ import annotations
 import numpy as np
 
 from gait.core.config import GRAVITY_MPS2
+from gait.core.params import PlacementCheckParams
 from gait.core.records import QualityEvent
-
-WINDOW_S = 1.0
-NEEDED_MOVING_WINDOWS = 20
-MOVING_RANGE_G = 1.0  # a window is 'moving' when max-min of |acc| exceeds this
-TRUNK_MAX_ACC_G = 6.0
-FOOT_MIN_ACC_G = 5.0
-TRUNK_MAX_GYR_DPS = 350.0
-FOOT_MIN_GYR_DPS = 300.0
 
 
 class PlacementCheck:
-    def __init__(self, placement: str, sampling_rate_hz: float):
+    """Thresholds: `PlacementCheckParams` (``config.params.placement_check``)."""
+
+    def __init__(self, placement: str, sampling_rate_hz: float, params: PlacementCheckParams):
         self.placement = placement
-        self.window = max(1, int(round(WINDOW_S * sampling_rate_hz)))
+        self.p = params
+        self.window = max(1, int(round(params.window_s * sampling_rate_hz)))
         self.reset()
 
     def reset(self) -> None:
@@ -69,12 +65,12 @@ class PlacementCheck:
         return None
 
     def _close_window(self) -> QualityEvent | None:
-        if self._win_id < 0 or self._win_max - self._win_min < MOVING_RANGE_G:
+        if self._win_id < 0 or self._win_max - self._win_min < self.p.moving_range_g:
             return None
         self._acc_peaks.append(self._win_max)
         if np.isfinite(self._win_gyr):
             self._gyr_peaks.append(self._win_gyr)
-        if len(self._acc_peaks) < NEEDED_MOVING_WINDOWS:
+        if len(self._acc_peaks) < self.p.moving_windows_count:
             return None
         self.done = True
         return self._verdict()
@@ -84,10 +80,10 @@ class PlacementCheck:
         gyr_typ = float(np.median(self._gyr_peaks)) if self._gyr_peaks else None
         is_foot = self.placement == "foot"
         if gyr_typ is not None:
-            wrong = gyr_typ < FOOT_MIN_GYR_DPS if is_foot else gyr_typ > TRUNK_MAX_GYR_DPS
+            wrong = gyr_typ < self.p.foot_min_gyr_dps if is_foot else gyr_typ > self.p.trunk_max_gyr_dps
             evidence = f"angular rate peaks of {gyr_typ:.0f} deg/s"
         else:
-            wrong = acc_typ < FOOT_MIN_ACC_G if is_foot else acc_typ > TRUNK_MAX_ACC_G
+            wrong = acc_typ < self.p.foot_min_acc_g if is_foot else acc_typ > self.p.trunk_max_acc_g
             evidence = f"acceleration peaks of {acc_typ:.1f} g"
         if not wrong:
             return None

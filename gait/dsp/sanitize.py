@@ -6,6 +6,7 @@
 - clipping: a sample at the sensor's full scale (``config.acc_range_g``) or, when the range is
   unknown, sitting flat (equal to the previous sample) at the largest magnitude seen so far above
   4 g (accelerometer) or 1000 deg/s (gyroscope) is marked `SampleFlag.CLIPPED`.
+Thresholds: `gait.core.params.SanitizeParams` (``config.params.sanitize``).
 Nothing is dropped: samples go on, flagged.
 """
 
@@ -17,10 +18,6 @@ from gait.core.config import GRAVITY_MPS2, rate_below
 from gait.core.records import Gap, QualityEvent, SampleBlock, SampleFlag
 from gait.dsp.placement_check import PlacementCheck
 from gait.dsp.stage import FramedStage
-
-GAP_FACTOR = 1.5
-CLIP_ACC_MIN_MPS2 = 4.0 * GRAVITY_MPS2
-CLIP_GYR_MIN_DPS = 1000.0
 
 
 def _fill_nonfinite(x: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,7 +67,11 @@ class SanitizeStage(FramedStage):
         self._prev_gyr = np.full(3, np.nan)
         self._announced = False
         self._period = 1.0 / self.fs
-        self._placement = PlacementCheck(self.config.placement, self.fs)
+        p = self.config.params
+        self._p = p.sanitize
+        self._min_rate_hz = p.quality.min_rate_hz
+        self._clip_acc_min_mps2 = p.sanitize.clip_acc_min_g * GRAVITY_MPS2
+        self._placement = PlacementCheck(self.config.placement, self.fs, p.placement_check)
 
     def _process_frame(self, frame: SampleBlock, final: bool) -> list:
         out: list = []
@@ -85,7 +86,7 @@ class SanitizeStage(FramedStage):
         prev_t[0] = self._last_t if self._last_t is not None else t[0] - self._period
         prev_t[1:] = t[:-1]
         dt = t - prev_t
-        gap_idx = np.nonzero(dt > GAP_FACTOR * self._period)[0]
+        gap_idx = np.nonzero(dt > self._p.gap_period_ratio * self._period)[0]
         for k in gap_idx:
             missing = max(1, int(round(dt[k] / self._period)) - 1)
             out.append(Gap(start_s=float(prev_t[k]), end_s=float(t[k]), missing_samples=missing))
@@ -100,13 +101,13 @@ class SanitizeStage(FramedStage):
             flags[bad_g] |= SampleFlag.NAN
         # clipping
         if self.config.acc_range_g is not None:
-            limit = 0.995 * self.config.acc_range_g * GRAVITY_MPS2
+            limit = self._p.clip_range_fraction * self.config.acc_range_g * GRAVITY_MPS2
             flags[(np.abs(acc) >= limit).any(axis=1)] |= SampleFlag.CLIPPED
         else:
-            clipped, self._max_acc = _flat_at_extreme(acc, self._prev_acc, self._max_acc, CLIP_ACC_MIN_MPS2)
+            clipped, self._max_acc = _flat_at_extreme(acc, self._prev_acc, self._max_acc, self._clip_acc_min_mps2)
             flags[clipped] |= SampleFlag.CLIPPED
         if gyr is not None:
-            clipped_g, self._max_gyr = _flat_at_extreme(gyr, self._prev_gyr, self._max_gyr, CLIP_GYR_MIN_DPS)
+            clipped_g, self._max_gyr = _flat_at_extreme(gyr, self._prev_gyr, self._max_gyr, self._p.clip_gyr_min_dps)
             flags[clipped_g] |= SampleFlag.CLIPPED
             self._prev_gyr = gyr[-1].copy()
         self._prev_acc = acc[-1].copy()
@@ -129,12 +130,12 @@ class SanitizeStage(FramedStage):
                     ),
                 )
             )
-        if rate_below(self.fs, 50.0):
+        if rate_below(self.fs, self._min_rate_hz):
             notices.append(
                 QualityEvent(
                     time_s=float("nan"),
                     code="low_sample_rate",
-                    message=f"{self.fs:.0f} Hz is below 50 Hz; every metric is flagged",
+                    message=f"{self.fs:.0f} Hz is below {self._min_rate_hz:.0f} Hz; every metric is flagged",
                 )
             )
         return notices

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from gait.core.config import rate_below
+from gait.core.params import QualityParams
 from gait.core.records import (
     Q_CLIPPING,
     Q_GAP,
@@ -24,11 +25,7 @@ BIT_WARMUP = 8
 BIT_UNCALIBRATED = 16
 BIT_AP_UNKNOWN = 32
 
-GCT_RANGE_MS = (80.0, 600.0)
-VO_RANGE_CM = (1.0, 25.0)
-CADENCE_RANGE_SPM = (100.0, 260.0)
-FLIGHT_MIN_MS = -150.0
-MIN_RATE_HZ = 50.0
+_DEFAULTS = QualityParams()  # the bounds when a caller gives none (stages pass their config's)
 
 
 def flags_to_quality(flags: np.ndarray) -> set[str]:
@@ -58,15 +55,21 @@ def implausible(
     vo_cm: float | None = None,
     cadence_spm: float | None = None,
     flight_ms: float | None = None,
+    fsa_deg: float | None = None,
+    params: QualityParams | None = None,
 ) -> bool:
+    """True when a value lies outside the plausibility bounds of ``params`` (None: not measured)."""
+    p = params or _DEFAULTS
+
     def out(v: float | None, lo: float, hi: float) -> bool:
         return v is not None and not (lo <= v <= hi)
 
     return (
-        out(gct_ms, *GCT_RANGE_MS)
-        or out(vo_cm, *VO_RANGE_CM)
-        or out(cadence_spm, *CADENCE_RANGE_SPM)
-        or (flight_ms is not None and flight_ms < FLIGHT_MIN_MS)
+        out(gct_ms, p.gct_min_ms, p.gct_max_ms)
+        or out(vo_cm, p.vo_min_cm, p.vo_max_cm)
+        or out(cadence_spm, p.cadence_min_spm, p.cadence_max_spm)
+        or (flight_ms is not None and flight_ms < p.flight_min_ms)
+        or (fsa_deg is not None and abs(fsa_deg) > p.fsa_max_abs_deg)
     )
 
 
@@ -77,10 +80,11 @@ def step_quality(
     vo_cm: float | None = None,
     cadence_spm: float | None = None,
     flight_ms: float | None = None,
+    params: QualityParams | None = None,
 ) -> tuple[str, ...]:
     """All quality flags of one step, in the stable order of `QUALITY_FLAGS`."""
     bits = int(np.bitwise_or.reduce(np.asarray(flags, dtype=np.uint8))) if len(flags) else 0
-    return step_quality_bits(bits, sampling_rate_hz, gct_ms, vo_cm, cadence_spm, flight_ms)
+    return step_quality_bits(bits, sampling_rate_hz, gct_ms, vo_cm, cadence_spm, flight_ms, params=params)
 
 
 def step_quality_bits(
@@ -90,13 +94,21 @@ def step_quality_bits(
     vo_cm: float | None = None,
     cadence_spm: float | None = None,
     flight_ms: float | None = None,
+    fsa_deg: float | None = None,
+    params: QualityParams | None = None,
+    extra: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[str, ...]:
-    """`step_quality` from the OR of the step's per-sample flag bits, already reduced to an int."""
-    if not bits and not rate_below(sampling_rate_hz, MIN_RATE_HZ) and not implausible(gct_ms, vo_cm, cadence_spm, flight_ms):
+    """`step_quality` from the OR of the step's per-sample flag bits, already reduced to an int,
+    plus the flags in ``extra`` (found by the detector)."""
+    p = params or _DEFAULTS
+    low_rate = rate_below(sampling_rate_hz, p.min_rate_hz)
+    bad = implausible(gct_ms, vo_cm, cadence_spm, flight_ms, fsa_deg, p)
+    if not bits and not extra and not low_rate and not bad:
         return ()
     q = bits_to_quality(bits)
-    if rate_below(sampling_rate_hz, MIN_RATE_HZ):
+    q.update(extra)
+    if low_rate:
         q.add(Q_LOW_RATE)
-    if implausible(gct_ms, vo_cm, cadence_spm, flight_ms):
+    if bad:
         q.add(Q_IMPLAUSIBLE)
     return tuple(f for f in QUALITY_FLAGS if f in q)

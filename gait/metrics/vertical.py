@@ -5,15 +5,16 @@ periodic signal: the trunk's vertical velocity and height are the same at both e
 steady step. Each Fourier harmonic k of the acceleration (angular frequency w_k = 2 pi k / T)
 gives the displacement harmonic z_k = -a_k / w_k^2; the mean (DC) term, which holds the
 gravity-estimate error and any drift, is dropped, and so are harmonics above
-``MAX_HARMONIC_HZ``. This is exactly double integration with periodic drift removal (velocity
+``max_harmonic_hz``. This is exactly double integration with periodic drift removal (velocity
 and position forced periodic), but without the end-point bias of trapezoid integration, and it
-evaluates the trajectory on an ``OVERSAMPLE`` x finer grid so the peak-to-trough is not limited
+evaluates the trajectory on an ``oversample`` x finer grid so the peak-to-trough is not limited
 by the sample rate (it works at 50 Hz).
 
 Cost: a step has only ~10 harmonics below 25 Hz, so instead of two FFTs per step the map
-acceleration -> harmonics (2K x n) and harmonics -> fine-grid trajectory (2K x OVERSAMPLE n) are
+acceleration -> harmonics (2K x n) and harmonics -> fine-grid trajectory (2K x oversample n) are
 precomputed per step length n (and period) and cached; a step is then two small element-wise
 product-sums (the same value as the FFT route to ~1e-15 relative; deterministic, no BLAS).
+Both parameters are `gait.core.params.VerticalParams` (``config.params.vertical``).
 """
 
 from __future__ import annotations
@@ -22,26 +23,27 @@ from collections import OrderedDict
 
 import numpy as np
 
-OVERSAMPLE = 4
-MAX_HARMONIC_HZ = 25.0
+from gait.core.params import VerticalParams
+
+_DEFAULTS = VerticalParams()  # when a caller gives none (stages pass their config's)
 _CACHE_MAX_BYTES = 16 * 1024 * 1024  # the factor matrices of recent step lengths
 
-_cache: OrderedDict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_cache: OrderedDict[tuple[int, float, float, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _cache_bytes = 0
 
 
-def _factors(n: int, period_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """(analysis (2K, n), synthesis (2K, OVERSAMPLE n)) for a step of n samples over period_s:
+def _factors(n: int, period_s: float, max_harmonic_hz: float, oversample: int) -> tuple[np.ndarray, np.ndarray]:
+    """(analysis (2K, n), synthesis (2K, oversample n)) for a step of n samples over period_s:
     displacement = sum over rows of synthesis * (analysis @ a)."""
     global _cache_bytes
-    key = (n, period_s)
+    key = (n, period_s, max_harmonic_hz, oversample)
     hit = _cache.get(key)
     if hit is not None:
         _cache.move_to_end(key)
         return hit
     k_max = n // 2
     k = np.arange(1, k_max + 1)
-    k = k[k / period_s <= MAX_HARMONIC_HZ]
+    k = k[k / period_s <= max_harmonic_hz]
     j = np.arange(n)
     ang = 2.0 * np.pi * np.outer(k, j) / n
     w2 = (2.0 * np.pi * k / period_s) ** 2
@@ -50,7 +52,7 @@ def _factors(n: int, period_s: float) -> tuple[np.ndarray, np.ndarray]:
     if n % 2 == 0:
         scale[k == n // 2] = 1.0 / n  # the Nyquist bin (real) is split between +/- frequencies once zero-padded
     analysis = np.concatenate([np.cos(ang), -np.sin(ang)]) * np.concatenate([-scale / w2, -scale / w2])[:, None]
-    m = n * OVERSAMPLE
+    m = n * oversample
     tf = 2.0 * np.pi * np.outer(k, np.arange(m)) / m
     synthesis = np.concatenate([np.cos(tf), -np.sin(tf)])
     analysis = np.ascontiguousarray(analysis)
@@ -63,23 +65,27 @@ def _factors(n: int, period_s: float) -> tuple[np.ndarray, np.ndarray]:
     return analysis, synthesis
 
 
-def vertical_displacement_m(acc_v_mps2: np.ndarray, period_s: float) -> np.ndarray:
-    """Periodic vertical displacement (m, zero mean) over one step, oversampled by `OVERSAMPLE`."""
+def vertical_displacement_m(
+    acc_v_mps2: np.ndarray, period_s: float, params: VerticalParams | None = None
+) -> np.ndarray:
+    """Periodic vertical displacement (m, zero mean) over one step, oversampled by
+    ``params.oversample_count``."""
+    p = params or _DEFAULTS
     a = np.asarray(acc_v_mps2, dtype=float)
     n = a.shape[0]
     if n < 4 or period_s <= 0:
         return np.zeros(0)
-    analysis, synthesis = _factors(n, float(period_s))
+    analysis, synthesis = _factors(n, float(period_s), p.max_harmonic_hz, p.oversample_count)
     if analysis.shape[0] == 0:
-        return np.zeros(n * OVERSAMPLE)
+        return np.zeros(n * p.oversample_count)
     c = (analysis * a).sum(axis=1)  # pairwise sums: deterministic
     return (synthesis * c[:, None]).sum(axis=0)
 
 
-def vo_cm(acc_v_mps2: np.ndarray, period_s: float) -> float | None:
+def vo_cm(acc_v_mps2: np.ndarray, period_s: float, params: VerticalParams | None = None) -> float | None:
     """Peak-to-trough vertical oscillation (cm) of one step from its vertical acceleration
     (m/s^2, gravity removed or not: the mean is ignored) sampled over exactly one step."""
-    z = vertical_displacement_m(acc_v_mps2, period_s)
+    z = vertical_displacement_m(acc_v_mps2, period_s, params)
     if z.size == 0:
         return None
     return float((z.max() - z.min()) * 100.0)
