@@ -1,7 +1,7 @@
 """bleak transport: scan, connect (bleak-retry-connector), negotiate, subscribe, reconnect.
 
 - `scan(timeout, backend=None)` -> `FoundDevice` list (kind, capabilities, placement hint,
-  RSSI) classified with the `devices` catalogue.
+  RSSI) classified with `firmware_interface.devices.registry`.
 - `DeviceLink`: one device. Connects with ``establish_connection(BleakClient, ...)``,
   negotiates the stream (PMD: notifications on control point AND data before START, settings
   read, START at the requested rate/range, control-point errors raised as
@@ -37,26 +37,24 @@ from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
-from firmware_interface.devices import (
-    BATTERY_LEVEL_UUID,
-    Capability,
-    DeviceKind,
-    DeviceSpec,
-    Protocol,
-    classify,
-    side_from_name,
-    spec_for,
-)
-from firmware_interface.openpod import codec as openpod
-from firmware_interface.protocols import polar_pmd as pmd
-from firmware_interface.protocols import rsc
-from firmware_interface.session import (
+from firmware_interface.devices import registry
+from firmware_interface.devices.base import (
     LINK_CHANNEL,
     LINK_CONNECTED,
     LINK_DISCONNECTED,
     RawPacket,
     write_channel,
 )
+from firmware_interface.devices.spec import (
+    BATTERY_LEVEL_UUID,
+    Capability,
+    DeviceSpec,
+    Protocol,
+    side_from_name,
+)
+from firmware_interface.openpod import codec as openpod
+from firmware_interface.protocols import polar_pmd as pmd
+from firmware_interface.protocols import rsc
 from gait.core.errors import GaitError
 
 logger = logging.getLogger(__name__)
@@ -76,7 +74,7 @@ class LinkError(GaitError):
 
 
 class DeviceNotSupported(LinkError):
-    """The device is not in the catalogue, or lacks the stream that was asked for."""
+    """The device is not in the registry, or lacks the stream that was asked for."""
 
 
 class ControlTimeout(LinkError):
@@ -94,11 +92,11 @@ class ConnectFailed(LinkError):
 
 @dataclass(frozen=True)
 class FoundDevice:
-    """One advertising device, classified with the catalogue."""
+    """One advertising device, classified with the registry (``kind``: its canonical name)."""
 
     name: str | None
     address: str
-    kind: DeviceKind | None
+    kind: str | None
     capabilities: frozenset[Capability]
     placement: str | None  # the usual placement of this kind (a hint: the runner decides)
     rssi: int | None
@@ -108,7 +106,7 @@ class FoundDevice:
 
     @property
     def spec(self) -> DeviceSpec | None:
-        return spec_for(self.kind) if self.kind is not None else None
+        return registry.get(self.kind) if self.kind is not None else None
 
     @property
     def supported(self) -> bool:
@@ -118,7 +116,7 @@ class FoundDevice:
 def found_device(device: BLEDevice, name: str | None, service_uuids: Iterable[str], rssi: int | None) -> FoundDevice:
     uuids = tuple(u.lower() for u in service_uuids)
     name = name or device.name
-    spec = classify(name, uuids)
+    spec = registry.classify(name, uuids)
     return FoundDevice(
         name=name,
         address=device.address,
@@ -173,7 +171,7 @@ async def find(address_or_name: str, timeout: float = 10.0, backend: type | None
 
 @dataclass(frozen=True)
 class StreamSettings:
-    """What to stream. None = the catalogue default of the device kind (`DefaultSettings`).
+    """What to stream. None = the spec default of the device kind (`DefaultSettings`).
 
     ``gyro``: None = the device default (on when the kind has a gyro default rate).
     ``sdk_mode``: Polar Verity Sense SDK mode (rates 26..416 Hz).
@@ -222,6 +220,8 @@ class LinkHealth:
 # =============================================================================================
 # Protocol drivers (the device-level part of a connection)
 # =============================================================================================
+# One driver per wire protocol, not per kind: a kind's spec (`firmware_interface.devices`)
+# names its protocol and holds what the driver needs of the kind (default rates and ranges).
 
 
 class _Driver:
@@ -450,7 +450,7 @@ class DeviceLink:
     """One device: connect, negotiate, stream into a queue, reconnect, stop.
 
     ``device``: a `FoundDevice` (from `scan`) or a bleak `BLEDevice` (then ``kind`` is needed
-    unless the name is in the catalogue). ``queue``: where `RawPacket`s go (bounded; shared
+    unless the name is recognised by the registry). ``queue``: where `RawPacket`s go (bounded; shared
     by a `LinkGroup`). ``clock``: the receive clock (``time.monotonic_ns`` unless shared).
     ``backend``: bleak client backend class (None = platform; tests: `emulation.BumbleClient`).
     ``device_id``: the `RawPacket.device` value (default: the address).
@@ -460,7 +460,7 @@ class DeviceLink:
         self,
         device: FoundDevice | BLEDevice,
         *,
-        kind: DeviceKind | str | None = None,
+        kind: str | None = None,
         settings: StreamSettings | None = None,
         queue: asyncio.Queue[RawPacket] | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
@@ -484,7 +484,10 @@ class DeviceLink:
         else:
             ble_device = device
             found = found_device(device, device.name, (), None)
-        spec = spec_for(kind) if kind is not None else found.spec
+        try:
+            spec = registry.get(str(kind)) if kind is not None else found.spec
+        except registry.UnknownDeviceKind as exc:
+            raise DeviceNotSupported(str(exc)) from None
         if spec is None:
             raise DeviceNotSupported(f"{found.name or found.address}: not a supported device (give kind=...)")
         driver_cls = _DRIVERS.get(spec.protocol)

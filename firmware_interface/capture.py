@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from firmware_interface.session import RawPacket
+from firmware_interface.devices.base import RawPacket
 from gait.core.errors import GaitError
 
 MAGIC = b"GAITCAP\x00"
@@ -49,6 +49,41 @@ _HEAD = struct.Struct("<8sHHI")  # magic, major, minor, json_len
 _U32 = struct.Struct("<I")
 _PACKET = struct.Struct("<BHq")  # type, stream id, rx_time_ns
 _STAMP = struct.Struct("<Bq")  # type, rx_time_ns
+
+
+# Device kind names written by versions before one name per kind (the BLE catalogue's names and
+# the generic PMD decoder), read as today's canonical names (`firmware_interface.devices.registry`).
+# This is the only place that knows them: captures are the only thing that outlives a rename.
+LEGACY_KIND_NAMES = {
+    "polar_h10": "h10",
+    "polar_verity_sense": "verity",
+    "polar_oh1": "oh1",
+    "pmd": "oh1",  # the generic PMD decoder, used only for the OH1
+    "rsc_foot_pod": "rsc",
+}
+
+
+def canonical_kinds(metadata: dict[str, Any]) -> dict[str, Any]:
+    """``metadata`` with every device ``kind`` (in ``devices`` and ``source.devices``) under
+    its canonical name (`LEGACY_KIND_NAMES`); other values untouched."""
+
+    def fix(devices: Any) -> Any:
+        if not isinstance(devices, list):
+            return devices
+        return [
+            {**d, "kind": LEGACY_KIND_NAMES.get(d["kind"], d["kind"])}
+            if isinstance(d, dict) and isinstance(d.get("kind"), str)
+            else d
+            for d in devices
+        ]
+
+    out = dict(metadata)
+    if "devices" in out:
+        out["devices"] = fix(out["devices"])
+    source = out.get("source")
+    if isinstance(source, dict) and "devices" in source:
+        out["source"] = {**source, "devices": fix(source["devices"])}
+    return out
 
 
 def _software_version() -> str:
@@ -271,9 +306,10 @@ class CaptureReader:
         if crc != zlib.crc32(data[:end]) & 0xFFFFFFFF:
             raise CaptureError(f"{name}: capture header CRC mismatch: corrupt")
         try:
-            self.metadata = json.loads(data[_HEAD.size : end].decode("utf-8"))
+            metadata = json.loads(data[_HEAD.size : end].decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise CaptureError(f"{name}: capture metadata is not JSON: {exc}") from None
+        self.metadata = canonical_kinds(metadata) if isinstance(metadata, dict) else metadata
         self.version = (major, minor)
         self._start = end + 4
         self.good_end = self._start

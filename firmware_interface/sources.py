@@ -24,7 +24,9 @@ Kinds:
 - ``ble``: the bleak transport (`firmware_interface.ble`), imported only when asked for.
 - ``emulated``: emulated BLE sensors (H10, Verity Sense, openpod, RSC pod) on an in-process
   Bumble radio, streaming a CSV recording's motion through the very same ``ble`` transport
-  (bleak API, `ble.LinkGroup`): the hardware path without hardware.
+  (bleak API, `ble.LinkGroup`): the hardware path without hardware. That source belongs to
+  the emulation layer (`firmware_interface.emulation.source`); this module builds it on
+  demand and re-exports `EmulatedDevice` / `EmulatedSource` for existing callers.
 
 Receive times are ``time.monotonic_ns()`` for live sources. File-driven sources (csv,
 simulator) make them deterministic: start time + data time + modelled latency; with
@@ -46,6 +48,8 @@ from typing import Any
 import numpy as np
 
 from firmware_interface.capture import CaptureReader
+from firmware_interface.devices import openpod as openpod_device
+from firmware_interface.devices import registry
 from firmware_interface.openpod import codec as openpod
 from firmware_interface.session import BATTERY_LEVEL_UUID, LINK_CHANNEL, LINK_CONNECTED, DeviceConfig, RawPacket
 from gait.core.records import SampleBlock
@@ -397,7 +401,7 @@ class CsvSource(PodSource):
         gyro = rec.gyr_dps is not None
         self._t_first = float(rec.time_s[0])
         blocks = _csv_blocks(rec.time_s, rec.acc_mps2, rec.gyr_dps, rate, block_s)
-        config = DeviceConfig(device, "openpod", placement, side, {"sample_rate_hz": rate})
+        config = DeviceConfig(device, openpod_device.SPEC.kind, placement, side, {"sample_rate_hz": rate})
         stream = PodStream(
             config,
             blocks,
@@ -488,7 +492,7 @@ class PhoneSource(Source):
         self.idle_timeout_s = idle_timeout_s
         self.placement, self.side = placement, side
         if device:
-            self.devices = [DeviceConfig(device, "openpod", placement, side)]
+            self.devices = [DeviceConfig(device, openpod_device.SPEC.kind, placement, side)]
         self.metadata = {"source": "phone", "transport": "udp", "port": port}
         self._transport: asyncio.DatagramTransport | None = None
 
@@ -512,7 +516,9 @@ class PhoneSource(Source):
                         return
                     continue
                 if not any(d.id == packet.device for d in self.devices):
-                    self.devices.append(DeviceConfig(packet.device, "openpod", self.placement, self.side))
+                    self.devices.append(
+                        DeviceConfig(packet.device, openpod_device.SPEC.kind, self.placement, self.side)
+                    )
                 yield packet
         finally:
             self._transport.close()
@@ -526,16 +532,6 @@ class PhoneSource(Source):
 # ----------------------------------------------------------------------------------------------
 # BLE (the transport in firmware_interface.ble; bleak is imported only here)
 # ----------------------------------------------------------------------------------------------
-# session kinds (`session.SESSION_KINDS`) -> catalogue kinds (`devices.DeviceKind`)
-CATALOGUE_KIND = {
-    "h10": "polar_h10",
-    "verity": "polar_verity_sense",
-    "pmd": "polar_oh1",
-    "rsc": "rsc_foot_pod",
-    "openpod": "openpod",
-    "metawear": "metawear",
-    "movesense": "movesense",
-}
 
 
 def _rate(value: Any) -> int | float | None:
@@ -671,7 +667,6 @@ class BleSource(Source):
 
     async def prepare(self) -> None:
         from firmware_interface import ble
-        from firmware_interface.session import KIND_ALIASES, SESSION_KINDS
 
         try:
             found = await self._discover()
@@ -686,10 +681,11 @@ class BleSource(Source):
         for dev, spec in found:
             explicit = spec is not None and spec.kind not in ("", "auto")
             kind = spec.kind if explicit else str(dev.kind)  # type: ignore[union-attr]
-            session_kind = KIND_ALIASES.get(kind, kind)
-            if session_kind not in SESSION_KINDS:
-                raise ble.DeviceNotSupported(f"{dev.name or dev.address}: no decoder for kind {kind!r}")
-            link_kind = CATALOGUE_KIND.get(session_kind, kind) if explicit else dev.kind
+            try:
+                if registry.get(kind).session is None:
+                    raise ble.DeviceNotSupported(f"{dev.name or dev.address}: no decoder for kind {kind!r}")
+            except registry.UnknownDeviceKind as exc:
+                raise ble.DeviceNotSupported(f"{dev.name or dev.address}: {exc}") from None
             device_id = dev.address
             settings = dict(spec.settings) if spec else {}
             if settings.get("sample_rate_hz") is None and settings.get("acc_rate_hz") is not None:
@@ -697,13 +693,13 @@ class BleSource(Source):
             self.devices.append(
                 DeviceConfig(
                     device_id,
-                    session_kind,
+                    kind,
                     (spec.placement if spec else None) or dev.placement,
                     (spec.side if spec else None) or dev.side,
                     settings,
                 )
             )
-            options = {"kind": link_kind, "device_id": device_id, "settings": stream_settings(settings)}
+            options = {"kind": kind, "device_id": device_id, "settings": stream_settings(settings)}
             links.append((dev, {**options, **self.link_options}))
         self.group = ble.LinkGroup(links, backend=self.client_backend)
         self.metadata = {
@@ -728,252 +724,6 @@ class BleSource(Source):
         group, self.group = self.group, None
         if group is not None:
             await group.stop()
-
-
-# ----------------------------------------------------------------------------------------------
-# emulated: the emulated BLE sensors on an in-process radio, through the real transport
-# ----------------------------------------------------------------------------------------------
-EMULATED_KINDS = {
-    "h10": "h10",
-    "polar_h10": "h10",
-    "verity": "verity",
-    "polar_verity_sense": "verity",
-    "openpod": "openpod",
-    "rsc": "rsc",
-    "rsc_foot_pod": "rsc",
-}
-
-
-@dataclass
-class EmulatedDevice:
-    """One emulated sensor: its kind (``h10``, ``verity``, ``openpod``, ``rsc`` or the
-    catalogue names), where it is worn, what it measures and its stream settings.
-
-    ``motion``: an `emulation.Motion` (device time -> specific force, angular rate); None =
-    the CSV recording ``csv`` (looped), or without one a synthetic runner for the placement.
-    ``name``: the advertised name (None = a catalogue-style default, unique per source).
-    ``settings``: decoder and stream settings as in `DeviceConfig.settings`.
-    ``battery_pct`` / ``rssi``: what the device reports (None = the emulator's default).
-    ``samples_per_frame``: Polar devices: at most this many samples per frame (None = as many
-    as an MTU-sized frame holds, as the real devices do).
-    """
-
-    kind: str
-    placement: str | None = None
-    side: str | None = None
-    csv: str | Path | None = None
-    motion: Any = None
-    name: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-    battery_pct: int | None = None
-    rssi: int | None = None
-    samples_per_frame: int | None = None
-
-    @classmethod
-    def parse(cls, text: str, *, csv: str | Path | None = None) -> EmulatedDevice:
-        """``kind=h10,placement=chest[,side=left][,id=NAME][,csv=PATH][,sample_rate_hz=200]...``
-        (the ``--device`` form; ``id`` is the advertised name, optional; ``battery_pct``,
-        ``rssi`` and ``samples_per_frame`` set the emulator's fields). ``csv``: the recording
-        when the spec names none."""
-        spec = DeviceConfig.parse(text, require_id=False)
-        settings = dict(spec.settings)
-        path = settings.pop("csv", None) or csv
-        battery, rssi = settings.pop("battery_pct", None), settings.pop("rssi", None)
-        per_frame = settings.pop("samples_per_frame", None)
-        kind = EMULATED_KINDS.get(spec.kind)
-        if kind is None:
-            raise ValueError(f"no emulated device of kind {spec.kind!r}; one of h10, verity, openpod, rsc")
-        return cls(
-            kind,
-            spec.placement,
-            spec.side,
-            None if path is None else str(path),
-            name=spec.id or None,
-            settings=settings,
-            battery_pct=None if battery is None else int(battery),
-            rssi=None if rssi is None else int(rssi),
-            samples_per_frame=None if per_frame is None else int(per_frame),
-        )
-
-
-class EmulatedSource(Source):
-    """Emulated BLE sensors (`firmware_interface.emulation`) advertising on an in-process
-    Bumble radio, found and streamed through the real transport: `BleSource` (scan by name,
-    `ble.LinkGroup`, `ble.DeviceLink` negotiation, bleak's API with the Bumble backend). The
-    same sessions and pipeline as real hardware see the packets; only the radio is emulated.
-
-    ``time_scale``: device time runs this many times faster than the wall clock (1 = real
-    time). ``faults``: an `emulation.Faults` applied to every device (each gets its own seed).
-    Needs the ``emulation`` extra (bumble)."""
-
-    kind = "emulated"
-
-    def __init__(
-        self,
-        devices: Iterable[EmulatedDevice],
-        *,
-        time_scale: float = 1.0,
-        duration_s: float | None = None,
-        faults: Any = None,
-        scan_timeout_s: float = 2.0,
-        link_options: dict[str, Any] | None = None,
-    ):
-        super().__init__()
-        self.emulated = list(devices)
-        if not self.emulated:
-            raise ValueError("no devices to emulate")
-        if not (time_scale > 0 and math.isfinite(time_scale)):
-            raise ValueError(f"time_scale must be a positive factor, got {time_scale!r}")
-        self.time_scale = float(time_scale)
-        self.duration_s = duration_s
-        self.faults = faults
-        self.scan_timeout_s = scan_timeout_s
-        self.link_options = dict(link_options or {})
-        self.emulators: list[Any] = []
-        self.air: Any = None
-        self.inner: BleSource | None = None
-        self._stack: Any = None
-        self.metadata = {"source": "emulated"}
-
-    def _emulator(self, dev: EmulatedDevice, index: int, used: set[str]) -> tuple[Any, dict[str, Any]]:
-        import dataclasses
-
-        from firmware_interface import emulation as em
-        from firmware_interface.openpod import codec as op
-
-        settings = dict(dev.settings)
-        placement = dev.placement
-        has_gyro = True
-        if dev.motion is not None:
-            motion = dev.motion
-        elif dev.csv is not None:
-            from firmware_interface.files.recording import read_recording
-
-            rec = read_recording(dev.csv)
-            placement = placement or rec.metadata.get("placement")
-            has_gyro = rec.gyr_dps is not None
-            motion = em.motion_from_block(rec.block())
-        else:
-            motion = em.synthetic_running(placement=placement or "chest", gyro=True)
-        if not has_gyro and dev.kind in ("verity", "openpod") and "gyro" not in settings:
-            settings["gyro"] = False  # the recording has no gyroscope: do not stream zeros as one
-        faults = None
-        if self.faults is not None:
-            faults = dataclasses.replace(self.faults, seed=self.faults.seed + index)
-        common: dict[str, Any] = {"motion": motion, "faults": faults, "time_scale": self.time_scale}
-        if dev.battery_pct is not None:
-            common["battery_pct"] = dev.battery_pct
-        if dev.rssi is not None:
-            common["rssi"] = dev.rssi
-        cls = {
-            "h10": em.H10Emulator,
-            "verity": em.VeritySenseEmulator,
-            "openpod": em.OpenpodEmulator,
-            "rsc": em.RscPodEmulator,
-        }[dev.kind]
-        name = dev.name or self._default_name(dev, cls.default_name, index, used)
-        if name in used:
-            raise ValueError(f"two emulated devices named {name!r}")
-        used.add(name)
-        emu = cls(name, **common)
-        if dev.samples_per_frame and hasattr(emu, "max_samples_per_frame"):
-            emu.max_samples_per_frame = int(dev.samples_per_frame)
-        if dev.kind == "openpod":
-            mount = {
-                ("foot", "left"): op.MOUNT_LEFT_FOOT,
-                ("foot", "right"): op.MOUNT_RIGHT_FOOT,
-                ("foot", None): op.MOUNT_FOOT,
-                ("sacrum", None): op.MOUNT_SACRUM,
-                ("chest", None): op.MOUNT_CHEST,
-            }.get((placement, dev.side if placement == "foot" else None), op.MOUNT_OTHER if placement else None)
-            if mount is not None:
-                emu.capabilities = dataclasses.replace(emu.capabilities, mount=mount)
-        return emu, {"placement": placement, "settings": settings}
-
-    @staticmethod
-    def _default_name(dev: EmulatedDevice, default: str, index: int, used: set[str]) -> str:
-        if dev.kind == "openpod":
-            suffix = {"left": "-L", "right": "-R"}.get(dev.side or "", "")
-            for n in range(index, index + 64):
-                name = f"openpod-{0x7E21 + n:04X}{suffix}"
-                if name not in used:
-                    return name
-        head, _, tail = default.rpartition(" ")
-        for n in range(64):
-            name = default if n == 0 else f"{head} {int(tail, 16) + n:0{len(tail)}X}"
-            if name not in used:
-                return name
-        raise ValueError("too many emulated devices of one kind")
-
-    async def prepare(self) -> None:
-        import contextlib
-
-        from firmware_interface.emulation import BumbleClient, BumbleScanner, EmulatedAir
-
-        if self.inner is not None:
-            return
-        self._stack = contextlib.AsyncExitStack()
-        try:
-            self.air = await self._stack.enter_async_context(EmulatedAir())
-            configs = []
-            used: set[str] = set()
-            for i, dev in enumerate(self.emulated):
-                emu, chosen = self._emulator(dev, i, used)
-                await emu.attach(self.air)
-                self.emulators.append(emu)
-                configs.append(DeviceConfig(emu.name, dev.kind, chosen["placement"], dev.side, chosen["settings"]))
-            self.inner = BleSource(
-                configs,
-                scan_timeout_s=self.scan_timeout_s,
-                duration_s=self.duration_s,
-                scanner_backend=BumbleScanner,
-                client_backend=BumbleClient,
-                link_options=self.link_options,
-            )
-            await self.inner.prepare()
-        except BaseException:
-            await self.aclose()
-            raise
-        self.devices = list(self.inner.devices)
-        self.metadata = {
-            "source": "emulated",
-            "time_scale": self.time_scale,
-            "devices": [
-                {
-                    "name": emu.name,
-                    "address": emu.address,
-                    "kind": emu.kind,
-                    "motion": Path(dev.csv).name if dev.csv else ("custom" if dev.motion else "synthetic"),
-                }
-                for emu, dev in zip(self.emulators, self.emulated, strict=True)
-            ],
-        }
-
-    async def packets(self) -> AsyncIterator[RawPacket]:
-        if self.inner is None:
-            await self.prepare()
-        assert self.inner is not None
-        try:
-            async for packet in self.inner.packets():
-                if self._stopped:
-                    return
-                yield packet
-        finally:
-            await self.aclose()
-
-    def stop(self) -> None:
-        super().stop()
-        if self.inner is not None:
-            self.inner.stop()
-
-    async def aclose(self) -> None:
-        self.stop()
-        inner, self.inner = self.inner, None
-        if inner is not None:
-            await inner.aclose()
-        stack, self._stack = self._stack, None
-        if stack is not None:
-            await stack.aclose()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1003,5 +753,18 @@ def open_source(kind: str, **options: Any) -> Source:
     if kind == "ble":
         return BleSource(**options)
     if kind == "emulated":
+        from firmware_interface.emulation.source import EmulatedSource
+
         return EmulatedSource(**options)
     raise ValueError(f"unknown source kind {kind!r}; one of {', '.join(SOURCE_KINDS)}")
+
+
+def __getattr__(name: str) -> Any:
+    """``EmulatedDevice`` / ``EmulatedSource`` are the emulation layer's
+    (`firmware_interface.emulation.source`): still importable from here, loaded on demand (the
+    emulation extra, bumble, may be missing). Import them from the emulation package in new code."""
+    if name in ("EmulatedDevice", "EmulatedSource"):
+        from firmware_interface.emulation import source
+
+        return getattr(source, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -19,7 +19,7 @@ import pytest
 from bleak import BleakClient, BleakScanner
 
 from firmware_interface import ble
-from firmware_interface.devices import Capability, DeviceKind
+from firmware_interface.devices.spec import Capability
 from firmware_interface.emulation import (
     BumbleClient,
     BumbleScanner,
@@ -75,7 +75,7 @@ def run(coro, timeout: float = 20.0):
     return asyncio.run(bounded())
 
 
-async def scan_for(kind: DeviceKind, timeout: float = 0.3) -> ble.FoundDevice:
+async def scan_for(kind: str, timeout: float = 0.3) -> ble.FoundDevice:
     found = await ble.scan(timeout, backend=BumbleScanner)
     return next(f for f in found if f.kind == kind)
 
@@ -148,14 +148,14 @@ def test_scan_finds_every_emulated_device_with_kind_and_capabilities(real_addres
 
     found = run(main())
     assert set(found) == {
-        DeviceKind.POLAR_H10,
-        DeviceKind.POLAR_VERITY_SENSE,
-        DeviceKind.RSC_FOOT_POD,
-        DeviceKind.OPENPOD,
+        "h10",
+        "verity",
+        "rsc",
+        "openpod",
     }
     h10, verity, pod, op = (
         found[k]
-        for k in (DeviceKind.POLAR_H10, DeviceKind.POLAR_VERITY_SENSE, DeviceKind.RSC_FOOT_POD, DeviceKind.OPENPOD)
+        for k in ("h10", "verity", "rsc", "openpod")
     )
     assert Capability.ACC in h10.capabilities and Capability.GYRO not in h10.capabilities
     assert h10.placement == "chest"
@@ -206,7 +206,7 @@ def test_h10_settings_start_stop_answers_are_the_reference_bytes(real_address):
 
         async def real():
             dev = await ble.find(real_address, timeout=10.0)
-            if dev is None or dev.kind != DeviceKind.POLAR_H10:
+            if dev is None or dev.kind != "h10":
                 pytest.skip("the reference bytes are those of a Polar H10")
             async with BleakClient(dev.ble_device) as client:
                 return await exchange(client)
@@ -241,7 +241,7 @@ def test_unsupported_rate_is_the_devices_error_code_as_a_typed_error(real_addres
 
         async def real():
             dev = await ble.find(real_address, timeout=10.0)
-            if dev is None or dev.kind != DeviceKind.POLAR_H10:
+            if dev is None or dev.kind != "h10":
                 pytest.skip("checks the H10's answer to 150 Hz")
             return await refuse(dev, None)
 
@@ -251,7 +251,7 @@ def test_unsupported_rate_is_the_devices_error_code_as_a_typed_error(real_addres
         async def main():
             async with EmulatedAir():
                 h10 = await H10Emulator().attach()
-                dev = await scan_for(DeviceKind.POLAR_H10)
+                dev = await scan_for("h10")
                 err = await refuse(dev, BumbleClient)
                 await asyncio.sleep(0.05)
                 assert h10.connection is None  # the link cleaned up after the refusal
@@ -275,7 +275,7 @@ def test_openpod_unsupported_configuration_is_commandfailed(real_address):
     async def main():
         async with EmulatedAir():
             pod = await OpenpodEmulator().attach()
-            dev = await scan_for(DeviceKind.OPENPOD)
+            dev = await scan_for("openpod")
             link = ble.DeviceLink(dev, settings=ble.StreamSettings(acc_rate_hz=52), backend=BumbleClient)
             with pytest.raises(openpod.CommandFailed) as info:
                 await link.start()
@@ -302,7 +302,7 @@ def test_h10_acc_frames_arrive_in_order_and_decode_to_what_was_sent(real_address
 
         async def real():
             dev = await ble.find(real_address, timeout=10.0)
-            if dev is None or dev.kind != DeviceKind.POLAR_H10:
+            if dev is None or dev.kind != "h10":
                 pytest.skip("streams a Polar H10")
             link = ble.DeviceLink(dev, session=H10Session(dev.address))
             packets = await stream_for(link, 5.0)
@@ -319,7 +319,7 @@ def test_h10_acc_frames_arrive_in_order_and_decode_to_what_was_sent(real_address
             h10 = H10Emulator(acc_frame_type=frame_type)
             h10.max_samples_per_frame = rate // 4  # four frames a second, also for the delta frames
             await h10.attach()
-            dev = await scan_for(DeviceKind.POLAR_H10)
+            dev = await scan_for("h10")
             link = ble.DeviceLink(
                 dev,
                 settings=ble.StreamSettings(acc_rate_hz=rate),
@@ -361,7 +361,7 @@ def test_verity_sense_acc_and_gyro(real_address):
             verity = VeritySenseEmulator(acc_with_factor=True)
             verity.max_samples_per_frame = 13
             await verity.attach()
-            dev = await scan_for(DeviceKind.POLAR_VERITY_SENSE)
+            dev = await scan_for("verity")
             link = ble.DeviceLink(dev, backend=BumbleClient, session=VeritySession(dev.address))
             packets = await stream_for(link, 1.6)
             return verity, link, packets
@@ -405,7 +405,7 @@ def test_openpod_stream_from_a_csv_recording(real_address, tmp_path):
     async def main():
         async with EmulatedAir():
             pod = await OpenpodEmulator(motion=motion_from_csv(path)).attach()
-            dev = await scan_for(DeviceKind.OPENPOD)
+            dev = await scan_for("openpod")
             link = ble.DeviceLink(dev, backend=BumbleClient, session=OpenpodSession(dev.address))
             packets = await stream_for(link, 1.0)
             return pod, link, packets
@@ -429,7 +429,7 @@ def test_rsc_pod_speed_and_cadence(real_address):
     async def main():
         async with EmulatedAir():
             pod = await RscPodEmulator(interval_s=0.1, speed_mps=3.5, cadence_spm=172).attach()
-            dev = await scan_for(DeviceKind.RSC_FOOT_POD)
+            dev = await scan_for("rsc")
             link = ble.DeviceLink(dev, backend=BumbleClient, session=RscSession(dev.address))
             packets = await stream_for(link, 0.55)
             return pod, link, packets
@@ -455,7 +455,7 @@ def test_link_lost_mid_run_is_reestablished_and_the_run_continues(real_address):
             h10 = H10Emulator(faults=Faults(drop_link_at_s=0.6, return_after_s=0.3))
             h10.max_samples_per_frame = 20
             await h10.attach()
-            dev = await scan_for(DeviceKind.POLAR_H10)
+            dev = await scan_for("h10")
             link = ble.DeviceLink(dev, backend=BumbleClient, session=H10Session(dev.address))
             packets = await stream_for(link, 2.0)
             return h10, link, packets
@@ -494,7 +494,7 @@ def test_openpod_link_lost_restarts_sequence_and_continues(real_address):
     async def main():
         async with EmulatedAir():
             pod = await OpenpodEmulator(faults=Faults(drop_link_at_s=0.5, return_after_s=0.2)).attach()
-            dev = await scan_for(DeviceKind.OPENPOD)
+            dev = await scan_for("openpod")
             link = ble.DeviceLink(dev, backend=BumbleClient, session=OpenpodSession(dev.address))
             packets = await stream_for(link, 1.5)
             return pod, link, packets
@@ -517,7 +517,7 @@ def test_device_that_stops_on_its_own_ends_cleanly_and_says_so(real_address):
             h10 = H10Emulator(faults=Faults(stop_at_s=0.5))
             h10.max_samples_per_frame = 20
             await h10.attach()
-            dev = await scan_for(DeviceKind.POLAR_H10)
+            dev = await scan_for("h10")
             link = ble.DeviceLink(dev, backend=BumbleClient, session=H10Session(dev.address))
             async with link:
                 async with asyncio.timeout(3):
@@ -540,7 +540,7 @@ def test_silent_stop_is_detected_by_the_stall_watchdog(real_address):
     async def main():
         async with EmulatedAir():
             await OpenpodEmulator(faults=Faults(stop_at_s=0.3, announce_stop=False)).attach()
-            dev = await scan_for(DeviceKind.OPENPOD)
+            dev = await scan_for("openpod")
             link = ble.DeviceLink(dev, backend=BumbleClient, stall_timeout_s=0.4)
             async with link:
                 async with asyncio.timeout(3):
@@ -557,7 +557,7 @@ def test_openpod_announced_stop(real_address):
     async def main():
         async with EmulatedAir():
             await OpenpodEmulator(faults=Faults(stop_at_s=0.3)).attach()
-            dev = await scan_for(DeviceKind.OPENPOD)
+            dev = await scan_for("openpod")
             link = ble.DeviceLink(dev, backend=BumbleClient)
             async with link:
                 async with asyncio.timeout(3):
@@ -568,24 +568,24 @@ def test_openpod_announced_stop(real_address):
     assert link.health.ended == "device stopped: LOW_BATTERY"
 
 
-@pytest.mark.parametrize("kind", [DeviceKind.POLAR_H10, DeviceKind.OPENPOD, DeviceKind.RSC_FOOT_POD])
+@pytest.mark.parametrize("kind", ["h10", "openpod", "rsc"])
 def test_garbage_frames_count_as_malformed_and_the_stream_continues(real_address, kind):
     emulated_only(real_address)
     make = {
-        DeviceKind.POLAR_H10: lambda f: H10Emulator(faults=f),
-        DeviceKind.OPENPOD: lambda f: OpenpodEmulator(faults=f),
-        DeviceKind.RSC_FOOT_POD: lambda f: RscPodEmulator(faults=f, interval_s=0.05),
+        "h10": lambda f: H10Emulator(faults=f),
+        "openpod": lambda f: OpenpodEmulator(faults=f),
+        "rsc": lambda f: RscPodEmulator(faults=f, interval_s=0.05),
     }[kind]
     session = {
-        DeviceKind.POLAR_H10: H10Session,
-        DeviceKind.OPENPOD: OpenpodSession,
-        DeviceKind.RSC_FOOT_POD: RscSession,
+        "h10": H10Session,
+        "openpod": OpenpodSession,
+        "rsc": RscSession,
     }[kind]
 
     async def main():
         async with EmulatedAir():
             emu = make(Faults(garbage_every=3))
-            if kind == DeviceKind.POLAR_H10:
+            if kind == "h10":
                 emu.max_samples_per_frame = 20
             await emu.attach()
             dev = await scan_for(kind)
@@ -600,7 +600,7 @@ def test_garbage_frames_count_as_malformed_and_the_stream_continues(real_address
     records = feed_all(link, packets)
     assert link.health.malformed == len(garbage)
     assert link.session.health().malformed == len(garbage)
-    if kind != DeviceKind.RSC_FOOT_POD:  # every good frame still decoded: no sample lost, no gap
+    if kind != "rsc":  # every good frame still decoded: no sample lost, no gap
         n = sum(len(b) for b in blocks(records))
         assert n == sum(s.raw.shape[0] for s in good)
         assert link.session.health().gaps == 0
@@ -612,7 +612,7 @@ def test_lost_packets_show_as_gaps(real_address):
     async def main():
         async with EmulatedAir():
             pod = await OpenpodEmulator(faults=Faults(loss_every=5)).attach()
-            dev = await scan_for(DeviceKind.OPENPOD)
+            dev = await scan_for("openpod")
             link = ble.DeviceLink(dev, backend=BumbleClient, session=OpenpodSession(dev.address))
             packets = await stream_for(link, 1.0)
             return pod, link, packets
@@ -643,7 +643,7 @@ def test_full_queue_drops_the_oldest_and_counts(real_address):
             h10 = H10Emulator(time_scale=4.0)
             h10.max_samples_per_frame = 10
             await h10.attach()
-            dev = await scan_for(DeviceKind.POLAR_H10)
+            dev = await scan_for("h10")
             link = ble.DeviceLink(dev, backend=BumbleClient, queue_size=8)
             packets = await stream_for(link, 0.6)
             return h10, link, packets
@@ -662,7 +662,7 @@ def test_cancellation_stops_the_device_stream(real_address):
     async def main():
         async with EmulatedAir():
             h10 = await H10Emulator().attach()
-            dev = await scan_for(DeviceKind.POLAR_H10)
+            dev = await scan_for("h10")
             link = ble.DeviceLink(dev, backend=BumbleClient)
             started = asyncio.Event()
 
@@ -696,7 +696,7 @@ def test_two_devices_at_once_share_one_queue_and_clock(real_address):
             await h10.attach()
             pod = await OpenpodEmulator().attach()
             found = {f.kind: f for f in await ble.scan(0.3, backend=BumbleScanner)}
-            chest, foot = found[DeviceKind.POLAR_H10], found[DeviceKind.OPENPOD]
+            chest, foot = found["h10"], found["openpod"]
             group = ble.LinkGroup(
                 [
                     (chest, {"device_id": "chest", "session": H10Session("chest")}),

@@ -352,3 +352,66 @@ def test_emulated_h10_over_ble_recorded_and_replayed(tmp_path, hip_block):
     assert "h10 200 Hz, waist" in live_text
     steps = [line for line in live_text.splitlines() if not line.startswith("#")]
     assert len(steps) > 10
+
+
+# ----------------------------------------------------------------------------------------------
+# captures written before one name per device kind
+# ----------------------------------------------------------------------------------------------
+LEGACY = REPO / "tests" / "fixtures"
+
+
+def _decoded_digest(path: Path) -> dict:
+    """What the sessions make of a capture: sample count, a hash of every sample block (times,
+    acc, gyro, flags), the other records and the health counters."""
+    import hashlib
+
+    from firmware_interface.session import SessionSet
+    from firmware_interface.sources import ReplaySource
+    from gait.core.records import SampleBlock
+
+    source = ReplaySource(path)
+    sessions = SessionSet(source.devices, auto=False)
+    h = hashlib.sha256()
+    n, events = 0, []
+    for packet in source.reader.packets():
+        for _dev, r in sessions.feed(packet):
+            if isinstance(r, SampleBlock):
+                n += len(r.time_s)
+                for a in (r.time_s, r.acc_mps2, r.gyr_dps, r.flags):
+                    if a is not None:
+                        h.update(np.ascontiguousarray(a).tobytes())
+            else:
+                events.append(type(r).__name__ + ":" + getattr(r, "kind", ""))
+    health = {d: {k: v for k, v in x.to_dict().items() if k != "kind"} for d, x in sessions.health().items()}
+    return {"samples": n, "sha256": h.hexdigest(), "events": events, "health": health}
+
+
+def test_a_capture_with_the_old_kind_names_replays_byte_for_byte(tmp_path):
+    """legacy-h10.gcap was written (emulated H10 over BLE, 100 Hz) before a kind had one name:
+    its devices say ``polar_h10``. It is read as ``h10`` and decodes to exactly the samples it
+    decoded to then (legacy-h10.digest.json, made by that version)."""
+    from firmware_interface.capture import LEGACY_KIND_NAMES
+    from firmware_interface.devices import registry
+    from firmware_interface.sources import ReplaySource
+
+    path = LEGACY / "legacy-h10.gcap"
+    header = path.read_bytes()[:2000]
+    assert b'"kind":"polar_h10"' in header  # the file itself is untouched
+    source = ReplaySource(path)
+    assert [d.kind for d in source.devices] == ["h10"]
+    assert source.capture_metadata["source"]["devices"][0]["kind"] == "h10"
+    assert _decoded_digest(path) == json.loads((LEGACY / "legacy-h10.digest.json").read_text())
+    assert set(LEGACY_KIND_NAMES.values()) <= set(registry.kinds())
+    assert not set(LEGACY_KIND_NAMES) & set(registry.kinds())
+    # and through `gait replay`: the same output as the capture with today's names
+    renamed = tmp_path / "renamed.gcap"
+    reader = CaptureReader(path)
+    writer = CaptureWriter(renamed, {k: v for k, v in reader.metadata.items() if k not in ("format", "version")})
+    for p in reader.packets():
+        writer.write(p)
+    writer.close(reader.end_summary)
+    old_out, new_out = io.StringIO(), io.StringIO()
+    assert run_replay(replay_args(str(path)), out=old_out) == 0
+    assert run_replay(replay_args(str(renamed)), out=new_out) == 0
+    assert old_out.getvalue() == new_out.getvalue()
+    assert "h10 100 Hz, chest" in old_out.getvalue()

@@ -255,9 +255,9 @@ def test_gait_scan_emulated_lists_the_four_devices():
     assert lines[0].split() == ["NAME", "ADDRESS", "KIND", "MEASURES", "WEAR", "ON", "RSSI"]
     body = "\n".join(lines[1:])
     for name, kind, wear in (
-        ("Polar H10 0A1B2C3D", "polar_h10", "chest"),
-        ("Polar Sense 5E6F7A8B", "polar_verity_sense", "waist, sacrum, foot"),
-        ("RunPod 4C5D", "rsc_foot_pod", "foot"),
+        ("Polar H10 0A1B2C3D", " h10 ", "chest"),
+        ("Polar Sense 5E6F7A8B", " verity ", "waist, sacrum, foot"),
+        ("RunPod 4C5D", " rsc ", "foot"),
         ("openpod-7E21-L", "openpod", "foot (left)"),
     ):
         line = next(x for x in lines if x.startswith(name))

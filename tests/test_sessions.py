@@ -321,9 +321,10 @@ def test_device_config_parse_and_factory():
     assert DeviceConfig.from_dict(spec.to_dict()) == spec
     session = make_session(spec)
     assert isinstance(session, H10Session) and session.sample_rate_hz == 100
-    assert isinstance(make_session(DeviceConfig("x", "polar_h10")), H10Session)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="one of h10, verity"):
         make_session(DeviceConfig("x", "toaster"))
+    with pytest.raises(ValueError):  # one name per kind: the old catalogue names are only read from captures
+        make_session(DeviceConfig("x", "polar_h10"))
     with pytest.raises(ValueError):
         DeviceConfig.parse("kind=h10")
 
@@ -379,3 +380,27 @@ def test_two_devices_with_clock_offset_and_drift_are_aligned():
     naive = session_time("B", duration_s) - session_time("B", 0.0) - duration_s
     assert naive > 0.04
     assert sessions.health()["B"].clock_drift_ppm == pytest.approx(-80.0, abs=3.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# the registry of device kinds
+# ----------------------------------------------------------------------------------------------
+def test_one_registry_one_name_per_kind():
+    from firmware_interface.devices import registry
+    from firmware_interface.devices.spec import Capability
+
+    assert registry.kinds() == ("h10", "verity", "oh1", "movesense", "metawear", "rsc", "openpod")
+    for kind in registry.kinds():
+        spec = registry.get(kind)
+        assert spec.kind == kind and spec.session is not None and spec.session.kind == kind
+        assert spec.placements and spec.data_uuids
+    assert registry.classify("Polar H10 0A1B2C3D").kind == "h10"
+    assert registry.classify("Polar Sense 5E6F7A8B").kind == "verity"
+    assert registry.classify("whatever", [rsc.RSC_SERVICE_UUID.upper()]).kind == "rsc"
+    assert registry.classify("openpod-1A2B-L", []).kind == "openpod"
+    assert registry.classify("a kettle", []) is None
+    assert registry.for_channel(pmd.PMD_DATA_UUID).kind == "h10"  # an undeclared PMD stream
+    assert registry.for_channel("link") is None
+    assert Capability.SPEED_CADENCE in registry.get("rsc").capabilities
+    with pytest.raises(KeyError, match="one of h10"):
+        registry.get("polar_h10")

@@ -3,7 +3,11 @@
 `backend`: a bleak backend (`BumbleScanner`, `BumbleClient`) on Google Bumble's in-process
 virtual radio (`EmulatedAir`); `peripherals`: emulated sensors (Polar H10, Polar Verity Sense,
 an RSC foot pod, an openpod pod) as Bumble GATT servers, driven by recorded or synthetic
-motion, with fault injection.
+motion, with fault injection; `source`: them as a source (`EmulatedSource`), and the list of
+emulated kinds (`emulators()`: kind, class, scan RSSI; `emulator_for(kind)`), each emulator
+named by its kind's canonical name (`firmware_interface.devices.registry`).
+
+The top layer of `firmware_interface`: it may import every other part, none imports it.
 """
 
 from firmware_interface.emulation.backend import BumbleClient, BumbleScanner, EmulatedAir, current_air
@@ -19,6 +23,14 @@ from firmware_interface.emulation.peripherals import (
     motion_from_block,
     motion_from_csv,
     synthetic_running,
+)
+from firmware_interface.emulation.source import (
+    EMULATORS,
+    Emulated,
+    EmulatedDevice,
+    EmulatedSource,
+    emulator_for,
+    emulators,
 )
 
 
@@ -36,7 +48,6 @@ def latency_probe(frames: int = 400, rate_hz: int = 200, samples_per_frame: int 
     import numpy as np
 
     from firmware_interface import ble
-    from firmware_interface.devices import DeviceKind
     from firmware_interface.protocols.polar_pmd import PMD_DATA_UUID
 
     async def main() -> list[int]:
@@ -44,7 +55,7 @@ def latency_probe(frames: int = 400, rate_hz: int = 200, samples_per_frame: int 
             h10 = H10Emulator()
             h10.max_samples_per_frame = samples_per_frame
             await h10.attach()
-            found = [f for f in await ble.scan(0.2, backend=BumbleScanner) if f.kind == DeviceKind.POLAR_H10]
+            found = [f for f in await ble.scan(0.2, backend=BumbleScanner) if f.kind == H10Emulator.kind]
             link = ble.DeviceLink(found[0], settings=ble.StreamSettings(acc_rate_hz=rate_hz), backend=BumbleClient)
             async with link:
                 await asyncio.sleep(frames * samples_per_frame / rate_hz + 0.1)
@@ -72,6 +83,12 @@ def latency_probe(frames: int = 400, rate_hz: int = 200, samples_per_frame: int 
 
 
 __all__ = [
+    "EMULATORS",
+    "Emulated",
+    "EmulatedDevice",
+    "EmulatedSource",
+    "emulator_for",
+    "emulators",
     "latency_probe",
     "BumbleClient",
     "BumbleScanner",

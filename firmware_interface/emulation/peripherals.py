@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import random
@@ -51,7 +52,7 @@ from bumble import gatt
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection, Device
 
-from firmware_interface.devices import BATTERY_LEVEL_UUID, BATTERY_SERVICE_UUID, HEART_RATE_SERVICE_UUID
+from firmware_interface.devices.spec import BATTERY_LEVEL_UUID, BATTERY_SERVICE_UUID, HEART_RATE_SERVICE_UUID
 from firmware_interface.openpod import codec as op
 from firmware_interface.protocols import polar_pmd as pmd
 from firmware_interface.protocols import rsc
@@ -199,8 +200,10 @@ def _adv(name: str, uuids16: Sequence[int] = (), uuids128: Sequence[str] = ()) -
 class EmulatedPeripheral:
     """Common machinery: Bumble device, advertising, battery, clock, faults, sent log."""
 
-    kind = "generic"
+    kind = "generic"  # the canonical kind it emulates (`firmware_interface.devices.registry`)
     default_name = "Emulated"
+    scan_rssi = -58  # the signal strength it shows in `gait scan --emulated`
+    streams_gyro = False  # it has a gyroscope stream (turned off when the motion has no gyro)
 
     def __init__(
         self,
@@ -236,6 +239,21 @@ class EmulatedPeripheral:
         self._rng = random.Random(self.faults.seed)
         self._detached = False
         self._battery_char: gatt.Characteristic | None = None
+
+    # -- what a source needs to know ---------------------------------------------------------
+    @classmethod
+    def unique_name(cls, index: int, side: str | None, used: set[str]) -> str:
+        """An advertised name of this kind not in ``used`` (the ``index``-th device of a
+        source): `default_name`, then its trailing hex number counted up."""
+        head, _, tail = cls.default_name.rpartition(" ")
+        for n in range(64):
+            name = cls.default_name if n == 0 else f"{head} {int(tail, 16) + n:0{len(tail)}X}"
+            if name not in used:
+                return name
+        raise ValueError("too many emulated devices of one kind")
+
+    def wear(self, placement: str | None, side: str | None) -> None:
+        """Where the device is worn (before `attach`): nothing to do unless the device says it."""
 
     # -- lifetime ----------------------------------------------------------------------------
     async def attach(self, air: EmulatedAir | None = None) -> EmulatedPeripheral:
@@ -745,8 +763,9 @@ class PolarPmdEmulator(EmulatedPeripheral):
 class H10Emulator(PolarPmdEmulator):
     """Polar H10: ACC 25/50/100/200 Hz, ±2/4/8 g, 16 bit; raw int16 mG frames (0x01)."""
 
-    kind = "polar_h10"
+    kind = "h10"
     default_name = "Polar H10 0A1B2C3D"
+    scan_rssi = -52  # a chest strap, close to the laptop
     start_reserved = b"\x01"  # the H10 START answer ends with a lone reserved 01 (G5)
     measurements = {
         int(pmd.MeasurementType.ACC): PmdMeasurementSpec(
@@ -773,8 +792,10 @@ class H10Emulator(PolarPmdEmulator):
 class VeritySenseEmulator(PolarPmdEmulator):
     """Polar Verity Sense: ACC and GYRO at 52 Hz (26..416 Hz in SDK mode), delta-compressed frames."""
 
-    kind = "polar_verity_sense"
+    kind = "verity"
     default_name = "Polar Sense 5E6F7A8B"
+    scan_rssi = -61
+    streams_gyro = True
     measurements = {
         int(pmd.MeasurementType.ACC): PmdMeasurementSpec(
             rates_hz=(52,),
@@ -819,8 +840,9 @@ class VeritySenseEmulator(PolarPmdEmulator):
 class RscPodEmulator(EmulatedPeripheral):
     """A Running Speed and Cadence foot pod: notifies 0x2A53 while the host listens."""
 
-    kind = "rsc_foot_pod"
+    kind = "rsc"
     default_name = "RunPod 4C5D"
+    scan_rssi = -74  # on the far shoe
 
     def __init__(
         self,
@@ -906,6 +928,8 @@ class OpenpodEmulator(EmulatedPeripheral):
 
     kind = "openpod"
     default_name = "openpod-7E21-L"
+    scan_rssi = -67
+    streams_gyro = True
 
     def __init__(
         self,
@@ -933,6 +957,28 @@ class OpenpodEmulator(EmulatedPeripheral):
         self.seq = 0
         self.unix_offset_us: int | None = None  # set by SET_TIME
         self.last_response = b""
+
+    @classmethod
+    def unique_name(cls, index: int, side: str | None, used: set[str]) -> str:
+        """``openpod-XXXX`` with ``-L`` / ``-R`` for a left / right foot (SPEC.md section 2)."""
+        suffix = {"left": "-L", "right": "-R"}.get(side or "", "")
+        for n in range(index, index + 64):
+            name = f"openpod-{0x7E21 + n:04X}{suffix}"
+            if name not in used:
+                return name
+        raise ValueError("too many emulated devices of one kind")
+
+    def wear(self, placement: str | None, side: str | None) -> None:
+        """The mount the pod reports in its capabilities (SPEC.md section 5)."""
+        mount = {
+            ("foot", "left"): op.MOUNT_LEFT_FOOT,
+            ("foot", "right"): op.MOUNT_RIGHT_FOOT,
+            ("foot", None): op.MOUNT_FOOT,
+            ("sacrum", None): op.MOUNT_SACRUM,
+            ("chest", None): op.MOUNT_CHEST,
+        }.get((placement, side if placement == "foot" else None), op.MOUNT_OTHER if placement else None)
+        if mount is not None:
+            self.capabilities = dataclasses.replace(self.capabilities, mount=mount)
 
     def _services(self) -> list[gatt.Service]:
         props = gatt.Characteristic.Properties
