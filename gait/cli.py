@@ -14,7 +14,7 @@ from firmware_interface.files.recording import Recording, read_recording
 from firmware_interface.protocols import bench as protocol_bench
 from firmware_interface.protocols.registry import decode_hex, protocols
 from gait.core.calibration import calibration_from_samples
-from gait.core.config import PLACEMENTS, SIDES, Calibration, PipelineConfig
+from gait.core.config import PLACEMENTS, SIDES, Calibration, PipelineConfig, load_pipeline_toml
 from gait.core.errors import GaitError, RecordingFormatError
 from gait.core.records import StepMetrics
 from gait.pipeline import AnalysisResult, analyze
@@ -30,19 +30,24 @@ def calibration_from_recording(rec: Recording) -> Calibration:
 
 
 def _config_from_args(args: argparse.Namespace, rec: Recording) -> PipelineConfig:
-    calibration = None
+    """The pipeline config: ``--config FILE``'s [pipeline] table (else the defaults), with every
+    option given on the command line winning over it; a foot's side falls back to the recording's."""
+    base = load_pipeline_toml(args.config) if getattr(args, "config", None) else PipelineConfig()
+    calibration = base.calibration
     if getattr(args, "calibration", None):
         calibration = calibration_from_recording(read_recording(args.calibration))
-    side = args.side
+    side = args.side if args.side is not None else base.side
     if side is None and args.placement == "foot":
         meta_side = rec.metadata.get("side")
         side = meta_side if meta_side in SIDES else None
-    return PipelineConfig(
+    speed_mps = args.speed_mps if args.speed_mps is not None else base.speed_mps
+    acc_range_g = getattr(args, "acc_range_g", None)
+    return base.with_(
         placement=args.placement,
         side=side,
-        speed_mps=args.speed_mps,
+        speed_mps=speed_mps,
         calibration=calibration,
-        acc_range_g=getattr(args, "acc_range_g", None),
+        acc_range_g=acc_range_g if acc_range_g is not None else base.acc_range_g,
     )
 
 
@@ -114,12 +119,18 @@ def summary_text(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisR
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    if Path(args.path).is_dir():
+        _err(f"{args.path}: is a folder, not a CSV recording")
+        return 2
     try:
         rec = read_recording(args.path)
         config = _config_from_args(args, rec)
         result = analyze(rec.block(), config, rec.sampling_rate_hz)
     except (GaitError, ValueError) as exc:
         _err(str(exc))
+        return 2
+    except OSError as exc:  # unreadable file (permissions, a device, ...)
+        _err(f"{exc.filename or args.path}: {exc.strerror or exc}")
         return 2
     for warning in rec.warnings:
         print(f"gait: warning: {warning}", file=sys.stderr)
@@ -156,6 +167,9 @@ def _add_analysis_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speed-mps", type=float, default=None, dest="speed_mps", help="running speed (for vertical ratio)")
     p.add_argument("--calibration", default=None, help="CSV recording of 3-5 s standing still (zero of lean and foot angle)")
     p.add_argument("--acc-range-g", type=float, default=None, dest="acc_range_g", help="accelerometer full scale, if known")
+    p.add_argument("--config", default=None, metavar="FILE",
+                   help="TOML file whose [pipeline] table sets the pipeline and its parameters "
+                        "(options given here win over it; other tables are ignored)")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
