@@ -23,9 +23,9 @@ a device's health (duck typing), as is a dict with ``"type": "health"``.
 
 Pain: the live run registers ``on_pain(score, phase, note) -> list of records`` in
 `start_run`. The server calls it (`LiveBus.pain`) when the runner presses the pain button; the
-callback hands the check-in to the coach (on the stream clock) and returns the `PainNote` and
-any `Alert` the coach raised, which the server stores in the run and publishes here. The
-callback must not store or publish them itself.
+callback hands the check-in to the run's engine (its coach, on the stream clock), whose sinks
+store, send and publish the `PainNote` and any `Alert` the coach raised, and returns them for
+the server's answer. The server does not store or publish them again.
 """
 
 from __future__ import annotations

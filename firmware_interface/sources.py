@@ -300,6 +300,7 @@ class PodStream:
     jitter_ms: float = 4.0
     impairment: Impairment = field(default_factory=Impairment)
     battery_pct: int | None = None
+    acc_range_g: int = 16  # the pod's accelerometer full scale (int16 quantisation, saturation)
 
     def packets(self, rx0_ns: int, t0: float) -> Iterator[RawPacket]:
         """Packets with receive times ``rx0 + (data time - t0) + latency`` (in order)."""
@@ -307,6 +308,7 @@ class PodStream:
         enc = PodEncoder(
             self.rate_hz,
             gyro=self.gyro,
+            acc_range_g=self.acc_range_g,
             device_time_s=lambda t: (t - t0) * drift + self.clock_offset_s,
         )
         imp = self.impairment
@@ -347,8 +349,11 @@ class PodSource(Source):
 
     kind = "pods"
 
-    def __init__(self, streams: list[PodStream], speed: float | None = None, rx0_ns: int | None = None):
+    def __init__(
+        self, streams: list[PodStream], speed: float | None = None, rx0_ns: int | None = None, t0: float = 0.0
+    ):
         super().__init__()
+        self._t0_s = t0
         if not streams:
             raise ValueError("no devices to emulate")
         self.streams = streams
@@ -370,7 +375,7 @@ class PodSource(Source):
             yield packet
 
     def _t0(self) -> float:
-        return 0.0
+        return self._t0_s
 
 
 class CsvSource(PodSource):

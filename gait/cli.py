@@ -9,6 +9,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from firmware_interface.files.recording import Recording, read_recording
 from firmware_interface.protocols import bench as protocol_bench
@@ -236,8 +237,7 @@ def _add_optional_commands(sub) -> None:
     def cmd_demo(args: argparse.Namespace) -> int:
         from gait.demo import run_demo
 
-        analysis_args = argparse.Namespace(out=args.out, minutes=args.minutes, speed="max", data=None)
-        code = run_demo(analysis_args)
+        code = run_demo(args.out, minutes=args.minutes)
         if code != 0 or args.no_dashboard:
             return code
         from gait.dashboard_demo import run_full_demo
@@ -277,32 +277,7 @@ def _add_optional_commands(sub) -> None:
     protocol_bench.add_arguments(p)
     p.set_defaults(func=cmd_bench_protocols)
 
-    def cmd_live(args: argparse.Namespace) -> int:
-        from gait.live import run_live
-
-        return run_live(args)
-
-    def cmd_record(args: argparse.Namespace) -> int:
-        from gait.live import run_record
-
-        return run_record(args)
-
-    def cmd_replay(args: argparse.Namespace) -> int:
-        from gait.live import run_replay
-
-        return run_replay(args)
-
-    from gait.live import add_live_args, add_record_args, add_replay_args
-
-    p = sub.add_parser("live", help="stream a source through the pipeline; per-step metrics live until Ctrl-C")
-    add_live_args(p)
-    p.set_defaults(func=cmd_live)
-    p = sub.add_parser("record", help="like live, writing every raw packet to a capture file")
-    add_record_args(p)
-    p.set_defaults(func=cmd_record)
-    p = sub.add_parser("replay", help="run a capture file through the same decoders and pipeline")
-    add_replay_args(p)
-    p.set_defaults(func=cmd_replay)
+    _add_run_commands(sub)
 
     def cmd_runs(args: argparse.Namespace) -> int:
         import datetime
@@ -420,17 +395,6 @@ def _add_optional_commands(sub) -> None:
     add_scale_arguments(p)
     p.set_defaults(func=cmd_bench_scale)
 
-    def cmd_scan(args: argparse.Namespace) -> int:
-        from gait.live import run_scan
-
-        return run_scan(args)
-
-    from gait.live import add_scan_args
-
-    p = sub.add_parser("scan", help="list nearby supported BLE sensors (--emulated: no radio needed)")
-    add_scan_args(p)
-    p.set_defaults(func=cmd_scan)
-
     def cmd_bench_ble(args: argparse.Namespace) -> int:
         from gait.bench.ble_latency import run_ble_bench
 
@@ -452,6 +416,176 @@ def _add_optional_commands(sub) -> None:
     p.add_argument("source", help="the data set's folder")
     p.add_argument("out", help="output folder for CSV recordings")
     p.set_defaults(func=cmd_import)
+
+
+# ----------------------------------------------------------------------------------------------
+# live, record, replay, scan: arguments -> typed options -> gait.engine
+# ----------------------------------------------------------------------------------------------
+def pain_score(text: str) -> int:
+    """argparse type: a whole number 0-10."""
+    try:
+        v = int(text)
+    except ValueError:
+        v = -1
+    if not 0 <= v <= 10:
+        raise argparse.ArgumentTypeError(f"a pain score is a whole number from 0 to 10, got {text!r}")
+    return v
+
+
+def _add_run_args(p: argparse.ArgumentParser) -> None:
+    """What is analysed, how it is shown, where the run goes and the coach during it."""
+    from gait.cues import MODES
+    from gait.engine.terminal import DEFAULT_STATUS_EVERY_S
+
+    p.add_argument("--placement", choices=PLACEMENTS, default=None, help="where the sensor is worn (default sacrum)")
+    p.add_argument("--side", choices=SIDES, default=None, help="foot sensor: which foot")
+    p.add_argument("--speed-mps", type=float, default=None, dest="speed_mps", help="running speed (vertical ratio)")
+    p.add_argument("--jsonl", action="store_true", help="one JSON object per step instead of a text line")
+    p.add_argument("--status-every", type=float, default=DEFAULT_STATUS_EVERY_S, dest="status_every",
+                   help="seconds between status lines (0: none)")  # fmt: skip
+    g = p.add_argument_group("storage and coach")
+    g.add_argument("--no-store", action="store_true", dest="no_store", help="do not store the run in the local store")
+    g.add_argument("--data-dir", default=None, dest="data_dir",
+                   help="local store folder (default: $GAIT_DATA_DIR or the user data folder)")  # fmt: skip
+    g.add_argument("--runner", default=None, help="who is running (stored with the run)")
+    g.add_argument("--config", default=None, metavar="FILE",
+                   help="TOML config: [pipeline], [coach] and [influxdb] tables (gait export RUN --format config "
+                        "writes a run's); INFLUXDB_V2_* variables also configure InfluxDB")  # fmt: skip
+    g.add_argument("--coach", default=None, metavar="PRESET",
+                   help="coach preset (default: default, or the one a replayed capture was recorded with; "
+                        "see gait/coach_presets), or 'off'")  # fmt: skip
+    g.add_argument("--coach-config", default=None, dest="coach_config", metavar="FILE",
+                   help="your coach TOML over the preset")  # fmt: skip
+    g.add_argument("--cues", choices=MODES, default="auto",
+                   help="how alerts sound: speech (espeak-ng), tone, bell, silent; auto: the best available")  # fmt: skip
+    g.add_argument("--pain-before", type=pain_score, default=None, dest="pain_before", metavar="N",
+                   help="pain 0-10 before the run")  # fmt: skip
+    g.add_argument("--pain-after", type=pain_score, default=None, dest="pain_after", metavar="N",
+                   help="pain 0-10 after the run")  # fmt: skip
+    g.add_argument("--no-keys", action="store_true", dest="no_keys",
+                   help="do not read pain scores (digit keys 0-9) from the terminal during the run")  # fmt: skip
+
+
+def _add_source_args(p: argparse.ArgumentParser) -> None:
+    from gait.engine.sources import SOURCE_KINDS
+
+    p.add_argument("--source", choices=SOURCE_KINDS, default="ble",
+                   help="where packets come from (default: BLE devices; emulated: emulated BLE sensors on an "
+                        "in-process radio, through the real BLE transport, no hardware needed)")  # fmt: skip
+    p.add_argument("--csv", default=None,
+                   help="--source csv: the CSV recording to play as an openpod pod; --source emulated: the motion "
+                        "the emulated devices stream (a device's own csv=PATH wins)")  # fmt: skip
+    p.add_argument("--device", action="append", default=[], metavar="SPEC",
+                   help="a device: id=ADDRESS,kind=KIND[,placement=..][,side=..][,sample_rate_hz=..] (repeatable; "
+                        "KIND: see gait scan); --source emulated: kind=KIND[,placement=..][,side=..][,csv=PATH]"
+                        "[,id=NAME][,sample_rate_hz=..]")  # fmt: skip
+    p.add_argument("--speed", default=None,
+                   help="csv/simulator pacing: 'max' or a factor of real time (default 1); emulated: device time runs "
+                        "this many times faster than real time")  # fmt: skip
+    p.add_argument("--duration", type=float, default=None,
+                   help="seconds to run (default: until Ctrl-C; simulator: 60 s of running)")  # fmt: skip
+    p.add_argument("--port", type=int, default=5555, help="phone: UDP port for openpod packets")
+    p.add_argument("--loss", type=float, default=0.0, help="csv/simulator/emulated: probability a packet is lost")
+    p.add_argument("--duplicate", type=float, default=0.0, help="csv/simulator: probability a packet comes twice")
+    p.add_argument("--garble", type=float, default=0.0,
+                   help="csv/simulator: probability a packet is corrupted; emulated: an undecodable packet every 1/p "
+                        "packets")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0, help="csv/simulator/emulated: random seed")
+
+
+def run_options(args: argparse.Namespace) -> Any:
+    from gait.engine.setup import RunOptions
+
+    every = getattr(args, "status_every", None)
+    return RunOptions(
+        store=not args.no_store,
+        data_dir=args.data_dir,
+        runner=args.runner,
+        config=args.config,
+        coach=args.coach,
+        coach_config=args.coach_config,
+        cues=args.cues,
+        pain_before=args.pain_before,
+        pain_after=args.pain_after,
+        placement=args.placement,
+        side=args.side,
+        speed_mps=args.speed_mps,
+        jsonl=bool(args.jsonl),
+        status_every_s=float(every) if every else None,
+        keys=not args.no_keys,
+    )
+
+
+def source_options(args: argparse.Namespace) -> Any:
+    from gait.engine.sources import SourceOptions
+
+    return SourceOptions(
+        kind=args.source,
+        devices=tuple(args.device or ()),
+        csv=args.csv,
+        speed=args.speed,
+        duration_s=args.duration,
+        port=args.port,
+        placement=args.placement,
+        side=args.side,
+        loss=args.loss,
+        duplicate=args.duplicate,
+        garble=args.garble,
+        seed=args.seed,
+    )
+
+
+def cmd_live(args: argparse.Namespace, out: Any = None, bus: Any = None) -> int:
+    """``gait live`` and ``gait record`` (``out``: where the lines go; ``bus``: a live bus)."""
+    from gait.engine.commands import live
+
+    return live(source_options(args), run_options(args), record=getattr(args, "record", None), out=out, bus=bus)
+
+
+def cmd_replay(args: argparse.Namespace, out: Any = None, bus: Any = None) -> int:
+    from gait.engine.commands import replay
+
+    return replay(args.capture, run_options(args), speed=args.speed, out=out, bus=bus)
+
+
+def cmd_scan(args: argparse.Namespace, out: Any = None) -> int:
+    from gait.scan import scan
+
+    return scan(args.timeout, emulated=args.emulated, show_all=args.all, as_json=args.json, out=out)
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    """The command line ``gait ARGV...`` parsed (for scripts and tests)."""
+    return build_parser().parse_args(list(argv))
+
+
+def _add_run_commands(sub: Any) -> None:
+    p = sub.add_parser("live", help="stream a source through the pipeline; per-step metrics live until Ctrl-C")
+    _add_source_args(p)
+    p.add_argument("--record", default=None, metavar="FILE", help="also write a capture file")
+    _add_run_args(p)
+    p.set_defaults(func=cmd_live)
+
+    p = sub.add_parser("record", help="like live, writing every raw packet to a capture file")
+    p.add_argument("record", help="capture file to write (raw packets, see CAPTURE_FORMAT.md)")
+    _add_source_args(p)
+    _add_run_args(p)
+    p.set_defaults(func=cmd_live)
+
+    p = sub.add_parser("replay", help="run a capture file through the same decoders, pipeline and coach")
+    p.add_argument("capture", help="capture file written by `gait record` / `gait live --record`")
+    p.add_argument("--speed", default="max", help="'max' (default) or a factor of real time (1 = original timing)")
+    _add_run_args(p)
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("scan", help="list nearby supported BLE sensors (--emulated: no radio needed)")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to listen (default 5; 1 with --emulated)")
+    p.add_argument("--emulated", action="store_true",
+                   help="no radio needed: scan emulated sensors advertising on an in-process Bumble radio, through "
+                        "bleak's API")  # fmt: skip
+    p.add_argument("--all", action="store_true", help="also list devices this program does not support")
+    p.add_argument("--json", action="store_true", help="one JSON object per device")
+    p.set_defaults(func=cmd_scan)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

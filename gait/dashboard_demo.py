@@ -1,20 +1,20 @@
-"""The full-system demo: a real recorded run -> pipeline -> coach -> local store + live bus, with
-the dashboards served while it plays (``make demo``).
+"""The full-system demo: a real recorded run -> the run engine (pipeline, coach) -> local store +
+live bus, with the dashboards served while it plays (``make demo``).
 
     gait.dashboard_demo.run_full_demo(args)     # what ``gait demo`` calls (see dashboards.run_demo)
     replay_adept(store, bus, speed=10.0)        # the producer alone (tests: a real run on the bus)
 
 The recording is ``data/adept-outdoor-run`` (adeptdata, GPL-3): the ``left_hip`` ActiGraph GT9X
-at 100 Hz, as the ``waist`` placement, streamed in 10-sample packets through the very same
-`gait.pipeline.Pipeline` the live path uses, paced at ``speed`` x real time. Every step goes to
-the store (through the non-blocking sink), to the live bus and to the coach; every alert the coach
-raises goes to the store and the bus. The recording has no speed sensor: the dataset's
-description gives about 3.35 km, which over the ~18 minutes spent running is 3.09 m/s, used as
-the run's constant speed (it gives vertical ratio and per-km splits). The pain button on the live
-page reaches this run's coach through the bus callback.
+at 100 Hz, as the ``waist`` placement, played as an openpod pod (`gait.demo.play_recording`)
+through the very same engine as ``gait live`` and ``gait replay``, paced at ``speed`` x real
+time. Its packets are written to a capture file in the store's folder and referenced by the
+run, so ``gait replay`` of it gives the stored run again. The recording has no speed sensor:
+the dataset's description gives about 3.35 km, which over the ~18 minutes spent running is
+3.09 m/s, used as the run's constant speed (it gives vertical ratio and per-km splits). The pain
+button on the live page reaches this run's coach through the bus.
 
 This module sits in the top layer of the import contract (next to ``gait.demo``): it wires the
-pipeline, the coach, the store and the dashboards together; the dashboards never import it.
+engine and the dashboards together; the dashboards never import it.
 """
 
 from __future__ import annotations
@@ -23,24 +23,39 @@ import argparse
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from gait.coach import Coach, RunContext, load_preset
-from gait.core.config import PipelineConfig
-from gait.core.records import Alert, Gap, QualityEvent, StepMetrics
-from gait.demo import ADEPT_PATH, ADEPT_RATE_HZ, PACKET_SAMPLES, load_adept_run
-from gait.storage import Store
+from gait.demo import ADEPT_PATH, ADEPT_RATE_HZ, adept_sensors, load_adept_run, play_recording
+from gait.engine.events import DeviceHealth
+from gait.engine.setup import RunOptions
+from gait.engine.sinks import Sink
 
 ADEPT_SPEED_MPS = 3.09  # ~3.35 km (dataset description) over ~1085 s of running steps
-DEVICE = "left_hip"
-DEVICE_KIND = "ActiGraph GT9X (replay)"
-
-
 PROGRESS_EVERY_S = 120.0  # recording time between progress lines while replaying in real time
+CAPTURE_DIR = "captures"
+
+
+class ProgressLines(Sink):
+    """A line every ``every_s`` of stream time: ``4.0 of 25.0 min replayed, 684 steps``."""
+
+    name = "progress"
+
+    def __init__(self, total_s: float, say: Callable[[str], None], every_s: float = PROGRESS_EVERY_S):
+        super().__init__()
+        self.total_s, self.say_line, self.every_s = total_s, say, every_s
+        self.next_s = every_s
+        self.steps = 0
+
+    def handle(self, event: Any) -> None:
+        if isinstance(event, DeviceHealth) and not event.final and event.time_s >= self.next_s:
+            self.next_s += self.every_s
+            steps = sum(d.steps for d in event.devices)
+            self.say_line(f"  {event.time_s / 60:4.1f} of {self.total_s / 60:.1f} min replayed, {steps:,} steps")
 
 
 def replay_adept(
-    store: Store,
+    store: Any,
     bus: Any,
     *,
     speed: float | None = 10.0,
@@ -52,109 +67,43 @@ def replay_adept(
     data_path: Any = None,
     runner: str = "adept outdoor run",
     start_time: float | None = None,
+    record: str | Path | None = None,
 ) -> int:
-    """Replay the adept run through pipeline and coach into ``store`` (a new run) and ``bus``
-    (a `dashboards.bus.LiveBus`, or anything with ``start_run``/``publish``/``end_run``).
-    ``speed`` x real time (None: as fast as possible); ``start_s``/``minutes`` select a stretch.
-    Returns the run id."""
-    from gait.pipeline import Pipeline
-
+    """Replay the adept run's hip sensor through the run engine into a new run of ``store``'s
+    folder and onto ``bus`` (a `dashboards.bus.LiveBus`), coached with ``preset``. ``speed`` x
+    real time (None: as fast as possible); ``start_s``/``minutes`` select a stretch; ``record``:
+    the capture file to write (default: in the store's ``captures`` folder). Returns the run id."""
     blocks = load_adept_run(data_path or ADEPT_PATH, None if minutes is None else start_s / 60.0 + minutes)
     hip = blocks["left_hip"]
     if start_s:
-        i0 = int(round(start_s * ADEPT_RATE_HZ))
-        hip = hip.slice(i0, len(hip))
-    config = PipelineConfig(placement="waist", speed_mps=ADEPT_SPEED_MPS)
-    pipe = Pipeline(config, ADEPT_RATE_HZ)
-    coach = Coach(load_preset(preset), RunContext(placement="waist", speed_mps=ADEPT_SPEED_MPS, sampling_rate_hz=ADEPT_RATE_HZ))
-    t_first = float(hip.time_s[0])
-    run_id = store.open_run(
-        runner=runner,
-        placement="waist",
-        devices=[{"id": DEVICE, "kind": DEVICE_KIND}],
-        config=config,
-        start_time=(start_time if start_time is not None else time.time()),
-        stream_t0_s=t_first,
-        notes="adeptdata outdoor run (GPL-3), replayed by gait.dashboard_demo",
-    )
-    sink = store.sink(run_id)
-    lock = threading.Lock()
-    newest = [t_first]
-
-    def on_pain(score: int, phase: str, note: str) -> list[Any]:
-        with lock:
-            alerts = coach.pain(score, time_s=newest[0], phase=phase, note=note)
-            return [coach.pain_notes[-1], *alerts]
-
-    bus.start_run(
-        run_id=run_id,
-        info={"runner": runner, "placement": "waist", "devices": [DEVICE], "speed_mps": ADEPT_SPEED_MPS, "replay": speed},
-        on_pain=on_pain,
-    )
-    packets = steps = 0
-    last_health = 0.0
-    total_s = float(hip.time_s[-1] - t_first)
-    next_note_s = PROGRESS_EVERY_S
+        hip = hip.slice(int(round(start_s * ADEPT_RATE_HZ)), len(hip))
+    sensors = {"hip": adept_sensors({"left_hip": hip})["hip"]}
+    data_dir = Path(store.data_dir)
+    if record is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        record = data_dir / CAPTURE_DIR / f"adept-demo-{stamp}-{int(start_s)}s.gcap"
+    options = RunOptions(data_dir=str(data_dir), runner=runner, coach=preset, cues="silent", speed_mps=ADEPT_SPEED_MPS,
+                         keys=False)  # fmt: skip
+    total_s = float(hip.time_s[-1] - hip.time_s[0])
     wall0 = time.perf_counter()
-
-    def handle(records: list) -> None:
-        nonlocal steps
-        for r in records:
-            if isinstance(r, StepMetrics):
-                steps += 1
-                sink.put(r, device=DEVICE)
-                bus.publish(r)
-                with lock:
-                    alerts: list[Alert] = coach.on_step(r)
-                for a in alerts:
-                    sink.put(a)
-                    bus.publish(a)
-            elif isinstance(r, Gap | QualityEvent):
-                sink.put(r, device=DEVICE)
-
-    def health() -> dict[str, Any]:
-        return {
-            "type": "health",
-            "device": DEVICE,
-            "kind": DEVICE_KIND,
-            "received": packets,
-            "dropped": 0,
-            "malformed": 0,
-            "gaps": 0,
-            "missing_samples": 0,
-            "battery_pct": None,
-            "sample_rate_hz": ADEPT_RATE_HZ,
-        }
-
-    reason = "end of recording"
-    try:
-        for i in range(0, len(hip), PACKET_SAMPLES):
-            if stop is not None and stop.is_set():
-                reason = "stopped"
-                break
-            pk = hip.slice(i, min(len(hip), i + PACKET_SAMPLES))
-            packets += 1
-            newest[0] = float(pk.time_s[-1])
-            handle(pipe.process(pk))
-            done = newest[0] - t_first
-            if speed:
-                ahead = done / speed - (time.perf_counter() - wall0)
-                if ahead > 0:
-                    time.sleep(ahead)
-            now = time.perf_counter()
-            if now - last_health >= 1.0:
-                last_health = now
-                bus.publish(health())
-            if speed and done >= next_note_s:
-                say(f"  {done / 60:4.1f} of {total_s / 60:.1f} min replayed, {steps:,} steps")
-                next_note_s += PROGRESS_EVERY_S
-        handle(pipe.flush())
-        bus.publish(health())
-    finally:
-        sink.close()
-        bus.end_run(reason)
-    say(f"replayed {packets:,} packets, {steps:,} steps in {time.perf_counter() - wall0:.1f} s: run {run_id} ({reason})")
-    return run_id
+    progress = [ProgressLines(total_s, say)] if speed else []
+    summary = play_recording(
+        sensors,
+        options,
+        speed=speed,
+        sinks=progress,
+        bus=bus,
+        record=record,
+        notes="adeptdata outdoor run (GPL-3), replayed by gait demo",
+        start_time=start_time,
+        stop=stop,
+    )
+    say(
+        f"replayed {summary.packets:,} packets, {summary.steps:,} steps in {time.perf_counter() - wall0:.1f} s: "
+        f"run {summary.run_id} ({summary.reason}); capture {record}"
+    )
+    assert summary.run_id is not None
+    return summary.run_id
 
 
 def run_full_demo(args: argparse.Namespace) -> int:

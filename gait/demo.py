@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -27,13 +28,19 @@ from pathlib import Path
 import numpy as np
 
 from firmware_interface.files.adept import read_adept
+from firmware_interface.session import DeviceConfig
 from gait.core.config import PipelineConfig
 from gait.core.records import Q_LOW_RATE, Q_NO_GYRO, Q_UNCALIBRATED, Gap, QualityEvent, SampleBlock, StepMetrics
+from gait.engine.events import DeviceHealth, RunSummary
+from gait.engine.setup import RunOptions
+from gait.engine.sinks import Collector, Sink
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ADEPT_PATH = REPO_ROOT / "data" / "adept-outdoor-run" / "acc_running.csv.gz"
 ADEPT_RATE_HZ = 100.0
-PACKET_SAMPLES = 10
+ADEPT_RANGE_G = 8  # ActiGraph GT9X: +-8 g
+HIP_DEVICE = "left_hip"
+ANKLE_DEVICE = "left_ankle"
 
 # Garmin Running Dynamics colour zones for vertical oscillation (cm), see reference algorithms §5.1.
 VO_ZONES: tuple[tuple[str, float, float, str], ...] = (
@@ -82,29 +89,40 @@ def load_adept_run(path: str | Path = ADEPT_PATH, minutes: float | None = None) 
 
 
 # ----------------------------------------------------------------------------------------------
-# streaming
+# streaming: the recording through the one engine, as openpod pods
 # ----------------------------------------------------------------------------------------------
 @dataclass
 class StreamResult:
     name: str
     placement: str
-    steps: list[StepMetrics] = field(default_factory=list)
+    steps: list[StepMetrics] = field(default_factory=list)  # on the run's common clock
     gaps: list[Gap] = field(default_factory=list)
     notices: list[QualityEvent] = field(default_factory=list)
-    error: str | None = None  # the pipeline raised: what it said (the other sensor goes on)
-    busy_s: float = 0.0  # time spent inside Pipeline.process/flush
+    error: str | None = None  # the pipeline stopped: what it said (the other sensor goes on)
 
 
-class ProgressBar:
-    """A plain-text progress bar on stderr: ``\\r[#####-----]  42%  10:30 / 25:00  812x real time``."""
+class ProgressBar(Sink):
+    """A plain-text progress bar on stderr: ``\\r[#####-----]  42%  10:30 / 25:00  812x real time``;
+    as a sink, it moves with the run's device health (once a second of stream time)."""
+
+    name = "progress"
 
     def __init__(self, total_s: float, stream=None, width: int = 30, every_s: float = 0.1):
+        super().__init__()
         self.total_s = max(total_s, 1e-9)
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self.every_s = every_s
         self.t0 = time.perf_counter()
         self._last = -1e9
+
+    def handle(self, event: object) -> None:
+        if isinstance(event, DeviceHealth) and not event.final:
+            self.update(event.time_s)
+
+    def close(self, summary: object = None) -> None:
+        """End the bar (as a sink: the run's end; by hand: at ``summary`` seconds done)."""
+        self.close_bar(float(summary) if isinstance(summary, int | float) else self.total_s)
 
     def update(self, done_s: float, force: bool = False) -> None:
         now = time.perf_counter()
@@ -121,7 +139,7 @@ class ProgressBar:
         )
         self.stream.flush()
 
-    def close(self, done_s: float) -> None:
+    def close_bar(self, done_s: float) -> None:
         self.update(done_s, force=True)
         self.stream.write("\n")
         self.stream.flush()
@@ -132,79 +150,86 @@ def _mmss(s: float) -> str:
     return f"{int(s // 60):d}:{int(s % 60):02d}"
 
 
+def play_recording(
+    sensors: dict[str, tuple[DeviceConfig, SampleBlock]],
+    options: RunOptions,
+    *,
+    rate_hz: float = ADEPT_RATE_HZ,
+    speed: float | None = None,
+    acc_range_g: int = ADEPT_RANGE_G,
+    sinks: Sequence[object] = (),
+    bus: object = None,
+    record: str | Path | None = None,
+    notes: str = "",
+    start_time: float | None = None,
+    stop: threading.Event | None = None,
+) -> RunSummary:
+    """A recording (one block per device) through the one run path: played as openpod pods
+    (`gait.engine.sources.pods_from_blocks`) at ``speed`` x real time (None: as fast as
+    possible) into `gait.engine` with the sinks ``options`` ask for plus ``sinks``; ``record``:
+    also write the packets to a capture file (`gait replay` of it gives the same run)."""
+    import asyncio
+
+    from firmware_interface.capture import CaptureWriter
+    from gait.engine.driver import run_source
+    from gait.engine.setup import load_run_config, open_engine
+    from gait.engine.sources import pods_from_blocks
+
+    cfg = load_run_config(options)
+    devices = [d for d, _ in sensors.values()]
+    source = pods_from_blocks(sensors, rate_hz=rate_hz, speed=speed, acc_range_g=acc_range_g)
+    recorder = None
+    if record is not None:
+        Path(record).parent.mkdir(parents=True, exist_ok=True)
+        meta = {"devices": [d.to_dict() for d in devices], "source": {"source": "recording", "notes": notes},
+                "live": {"speed_mps": options.speed_mps}, "config": cfg.stored()}  # fmt: skip
+        recorder = CaptureWriter(record, meta)
+        if start_time is None:
+            start_time = recorder.metadata.get("created_unix_s")
+    engine = open_engine(
+        options,
+        devices=devices,
+        source_kind="recording",
+        notes=notes,
+        start_time=start_time,
+        recording=record,
+        recorder=recorder,
+        bus=bus,
+        display=False,
+        run_config=cfg,
+        extra_sinks=sinks,
+    )
+    return asyncio.run(run_source(source, engine, handle_sigint=threading.current_thread() is threading.main_thread(),
+                                  link_loss_timeout_s=None, stop_event=stop))  # fmt: skip
+
+
 def stream_sensors(
-    sensors: dict[str, tuple[PipelineConfig, SampleBlock]],
-    fs: float,
-    packet: int = PACKET_SAMPLES,
+    sensors: dict[str, tuple[DeviceConfig, SampleBlock]],
+    *,
     speed: float | None = None,
     progress: ProgressBar | None = None,
-) -> dict[str, StreamResult]:
-    """Feed every sensor's block, packet by packet and interleaved, through its own pipeline.
+    coach: str = "default",
+    speed_mps: float | None = None,
+) -> tuple[dict[str, StreamResult], RunSummary, Collector]:
+    """Every sensor through the engine (nothing stored); the steps per sensor, the run's summary
+    (the coach's alerts) and everything the run produced."""
+    from gait.engine.setup import RunOptions
 
-    ``speed`` None = as fast as possible, else pace the stream at ``speed`` x real time.
-    A pipeline that raises is recorded in its `StreamResult.error` and stopped; the others go on.
-    """
-    from gait.pipeline import Pipeline
-
+    collector = Collector()
+    sinks: list[object] = [collector] + ([progress] if progress is not None else [])
+    first = next(iter(sensors.values()))[0]
+    options = RunOptions(store=False, coach=coach, cues="silent", placement=first.placement, speed_mps=speed_mps)
+    summary = play_recording(sensors, options, speed=speed, sinks=sinks)
     results: dict[str, StreamResult] = {}
-    pipes: dict[str, Pipeline | None] = {}
-    for name, (config, _) in sensors.items():
-        results[name] = StreamResult(name, config.placement)
-        try:
-            pipes[name] = Pipeline(config, fs)
-        except Exception as exc:  # noqa: BLE001 - a failing sensor must not stop the demo
-            results[name].error = f"{type(exc).__name__}: {exc}"
-            pipes[name] = None
-    n_max = max(len(b) for _, b in sensors.values())
-    t_start = min(float(b.time_s[0]) for _, b in sensors.values())
-    t_end = max(float(b.time_s[-1]) for _, b in sensors.values())
-    wall0 = time.perf_counter()
-    for i in range(0, n_max, packet):
-        newest = t_start
-        for name, (_, block) in sensors.items():
-            pipe = pipes[name]
-            if pipe is None or i >= len(block):
-                continue
-            pk = block.slice(i, min(len(block), i + packet))
-            newest = max(newest, float(pk.time_s[-1]))
-            t0 = time.perf_counter()
-            try:
-                records = pipe.process(pk)
-            except Exception as exc:  # noqa: BLE001
-                results[name].error = f"{type(exc).__name__}: {exc}"
-                pipes[name] = None
-                continue
-            results[name].busy_s += time.perf_counter() - t0
-            _collect(records, results[name])
-        done = newest - t_start
-        if speed is not None and speed > 0:
-            ahead = done / speed - (time.perf_counter() - wall0)
-            if ahead > 0:
-                time.sleep(ahead)
-        if progress is not None:
-            progress.update(done)
-    for name, pipe in pipes.items():
-        if pipe is None:
-            continue
-        try:
-            _collect(pipe.flush(), results[name])
-        except Exception as exc:  # noqa: BLE001
-            results[name].error = f"{type(exc).__name__}: {exc}"
-    if progress is not None:
-        progress.close(t_end - t_start)
-    for r in results.values():
-        r.steps.sort(key=lambda s: s.ic_s)
-    return results
-
-
-def _collect(records: list, into: StreamResult) -> None:
-    for r in records:
-        if isinstance(r, StepMetrics):
-            into.steps.append(r)
-        elif isinstance(r, Gap):
-            into.gaps.append(r)
-        elif isinstance(r, QualityEvent):
-            into.notices.append(r)
+    errors = {m.split(": pipeline stopped: ", 1)[0]: m.split(": pipeline stopped: ", 1)[1]
+              for m in collector.messages if ": pipeline stopped: " in m}  # fmt: skip
+    for name, (device, _) in sensors.items():
+        r = StreamResult(name, device.placement or "sacrum", error=errors.get(device.id))
+        r.steps = sorted(collector.steps.get(device.id, []), key=lambda s: s.ic_s)
+        r.gaps = collector.gaps.get(device.id, [])
+        r.notices = collector.notices.get(device.id, [])
+        results[name] = r
+    return results, summary, collector
 
 
 # ----------------------------------------------------------------------------------------------
@@ -458,34 +483,48 @@ def _parse_speed(value: object) -> float | None:
     return speed
 
 
-def coach_lines(steps: list[StepMetrics], t0: float, preset: str = "default") -> list[str]:
-    """What the coach would have said during the run (the same coach as live, fed the steps)."""
-    from gait.coach import RunContext, coach_run
+def coach_lines(alerts: Sequence, preset: str = "default") -> list[str]:
+    """What the coach said during the run (the run's own coach, in the engine)."""
     from gait.core.records import ALERT_CLEAR, ALERT_CUE, ALERT_STOP
 
-    if not steps:
+    if not alerts:
         return []
-    alerts, summary = coach_run(steps, preset, RunContext(placement="waist"))
     spoken = [a for a in alerts if a.kind in (ALERT_CUE, ALERT_CLEAR, ALERT_STOP)]
     silent = len(alerts) - len(spoken)
     lines = [f"Coach (preset '{preset}'): {len(spoken)} spoken cues, {silent} alerts recorded silently (one focus at a time)."]
     for a in spoken:
-        t = a.time_s - t0
+        t = max(0.0, a.time_s)
         lines.append(f"  {int(t // 60):2d}:{int(t % 60):02d}  {a.rule:<13} {a.message}" + (f"  [{a.target}]" if a.target else ""))
     return lines
 
 
-def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None) -> int:
-    """Entry point of ``gait demo``. ``args`` may carry ``out``, ``speed``, ``minutes``, ``data``."""
-    say = out or (lambda s: print(s, flush=True))
-    out_dir = Path(getattr(args, "out", None) or "out")
+def adept_sensors(blocks: dict[str, SampleBlock]) -> dict[str, tuple[DeviceConfig, SampleBlock]]:
+    """The adept run's sensors as devices: the hip as 'waist', the ankle as the left foot."""
+    out = {"hip": (DeviceConfig(HIP_DEVICE, "openpod", "waist", None), blocks["left_hip"])}
+    if "left_ankle" in blocks:
+        out["ankle"] = (DeviceConfig(ANKLE_DEVICE, "openpod", "foot", "left"), blocks["left_ankle"])
+    return out
+
+
+def run_demo(
+    out_dir: str | Path = "out",
+    *,
+    speed: str | float | None = "max",
+    minutes: float | None = None,
+    data: str | Path | None = None,
+    say: Callable[[str], None] | None = None,
+) -> int:
+    """The analysis half of ``gait demo``: the run through the engine as fast as it goes (or at
+    ``speed`` x real time), a per-minute table, verdicts, the coach's cues and a plot in
+    ``out_dir``. Returns the exit code."""
+    say = say or (lambda s: print(s, flush=True))
+    out_dir = Path(out_dir or "out")
     try:
-        speed = _parse_speed(getattr(args, "speed", "max"))
+        speed = _parse_speed(speed)
     except ValueError as exc:
         print(f"gait demo: {exc}", file=sys.stderr)
         return 2
-    minutes = getattr(args, "minutes", None)
-    data_path = Path(getattr(args, "data", None) or ADEPT_PATH)
+    data_path = Path(data or ADEPT_PATH)
     if not data_path.exists():
         print(f"gait demo: recording not found: {data_path}", file=sys.stderr)
         return 1
@@ -500,17 +539,15 @@ def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None)
         f"left_hip as 'waist'{', left_ankle as left foot (accelerometer only)' if ankle is not None else ''}; "
         f"loaded in {time.perf_counter() - t_load:.1f} s"
     )
-    sensors: dict[str, tuple[PipelineConfig, SampleBlock]] = {"hip": (PipelineConfig(placement="waist"), hip)}
-    if ankle is not None:
-        sensors["ankle"] = (PipelineConfig(placement="foot", side="left", acc_range_g=8.0), ankle)  # GT9X: +/-8 g
+    sensors = adept_sensors(blocks)
     bar = ProgressBar(duration)
     t_run = time.perf_counter()
-    results = stream_sensors(sensors, ADEPT_RATE_HZ, PACKET_SAMPLES, speed, bar)
+    results, summary, _ = stream_sensors(sensors, speed=speed, progress=bar)
     wall = time.perf_counter() - t_run
     hip_r = results["hip"]
     ankle_r = results.get("ankle")
     say(
-        f"streamed {len(hip) // PACKET_SAMPLES:,} packets per sensor in {wall:.1f} s "
+        f"streamed {summary.packets:,} packets through the live engine in {wall:.1f} s "
         f"({duration / max(wall, 1e-9):,.0f}x real time); steps: hip {len(hip_r.steps)}"
         + (f", ankle {len(ankle_r.steps)}" if ankle_r is not None else "")
     )
@@ -523,7 +560,7 @@ def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None)
 
     foot_steps = ankle_r.steps if ankle_ok and ankle_r is not None else []
     show_strike = bool(strike_counts(foot_steps))
-    rows = per_minute(hip_r.steps, foot_steps, t0=float(hip.time_s[0]), duration_s=duration)
+    rows = per_minute(hip_r.steps, foot_steps, t0=0.0, duration_s=duration)
     say("")
     say(format_table(rows, show_foot_cadence=bool(foot_steps), show_strike=show_strike))
     say("")
@@ -549,11 +586,11 @@ def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None)
         "waist",
         foot_has_gyro=False,
         foot_rate_hz=ADEPT_RATE_HZ,
-        min_rate_hz=sensors["ankle"][0].min_rate_hz_foot_strike if "ankle" in sensors else 200.0,
+        min_rate_hz=PipelineConfig().min_rate_hz_foot_strike,
     )
     say(verdict)
     say(bounce_verdict(hip_r.steps))
-    for line in coach_lines(hip_r.steps, t0=float(hip.time_s[0])):
+    for line in coach_lines(summary.alerts):
         say(line)
 
     from gait.plot import plot_run
@@ -566,7 +603,7 @@ def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None)
         strike_steps=[s for s in foot_steps if is_clean(s)],
         title=f"Outdoor run, {duration / 60:.0f} min (waist accelerometer{', left ankle' if foot_steps else ''})",
         strike_note=None if show_strike else short_strike_note(ankle_r),
-        t0_s=float(hip.time_s[0]),
+        t0_s=0.0,
     )
     say(f"plot: {png.resolve()}")
     return 0
@@ -575,7 +612,8 @@ def run_demo(args: argparse.Namespace, out: Callable[[str], None] | None = None)
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gait demo", description=__doc__.splitlines()[0])
     add_arguments(parser)
-    return run_demo(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    return run_demo(args.out, speed=args.speed, minutes=args.minutes, data=args.data)
 
 
 if __name__ == "__main__":

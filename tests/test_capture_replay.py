@@ -25,7 +25,9 @@ from firmware_interface.capture import (
     read_capture,
 )
 from firmware_interface.session import RawPacket
-from gait.live import add_live_args, add_replay_args, run_live, run_replay
+from gait.cli import cmd_live as run_live
+from gait.cli import cmd_replay as run_replay
+from gait.cli import parse
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -197,15 +199,11 @@ def csv_recording(path: Path, block) -> Path:
 
 
 def live_args(*argv: str) -> argparse.Namespace:
-    p = argparse.ArgumentParser()
-    add_live_args(p)
-    return p.parse_args(list(argv))
+    return parse("live", *argv)
 
 
 def replay_args(*argv: str) -> argparse.Namespace:
-    p = argparse.ArgumentParser()
-    add_replay_args(p)
-    return p.parse_args(list(argv))
+    return parse("replay", *argv)
 
 
 @pytest.mark.parametrize("impair", [[], ["--loss", "0.03", "--duplicate", "0.03", "--garble", "0.02", "--seed", "3"]])
@@ -279,10 +277,9 @@ def test_two_simulated_pods_recorded_and_replayed(tmp_path):
 
 SIGINT_RUN = textwrap.dedent(
     """
-    import argparse, sys
-    from gait.live import add_live_args, run_live
-    p = argparse.ArgumentParser(); add_live_args(p)
-    sys.exit(run_live(p.parse_args(sys.argv[1:])))
+    import sys
+    from gait.cli import cmd_live, parse
+    sys.exit(cmd_live(parse("live", *sys.argv[1:])))
     """
 )
 
@@ -296,10 +293,13 @@ def test_ctrl_c_shuts_down_cleanly_and_closes_the_capture(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=str(REPO),
     )  # fmt: skip
     deadline = time.monotonic() + 30
+    header = None  # the capture's header (devices, the run's whole configuration) comes first
     while time.monotonic() < deadline:
         time.sleep(0.2)
-        if cap.exists() and cap.stat().st_size > 2000:
-            break
+        if cap.exists():
+            header = header or cap.stat().st_size
+            if cap.stat().st_size > header + 2000:
+                break
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
@@ -322,7 +322,9 @@ def test_emulated_h10_over_ble_recorded_and_replayed(tmp_path, hip_block):
     from firmware_interface.emulation.peripherals import H10Emulator, motion_from_block
     from firmware_interface.session import DeviceConfig
     from firmware_interface.sources import BleSource
-    from gait.live import LiveEngine, run_source
+    from gait.engine.driver import run_source
+    from gait.engine.engine import RunEngine
+    from gait.engine.terminal import TerminalSink
 
     cap = tmp_path / "h10.gcap"
 
@@ -340,7 +342,7 @@ def test_emulated_h10_over_ble_recorded_and_replayed(tmp_path, hip_block):
             assert [d.kind for d in source.devices] == ["h10"]
             out = io.StringIO()
             recorder = CaptureWriter(cap, {"devices": [d.to_dict() for d in source.devices]})
-            engine = LiveEngine(source.devices, out=out, recorder=recorder, status_every_s=1.0)
+            engine = RunEngine(source.devices, recorder=recorder, sinks=[TerminalSink(out, status_every_s=1.0)])
             await run_source(source, engine, handle_sigint=False)
             return out.getvalue()
 

@@ -64,16 +64,13 @@ def shots(tmp_path_factory):
 @pytest.fixture(scope="module")
 def recorded():
     """Steps and coach alerts of 6 minutes of the real adept run (waist, with the run's speed)."""
-    from gait.coach import RunContext, coach_run
-    from gait.core.config import PipelineConfig
     from gait.dashboard_demo import ADEPT_SPEED_MPS
-    from gait.demo import ADEPT_RATE_HZ, load_adept_run, stream_sensors
+    from gait.demo import ADEPT_RATE_HZ, adept_sensors, load_adept_run, stream_sensors
 
     hip = load_adept_run(minutes=8.0)["left_hip"]
     hip = hip.slice(int(2 * 60 * ADEPT_RATE_HZ), len(hip))
-    res = stream_sensors({"hip": (PipelineConfig(placement="waist", speed_mps=ADEPT_SPEED_MPS), hip)}, ADEPT_RATE_HZ)
-    steps = res["hip"].steps
-    alerts, _ = coach_run(steps, "default", RunContext(placement="waist", speed_mps=ADEPT_SPEED_MPS))
+    res, summary, _ = stream_sensors(adept_sensors({"left_hip": hip}), speed_mps=ADEPT_SPEED_MPS)
+    steps, alerts = res["hip"].steps, summary.alerts
     assert len(steps) > 500
     return steps, alerts
 

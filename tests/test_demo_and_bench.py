@@ -3,7 +3,6 @@ statistics and synthetic runner behave."""
 
 from __future__ import annotations
 
-import argparse
 import io
 
 import numpy as np
@@ -102,8 +101,7 @@ def test_report_formats():
 def test_demo_runs_end_to_end_and_writes_a_png(tmp_path, capsys):
     from gait.demo import run_demo
 
-    args = argparse.Namespace(out=str(tmp_path / "out"), speed="max", minutes=2.0, data=None)
-    assert run_demo(args) == 0
+    assert run_demo(tmp_path / "out", speed="max", minutes=2.0) == 0
     captured = capsys.readouterr()
     pngs = list((tmp_path / "out").glob("*.png"))
     assert len(pngs) == 1

@@ -117,7 +117,7 @@ SIGINT_RUN = textwrap.dedent(
 
 
 def test_ctrl_c_on_an_emulated_run_stops_cleanly_and_the_capture_replays_identically(csvs, tmp_path):
-    from gait.live import add_replay_args, run_replay
+    from gait.cli import cmd_replay, parse
 
     cap = tmp_path / "emulated.gcap"
     proc = subprocess.Popen(
@@ -136,12 +136,8 @@ def test_ctrl_c_on_an_emulated_run_stops_cleanly_and_the_capture_replays_identic
     assert "Traceback" not in err
     assert "# end (interrupted)" in out
     assert len(step_lines(out)) > 10
-    import argparse
-
-    p = argparse.ArgumentParser()
-    add_replay_args(p)
     replay = io.StringIO()
-    assert run_replay(p.parse_args([str(cap), "--status-every", "1"]), out=replay) == 0
+    assert cmd_replay(parse("replay", str(cap), "--status-every", "1"), out=replay) == 0
     # the capture holds every packet the live run decoded: the replay prints the same lines
     live_lines = [x for x in out.splitlines() if not x.startswith("# end (")]
     replay_lines = [x for x in replay.getvalue().splitlines() if not x.startswith("# end (")]
@@ -221,30 +217,9 @@ def test_verity_gyro_frame_before_the_first_acc_frame_is_kept():
 # ----------------------------------------------------------------------------------------------
 # gait scan
 # ----------------------------------------------------------------------------------------------
-SCAN_DIRECT = textwrap.dedent(
-    """
-    import argparse, sys
-    from gait.live import add_scan_args, run_scan
-    p = argparse.ArgumentParser(prog="gait scan"); add_scan_args(p)
-    sys.exit(run_scan(p.parse_args(sys.argv[1:])))
-    """
-)
-
-
 def scan(*argv: str) -> subprocess.CompletedProcess:
-    """``gait scan ...`` through the CLI; through `gait.live.run_scan` directly while the CLI
-    does not wire the command yet."""
-    res = gait("scan", *argv)
-    if res.returncode == 2 and "invalid choice: 'scan'" in res.stderr:
-        res = subprocess.run(
-            [sys.executable, "-c", SCAN_DIRECT, *argv],
-            capture_output=True,
-            text=True,
-            env=ENV,
-            cwd=str(REPO),
-            timeout=40,
-        )
-    return res
+    """``gait scan ...`` through the command line."""
+    return gait("scan", *argv)
 
 
 def test_gait_scan_emulated_lists_the_four_devices():

@@ -25,10 +25,14 @@ import pytest
 
 from firmware_interface.capture import CaptureReader
 from firmware_interface.files.adept import read_adept
+from gait.cli import cmd_live as run_live
+from gait.cli import cmd_replay as run_replay
+from gait.cli import parse
 from gait.coach import RunContext, coach_run, load_config
 from gait.core.records import ALERT_CUE, ALERT_SILENT, ALERT_STOP, Alert, PainNote
-from gait.live import LiveEngine, PainKeys, add_live_args, add_replay_args, run_live, run_replay, run_source
-from gait.run_session import OutputOptions, RunOutputs
+from gait.engine.driver import PainKeys, run_source
+from gait.engine.engine import RunEngine
+from gait.engine.setup import RunOptions, open_engine
 from gait.storage import Store
 from gait.storage.influx import RunTags
 
@@ -86,15 +90,11 @@ def no_influx_from_the_environment(monkeypatch):
 
 
 def live_args(*argv: str) -> argparse.Namespace:
-    p = argparse.ArgumentParser()
-    add_live_args(p)
-    return p.parse_args(list(argv))
+    return parse("live", *argv)
 
 
 def replay_args(*argv: str) -> argparse.Namespace:
-    p = argparse.ArgumentParser()
-    add_replay_args(p)
-    return p.parse_args(list(argv))
+    return parse("replay", *argv)
 
 
 def printed_steps(text: str) -> list[re.Match]:
@@ -173,31 +173,32 @@ def test_pain_mid_run_stops_the_coach_and_is_stored(recording, tmp_path):
     from firmware_interface.session import DeviceConfig
 
     devices = [DeviceConfig.from_dict(d) for d in reader.metadata["devices"]]
-    options = OutputOptions(data_dir=str(tmp_path), coach_config=str(recording["coach"]), cues="silent")
-    outputs = RunOutputs.open(options, devices=[d.to_dict() for d in devices], placement="waist")
+    options = RunOptions(data_dir=str(tmp_path), coach_config=str(recording["coach"]), cues="silent",
+                         placement="waist", status_every_s=None)  # fmt: skip
     out = io.StringIO()
-    engine = LiveEngine(devices, out=out, outputs=outputs, status_every_s=None)
+    engine = open_engine(options, devices=devices, out=out)
     said: list = []
     for packet in reader.packets():
         engine.feed(packet)
         if engine.summary.steps >= 60 and not said:
-            said = outputs.pain(7)  # the runner presses 7
+            said = engine.pain(7)  # the runner presses 7
     summary = engine.finish()
-    assert summary.status == "closed" and summary.run_id == outputs.run_id
+    run_id = summary.run_id
+    assert summary.status == "closed" and run_id is not None
     note, stop = said
     assert isinstance(note, PainNote) and note.score == 7 and note.phase == "during"
     assert isinstance(stop, Alert) and stop.kind == ALERT_STOP and stop.time_s == note.time_s > 0
     text = out.getvalue()
     assert "!! PAIN  Stop and walk: pain 7/10" in text
     with Store(tmp_path) as store:
-        alerts = store.alerts(outputs.run_id)
+        alerts = store.alerts(run_id)
         stops = [a for a in alerts if a.kind == ALERT_STOP]
         assert stops and stops[0].time_s == stop.time_s and stops[0].message == stop.message
         # the stop overrides every other cue: after it the coach only records, silently
         assert all(a.kind in (ALERT_SILENT, ALERT_STOP) for a in alerts if a.time_s > stop.time_s)
         assert any(a.kind == ALERT_CUE for a in alerts if a.time_s < stop.time_s)
-        assert [(p.score, p.phase, p.time_s) for p in store.pain_notes(outputs.run_id)] == [(7, "during", note.time_s)]
-        assert store.summary(outputs.run_id).pain_during_max == 7
+        assert [(p.score, p.phase, p.time_s) for p in store.pain_notes(run_id)] == [(7, "during", note.time_s)]
+        assert store.summary(run_id).pain_during_max == 7
 
 
 def test_no_store_and_coach_off_leave_the_display_as_before(recording, tmp_path):
@@ -227,11 +228,9 @@ def test_bus_gets_steps_alerts_health_and_pain_from_another_thread(recording, tm
     from firmware_interface.session import DeviceConfig
 
     devices = [DeviceConfig.from_dict(d) for d in reader.metadata["devices"]]
-    outputs = RunOutputs.open(
-        OutputOptions(data_dir=str(tmp_path), cues="silent"), devices=[d.to_dict() for d in devices]
-    )
-    engine = LiveEngine(devices, out=io.StringIO(), outputs=outputs, bus=bus_mod.LiveBus())
-    live_bus = outputs.bus
+    live_bus = bus_mod.LiveBus()
+    engine = open_engine(RunOptions(data_dir=str(tmp_path), cues="silent"), devices=devices, out=io.StringIO(),
+                         bus=live_bus)  # fmt: skip
     packets = list(reader.packets())
 
     class Source:
@@ -272,8 +271,7 @@ def test_digit_keys_on_a_terminal_are_pain_scores_and_the_terminal_is_restored(r
     master, slave = os.openpty()
     try:
         before = termios.tcgetattr(slave)
-        outputs = RunOutputs(write=lambda text: None)
-        engine = LiveEngine([], out=io.StringIO(), outputs=outputs)
+        engine = RunEngine([])
 
         async def main() -> list[int]:
             keys = PainKeys(asyncio.get_running_loop(), engine, stream=open(slave, closefd=False))  # noqa: SIM115
@@ -288,7 +286,7 @@ def test_digit_keys_on_a_terminal_are_pain_scores_and_the_terminal_is_restored(r
             return keys.scores
 
         assert asyncio.run(main()) == [3, 8]
-        assert [(p.score, p.phase) for p in outputs.pain_notes] == [(3, "during"), (8, "during")]
+        assert [(p.score, p.phase) for p in engine.summary.pain_notes] == [(3, "during"), (8, "during")]
         assert termios.tcgetattr(slave) == before
     finally:
         os.close(master)

@@ -6,17 +6,17 @@ run's hip accelerometer (``data/adept-outdoor-run``, a waist clip: a sacrum-like
 100 Hz resampled to 200 Hz, from minute one on. It goes the way real hardware goes:
 
     emulated H10 notify -> ATT over Bumble's in-process radio -> bleak API (BumbleClient backend)
-    -> ble.DeviceLink sync callback -> RawPacket in the LinkGroup queue -> gait.live.LiveEngine:
+    -> ble.DeviceLink sync callback -> RawPacket in the LinkGroup queue -> gait.engine.RunEngine:
     session decode -> Pipeline -> StepMetrics -> the step line (formatted, written to a null sink)
 
-(`firmware_interface.sources.EmulatedSource` + `gait.live.run_source`: what ``gait live
+(`firmware_interface.sources.EmulatedSource` + `gait.engine.driver.run_source`: what ``gait live
 --source emulated`` runs). One clock (``time.monotonic_ns``) for device and host, both in this
 process, so the figures are:
 
 * ``notify -> queue``: `SentPacket.notify_ns` (just before the device hands the notification to
   its stack) to `RawPacket.rx_time_ns` (the sync callback), per data packet;
 * ``queue wait``: from the callback to the consumer taking the packet;
-* ``decode + pipeline``: `LiveEngine.feed` of one data packet (session decode, pipeline,
+* ``decode + pipeline``: `RunEngine.feed` of one data packet (session decode, pipeline,
   formatting of any step line);
 * ``notify -> StepMetrics``: for each step, from the notify of the packet that completed it to
   the record leaving the pipeline: the host's share of the step latency;
@@ -108,33 +108,40 @@ class Timings:
 
 
 def _timed_engine(devices: list, data_channel: str) -> Any:
-    from gait.live import LiveEngine
+    from gait.engine.engine import RunEngine
+    from gait.engine.events import Step
+    from gait.engine.sinks import Sink
+    from gait.engine.terminal import TerminalSink
 
-    class TimedEngine(LiveEngine):
-        """`LiveEngine` that notes when each data packet went in and each step came out."""
+    timings = Timings()
+    current: list[bytes | None] = [None]
 
-        def __init__(self, *a: Any, **kw: Any) -> None:
-            super().__init__(*a, **kw)
-            self.timings = Timings()
-            self._current: bytes | None = None
+    class StepTimes(Sink):
+        """Notes when each step leaves the engine, and the data packet that completed it."""
+
+        def handle(self, event: Any) -> None:
+            if isinstance(event, Step) and current[0] is not None:
+                timings.steps.append((current[0], time.monotonic_ns(), event.device_step))
+
+    class TimedEngine(RunEngine):
+        """`RunEngine` that notes when each data packet went in."""
+
+        timings = Timings()
 
         def feed(self, packet: Any) -> None:
             data = packet.channel == data_channel
-            self._current = packet.payload if data else None
+            current[0] = packet.payload if data else None
             t0 = time.monotonic_ns()
             try:
                 super().feed(packet)
             finally:
-                self._current = None  # steps flushed at the end (finish) belong to no packet
+                current[0] = None  # steps flushed at the end (finish) belong to no packet
             if data:
-                self.timings.packets.append((packet.payload, packet.rx_time_ns, t0, time.monotonic_ns()))
+                timings.packets.append((packet.payload, packet.rx_time_ns, t0, time.monotonic_ns()))
 
-        def _step(self, device: str, s: StepMetrics) -> None:
-            if self._current is not None:
-                self.timings.steps.append((self._current, time.monotonic_ns(), s))
-            super()._step(device, s)
-
-    return TimedEngine(devices, out=io.StringIO(), status_every_s=None)
+    engine = TimedEngine(devices, sinks=[StepTimes(), TerminalSink(io.StringIO(), status_every_s=None)])
+    engine.timings = timings
+    return engine
 
 
 async def _measure(
@@ -143,7 +150,7 @@ async def _measure(
     from firmware_interface.emulation import motion_from_block
     from firmware_interface.protocols.polar_pmd import PMD_DATA_UUID
     from firmware_interface.sources import EmulatedDevice, EmulatedSource
-    from gait.live import run_source
+    from gait.engine.driver import run_source
 
     device = EmulatedDevice(
         "h10",
@@ -202,7 +209,7 @@ def measure(
             end_to_end.append((out - notify[key]) / 1e6)
             total.append(algo + end_to_end[-1])
     health = next(iter(summary.health.values()), {})
-    pipes = [st.pipeline for st in engine.state.values() if st.pipeline is not None]
+    pipes = [st.pipeline for st in engine.devices.values() if st.pipeline is not None]
     declared = float(pipes[0].latency_ms) if pipes else None
     return {
         "device": f"emulated {emulator.name} (Polar H10), ACC {rate_hz} Hz raw frames",
@@ -248,7 +255,7 @@ def format_report(rep: dict[str, Any]) -> str:
         f"for {rep['seconds']:g} s",
         f"  motion: {rep['motion']} (placement {rep['placement']})",
         "  path: Bumble in-process radio -> bleak API (BumbleClient) -> ble.DeviceLink callback -> queue ->",
-        "        LiveEngine: session decode -> Pipeline -> StepMetrics (one process, one clock)",
+        "        RunEngine: session decode -> Pipeline -> StepMetrics (one process, one clock)",
         f"  {rep['packets']} data packets, {rep['steps']} steps, malformed {rep['malformed']}, gaps {rep['gaps']}; "
         f"pipeline look-ahead bound (declared): {_ms(rep['pipeline_declared_latency_ms'])}",
         "",

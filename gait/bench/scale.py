@@ -40,12 +40,16 @@ from typing import Any
 
 import numpy as np
 
+from firmware_interface.session import DeviceConfig
+from firmware_interface.sources import PodStream
 from gait.bench.speed import _config
 from gait.core.records import StepMetrics
+from gait.engine.engine import RunEngine
+from gait.engine.sinks import InfluxRunSink, Sink, StoreRunSink, stored_records
 from gait.synthetic import SyntheticRunner
 
 FS_HZ = 200.0
-PACKET = 10
+PACKET = 20  # samples per openpod packet at 200 Hz (0.1 s, as a pod sends them)
 VM_ARGS = ("-dedup.minScrapeInterval=1ms", "-retentionPeriod=100y", "-loggerLevel=ERROR")
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -53,6 +57,52 @@ _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # ----------------------------------------------------------------------------------------------
 # measuring
 # ----------------------------------------------------------------------------------------------
+def _seconds(synth: SyntheticRunner) -> Any:
+    while True:
+        yield synth.next_block(int(FS_HZ))
+
+
+class _Ahead:
+    """A packet iterator read up to a receive time (the first later packet is kept)."""
+
+    def __init__(self, packets: Any):
+        self.packets = packets
+        self.next: Any = None
+
+    def until(self, rx_ns: int) -> list[Any]:
+        out = []
+        if self.next is not None:
+            if self.next.rx_time_ns >= rx_ns:
+                return out
+            out.append(self.next)
+            self.next = None
+        for p in self.packets:
+            if p.rx_time_ns >= rx_ns:
+                self.next = p
+                break
+            out.append(p)
+        return out
+
+
+class _TimedSinks(Sink):
+    """The store and InfluxDB sinks of one run, timing each stored record's put."""
+
+    def __init__(self, sinks: list[Any]):
+        super().__init__()
+        self.sinks = sinks
+        self.put_ms: list[float] = []
+
+    def handle(self, event: Any) -> None:
+        timed = stored_records(event) is not None
+        a = time.perf_counter() if timed else 0.0
+        for s in self.sinks:
+            s.handle(event)
+        if timed:
+            self.put_ms.append((time.perf_counter() - a) * 1000.0)
+
+    def close(self, summary: Any) -> None:
+        for s in self.sinks:
+            s.close(summary)
 def _proc_cpu_s(pid: int | str = "self", tid: int | None = None) -> float:
     """utime + stime of a process (or one of its threads) from /proc, seconds; NaN if unknown."""
     path = f"/proc/{pid}/task/{tid}/stat" if tid is not None else f"/proc/{pid}/stat"
@@ -147,7 +197,6 @@ def scale_bench(
     burst: int = 100_000,
     progress=None,
 ) -> dict[str, Any]:
-    from gait.pipeline import Pipeline
     from gait.storage.influx import InfluxConfig, InfluxSink, RunTags
 
     say = progress or (lambda msg: None)
@@ -186,27 +235,32 @@ def scale_bench(
                 store = Store(tmp / "store")
             except ImportError:
                 rep["store"] = "not available"
-        synth, pipes, influx_runs = [], [], []
+        engines, feeds, timers = [], [], []
         for i in range(runners):
             placement = placements[i % len(placements)]
             config = _config(placement)
-            synth.append(SyntheticRunner(placement, FS_HZ, seed=1000 + i, cadence_spm=165.0 + (i % 15)))
-            pipes.append(Pipeline(config, FS_HZ))
+            device = DeviceConfig(f"sim{i:04d}", "openpod", placement, None)
+            synth = SyntheticRunner(placement, FS_HZ, seed=1000 + i, cadence_spm=165.0 + (i % 15))
+            stream = PodStream(device, _seconds(synth), FS_HZ, gyro=True, latency_ms=0.0, jitter_ms=0.0)
+            outs: list[Any] = []
             if store is not None:
-                run_id = store.open_run(runner=f"runner{i:04d}", config=config, devices=[f"sim{i:04d}"])
-                store_sinks.append(store.sink(run_id))
+                run_id = store.open_run(runner=f"runner{i:04d}", config=config, devices=[device.to_dict()])
+                outs.append(StoreRunSink(store, run_id, own_store=False))
+                store_sinks.append(outs[-1].sink)
                 tags = RunTags.from_run_info(store.run(run_id))
             else:
-                tags = RunTags.new(runner=f"runner{i:04d}", placement=placement, device=f"sim{i:04d}")
-            influx_runs.append(sink.for_run(tags))
+                tags = RunTags.new(runner=f"runner{i:04d}", placement=placement, device=device.id)
+            outs.append(InfluxRunSink(sink, tags, own=False))
+            timers.append(_TimedSinks(outs))
+            engines.append(RunEngine([device], pipeline=config, sinks=[timers[-1]]))
+            feeds.append(_Ahead(stream.packets(0, 0.0)))
         rep["store"] = rep.get("store") or (f"{len(store_sinks)} StoreSinks (one per run)" if store else "off")
 
-        # -- live phase -----------------------------------------------------------------------
-        say(f"live: {runners} runners x {seconds:g} s at {FS_HZ:g} Hz")
+        # -- live phase: every runner's packets through its own run engine -------------------------
+        say(f"live: {runners} runners x {seconds:g} s at {FS_HZ:g} Hz, through the run engine")
         n_sec = int(round(seconds))
-        t_syn = t_pipe = t_put = 0.0
-        put_ms: list[float] = []
-        steps = records = 0
+        t_syn = t_pipe = 0.0
+        steps = 0
         backlog = []
         store_threads = [s._thread for s in store_sinks]
         vm_cpu0 = server.cpu_s() if server else float("nan")
@@ -217,30 +271,25 @@ def scale_bench(
         wall0 = time.perf_counter()
         perf = time.perf_counter
         for sec in range(n_sec):
+            until_ns = (sec + 1) * 1_000_000_000
             for i in range(runners):
                 t0 = perf()
-                block = synth[i].next_block(int(FS_HZ))
+                packets = feeds[i].until(until_ns)
                 t1 = perf()
                 t_syn += t1 - t0
-                for j in range(0, len(block), PACKET):
-                    t1 = perf()
-                    out = pipes[i].process(block.slice(j, j + PACKET))
-                    t2 = perf()
-                    t_pipe += t2 - t1
-                    if out:
-                        for r in out:
-                            a = perf()
-                            if store_sinks:
-                                store_sinks[i].put(r)
-                            influx_runs[i].put(r)
-                            b = perf()
-                            put_ms.append((b - a) * 1000.0)
-                            records += 1
-                            steps += isinstance(r, StepMetrics)
-                        t_put += perf() - t2
+                engine = engines[i]
+                for packet in packets:
+                    engine.feed(packet)
+                t_pipe += perf() - t1
             backlog.append(sink.health().queued)
             if sec % 10 == 9:
+                steps = sum(e.summary.steps for e in engines)
                 say(f"  {sec + 1} s simulated, {steps} steps, InfluxDB queue {backlog[-1]}")
+        steps = sum(e.summary.steps for e in engines)
+        put_ms = [ms for t in timers for ms in t.put_ms]
+        records = len(put_ms)
+        t_put = sum(put_ms) / 1000.0
+        t_pipe -= t_put
         wall = perf() - wall0
         main_cpu = time.thread_time() - main0
         proc_cpu = time.process_time() - cpu0
@@ -268,8 +317,8 @@ def scale_bench(
             "points_per_sim_s": records / sim,
             "points_per_wall_s": records / wall,
             "cores_for_real_time": {  # CPU seconds per simulated second, all runners together
-                "synthetic_samples": t_syn / sim,
-                "pipeline": t_pipe / sim,
+                "synthetic_samples": t_syn / sim,  # the synthetic runner and the pod's openpod encoder
+                "pipeline": t_pipe / sim,  # the run engine: decode, sessions, pipeline, events
                 "sink_put_calls": t_put / sim,
                 "main_thread_total": main_cpu / sim,
                 "influx_sink_thread": sink_cpu / sim,

@@ -210,10 +210,19 @@ class RunInfo:
             return None
         from gait.core.config import PipelineConfig
 
-        return PipelineConfig.from_json(self.config_json)
+        return PipelineConfig.from_dict(self.config_dict())
+
+    def run_config(self) -> dict[str, Any]:
+        """The whole configuration the run used: ``{"pipeline": {...}, "coach": {...} or None}``
+        (runs stored before the coach settings were kept have ``"coach": None``)."""
+        d = json.loads(self.config_json) if self.config_json else {}
+        if "pipeline" in d and isinstance(d["pipeline"], dict):
+            return d
+        return {"pipeline": d, "coach": None}
 
     def config_dict(self) -> dict[str, Any]:
-        return json.loads(self.config_json) if self.config_json else {}
+        """The pipeline configuration the run used, as a plain dict ({} if none was stored)."""
+        return self.run_config()["pipeline"]
 
 
 @dataclass(frozen=True)
@@ -596,6 +605,7 @@ class Store:
             cfg_json = config.to_json()
         if cfg_json is not None:
             cfg = json.loads(cfg_json)
+            cfg = cfg["pipeline"] if isinstance(cfg.get("pipeline"), dict) else cfg
             placement = placement or cfg.get("placement")
             side = side or cfg.get("side")
         run_uuid = uuidlib.uuid4().hex

@@ -1,0 +1,177 @@
+"""``gait live``, ``gait record`` and ``gait replay``: a source through the one engine.
+
+    live(SourceOptions(kind="emulated"), RunOptions(store=False))          # exit code
+    live(SourceOptions(kind="ble", devices=("kind=h10",)), RunOptions(), record="run.gcap")
+    replay("run.gcap", RunOptions(data_dir="runs"), speed="max")
+
+Every run is stored as it goes (unless ``RunOptions.store`` is False), coached, sent to InfluxDB
+when it is configured, published on a live bus when one is given, and shown on the terminal. A
+replay prints, stores and coaches what the live run did, byte for byte, because the engine is
+deterministic and the capture holds every raw packet with its receive time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from firmware_interface.capture import CaptureError, CaptureWriter
+from firmware_interface.session import DeviceConfig
+from firmware_interface.sources import ReplaySource, Source, parse_speed
+from gait.core.errors import GaitError
+from gait.engine.driver import run_source
+from gait.engine.events import RunSummary
+from gait.engine.setup import RunConfig, RunOptions, load_run_config, open_engine
+from gait.engine.sources import SourceOptions, build_source, devices_for
+
+EMULATION_HINT = "install the emulation extra (bumble) for --source emulated"
+
+
+def _err(msg: str) -> None:
+    print(f"gait: error: {msg}", file=sys.stderr)
+
+
+def _say_stored(options: RunOptions, summary: RunSummary) -> None:
+    if summary.run_id is not None:
+        where = options.data_dir or "the local store"
+        print(f"gait: run {summary.run_id} stored in {where} ({summary.status})", file=sys.stderr)
+
+
+def live(
+    source_options: SourceOptions,
+    options: RunOptions,
+    *,
+    record: str | None = None,
+    out: TextIO | None = None,
+    bus: Any = None,
+) -> int:
+    """``gait live`` (and ``gait record`` with ``record``): returns the exit code."""
+    try:
+        cfg = load_run_config(options)  # a bad config: before connecting
+        source = build_source(source_options)
+    except (GaitError, ValueError, OSError) as exc:
+        _err(str(exc))
+        return 2
+    except ImportError as exc:
+        _err(f"{exc}; {EMULATION_HINT}")
+        return 2
+    try:
+        summary = asyncio.run(_live(source, source_options, options, cfg, record, out, bus))
+    except (GaitError, OSError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    except ImportError as exc:
+        _err(f"{exc}; {EMULATION_HINT}")
+        return 2
+    if record:
+        print(f"gait: wrote {record} ({summary.packets} packets)", file=sys.stderr)
+    _say_stored(options, summary)
+    return 0
+
+
+async def _live(
+    source: Source,
+    source_options: SourceOptions,
+    options: RunOptions,
+    cfg: RunConfig,
+    record: str | None,
+    out: TextIO | None,
+    bus: Any,
+) -> RunSummary:
+    recorder = engine = None
+    try:
+        await source.prepare()  # BLE: find and connect first, so every device has its decoder
+        devices = devices_for(source, source_options.devices)
+        if record:
+            metadata = {
+                "devices": [d.to_dict() for d in devices],
+                "source": source.metadata,
+                "live": {"placement": options.placement, "side": options.side, "speed_mps": options.speed_mps},
+                "config": cfg.stored(),
+            }
+            recorder = CaptureWriter(record, metadata)
+        engine = open_engine(
+            options,
+            devices=devices,
+            source_kind=source.kind,
+            notes=f"gait live, {source.kind} source",
+            start_time=recorder.metadata.get("created_unix_s") if recorder is not None else None,
+            recording=record or None,
+            recorder=recorder,
+            bus=bus,
+            out=out,
+            run_config=cfg,
+        )
+    except BaseException as exc:  # nothing streamed yet: disconnect (STOP) and close what is open
+        if recorder is not None:
+            with contextlib.suppress(Exception):
+                recorder.close({"reason": f"error: {exc}", "packets": 0})
+        with contextlib.suppress(Exception):
+            await source.aclose()
+        raise
+    return await run_source(source, engine, keys=options.keys)
+
+
+def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO | None = None, bus: Any = None) -> int:
+    """``gait replay CAPTURE``: the capture through the same engine; stored as a new run
+    (starting at the capture's wall-clock start, the capture referenced) and coached. Without
+    ``--config``, the configuration the capture was recorded with (when it holds one)."""
+    try:
+        source = ReplaySource(capture, speed=parse_speed(speed))
+    except (CaptureError, GaitError, OSError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    meta = source.capture_metadata
+    live_meta = meta.get("live", {}) if isinstance(meta.get("live"), dict) else {}
+    stored = meta.get("config")
+    try:
+        cfg = load_run_config(options)
+        if options.config is None and isinstance(stored, dict):  # as recorded, unless told otherwise
+            recorded = RunConfig.from_stored(stored)
+            changes = {k: v for k, v in (("placement", options.placement), ("side", options.side),
+                                         ("speed_mps", options.speed_mps)) if v is not None}  # fmt: skip
+            cfg = replace(cfg, pipeline=replace(recorded.pipeline, **changes))
+            if options.coach is None and options.coach_config is None:
+                cfg = replace(cfg, coach=recorded.coach, coach_preset=recorded.coach_preset)
+    except (GaitError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    devices = list(source.devices)
+    if options.placement or options.side:  # re-analyse as another placement / side: overrides the capture's
+        devices = [DeviceConfig(d.id, d.kind, options.placement or d.placement, options.side or d.side, d.settings)
+                   for d in devices]  # fmt: skip
+    if options.speed_mps is None and live_meta.get("speed_mps") is not None and cfg.pipeline.speed_mps is None:
+        cfg = replace(cfg, pipeline=replace(cfg.pipeline, speed_mps=float(live_meta["speed_mps"])))
+    created = meta.get("created_unix_s")
+    try:
+        engine = open_engine(
+            options,
+            devices=devices,
+            source_kind="replay",
+            notes=f"gait replay of {Path(capture).name}",
+            start_time=float(created) if isinstance(created, int | float) else None,
+            raw_files=[capture],
+            bus=bus,
+            out=out,
+            run_config=cfg,
+        )
+    except (GaitError, OSError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    summary = asyncio.run(run_source(source, engine, keys=options.keys))
+    _say_stored(options, summary)
+    problem = source.reader.problem
+    name = Path(capture).name
+    if problem is not None:
+        print(
+            f"gait: warning: {name}: stopped at byte {problem.offset}: {problem.kind} record "
+            f"({problem.detail}); {problem.bytes_left} bytes not read",
+            file=sys.stderr,
+        )
+    elif not source.reader.ended:
+        print(f"gait: warning: {name}: no END record (the recording did not close)", file=sys.stderr)
+    return 0
