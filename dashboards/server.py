@@ -617,10 +617,7 @@ def create_app(
             records = await run_in_threadpool(live.pain, score, phase, note)
         except ValueError as exc:
             return _json({"error": str(exc)}, 400)
-        run_id = live.state.run_id
-        await run_in_threadpool(lambda: reader.get().write(run_id, records))
-        for r in records:
-            live.publish(r)
+        run_id = live.state.run_id  # the live run stored, sent and published them (its engine's sinks)
         out = []
         for r in records:
             if isinstance(r, PainNote):
