@@ -268,6 +268,18 @@ class FootDetectParams(Params):
     acc_to_min_s: float = param(0.1, "accelerometer only: toe-off is searched from this long after IC", 0.0, 1.0)
     acc_to_fraction: float = param(0.2, "accelerometer only: toe-off where |acc| rises this fraction of the hump", 0.0, 1.0)
     acf_window_s: float = param(4.0, "accelerometer only: window of the stride-period autocorrelation", 1.7, 20.0)
+    acf_min_lag_s: float = param(0.5, "accelerometer only: shortest stride period searched", 0.1, 5.0)
+    acf_max_lag_s: float = param(1.6, "accelerometer only: longest stride period searched", 0.2, 10.0)
+    acf_min_correlation: float = param(0.3, "accelerometer only: an autocorrelation peak at most this is no period", 0.0, 1.0)
+    acf_near_best_fraction: float = param(0.85, "accelerometer only: the first peak above this x the best is the period", 0.0, 1.0)
+    refractory_acf_fraction: float = param(0.65, "accelerometer only: no mid-swing within this x the period after one", 0.0, 1.0)
+    refractory_stride_fraction: float = param(0.6, "no mid-swing within this x the median stride after one", 0.0, 1.0)
+    history_strides_count: int = param(7, "recent mid-swing peaks and strides kept for their medians", 1, 100)
+    rate_smooth_half_s: float = param(0.004, "half width of the moving average of the pitch rate for IC / TO", 0.0, 0.05)
+    foot_flat_window_s: float = param(0.05, "moving average of the angular-rate norm that finds foot flat", 0.001, 0.5)
+    boot_min_vote: float = param(0.15, "start-up: sign evidence needed to accept the pitch axis", 0.0, 1.0)
+    vote_ema_weight: float = param(0.2, "weight of the newest stride in the axis-sign evidence", 0.0, 1.0)
+    first_cycle_stride_ratio: float = param(1.2, "the contact before the first mid-swing is searched this many strides back", 0.5, 3.0)
     acc_rise_s: float = param(0.02, "accelerometer only: IC = middle of the steepest |acc| rise over this", 0.001, 0.5)
     acc_hump_back_s: float = param(0.15, "accelerometer only: the hump's top is searched this far before the jerk peak", 0.0, 1.0)
     acc_rise_after_s: float = param(0.08, "accelerometer only: the rise is searched this far after the jerk peak", 0.0, 1.0)
@@ -323,6 +335,8 @@ class PipelineParams(Params):
             strict = "<" in what and "<=" not in what
             if lo > hi or (strict and lo == hi):
                 raise ConfigError(f"{what} is required (got {lo} and {hi})")
+        if ft.acf_min_lag_s >= ft.acf_max_lag_s or ft.acf_max_lag_s >= ft.acf_window_s:
+            raise ConfigError("foot.acf_min_lag_s < foot.acf_max_lag_s < foot.acf_window_s is required")
         needed_s = max(ft.boot_window_s, ft.replay_s, ft.acf_window_s, 2.0 * ft.max_stride_s)
         if ft.history_s < needed_s:
             raise ConfigError(f"foot.history_s must cover the longest window ({needed_s} s), got {ft.history_s}")

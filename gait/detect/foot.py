@@ -297,9 +297,9 @@ class FootStepStage(FramedStage):
         self._min_gap0 = int(round(self._p.min_stride_s * fs))
         self._max_stride = int(round(self._p.max_stride_s * fs))
         self._pause = int(round(self._p.pause_s * fs))
-        self._smooth_w = 2 * int(fs * 0.004) + 1
+        self._smooth_w = 2 * int(fs * self._p.rate_smooth_half_s) + 1
         self._smooth_kernel = np.full(self._smooth_w, 1.0 / self._smooth_w)
-        self._ff_w = max(1, int(round(0.05 * fs)))
+        self._ff_w = max(1, int(round(self._p.foot_flat_window_s * fs)))
         self._ff_kernel = np.full(self._ff_w, 1.0 / self._ff_w)
         # toe-out prior as a rotation about 'up' (cos, sin), by side
         side = self.config.side
@@ -442,10 +442,10 @@ class FootStepStage(FramedStage):
         rate = _dot3(g, e)
         rate = rate - rate.mean()
         gn = _norm3(g)
-        k = max(3, int(round(0.05 * self.fs)))
+        k = max(3, int(round(self._p.foot_flat_window_s * self.fs)))
         gn = np.convolve(gn, np.ones(k) / k, mode="same")
         vote = sign_vote(rate, gn, self.fs)
-        if abs(vote) < 0.15:
+        if abs(vote) < self._p.boot_min_vote:
             return
         e = e if vote > 0 else -e
         self._axis = e
@@ -488,9 +488,9 @@ class FootStepStage(FramedStage):
 
     def _min_gap(self) -> int:
         if not self._gyro and self._acf_stride is not None:
-            return max(self._min_gap0, int(0.65 * self._acf_stride * self.fs))
+            return max(self._min_gap0, int(self._p.refractory_acf_fraction * self._acf_stride * self.fs))
         if len(self._strides) >= 2:
-            return max(self._min_gap0, int(0.6 * _median(self._strides) * self.fs))
+            return max(self._min_gap0, int(self._p.refractory_stride_fraction * _median(self._strides) * self.fs))
         return self._min_gap0
 
     def _find_midswing(self, limit: int, at_end: bool = False) -> int | None:
@@ -530,8 +530,8 @@ class FootStepStage(FramedStage):
 
     def _update_period(self, d: int) -> None:
         """Accelerometer only: stride period from the autocorrelation of the low-passed norm over
-        samples ``[d - 4 s + 1, d]`` (lags 0.5-1.6 s), so that a second hump within a stride
-        cannot halve it."""
+        samples ``[d - acf_window_s + 1, d]`` (lags ``acf_min_lag_s`` .. ``acf_max_lag_s``), so
+        that a second hump within a stride cannot halve it."""
         ring = self._ring
         assert ring is not None
         step = max(1, int(self.fs / 25.0))
@@ -545,7 +545,7 @@ class FootStepStage(FramedStage):
             self._acf_stride = None
             return
         fs_d = self.fs / step
-        lo, hi = int(0.5 * fs_d), min(int(1.6 * fs_d), x.shape[0] - 2)
+        lo, hi = int(self._p.acf_min_lag_s * fs_d), min(int(self._p.acf_max_lag_s * fs_d), x.shape[0] - 2)
         if hi <= lo + 2:
             return
         m = x.shape[0]
@@ -561,13 +561,13 @@ class FootStepStage(FramedStage):
             self._acf_stride = None
             return
         k = int(np.argmax(np.where(peak, ac, -np.inf)))
-        if ac[k] <= 0.3:
+        if ac[k] <= self._p.acf_min_correlation:
             self._acf_stride = None
             return
         # multiples of the stride correlate as well: take the first local maximum close to the best
         best = k
         for kk in range(1, k):
-            if ac[kk] >= ac[kk - 1] and ac[kk] >= ac[kk + 1] and ac[kk] > 0.85 * ac[k]:
+            if ac[kk] >= ac[kk - 1] and ac[kk] >= ac[kk + 1] and ac[kk] > self._p.acf_near_best_fraction * ac[k]:
                 best = kk
                 break
         self._acf_stride = (lo + best) / fs_d
@@ -581,7 +581,7 @@ class FootStepStage(FramedStage):
             self._peaks = []
             self._strides = []
         self._peaks.append(v)
-        if len(self._peaks) > 7:
+        if len(self._peaks) > self._p.history_strides_count:
             self._peaks.pop(0)
         self._last_ms_abs = c
         prev = self._prev_ms
@@ -597,10 +597,10 @@ class FootStepStage(FramedStage):
         p0, p1 = ring.pos(prev), ring.pos(c)
         stride_s = ring.time_at(p1) - ring.time_at(p0)
         self._strides.append(stride_s)
-        if len(self._strides) > 7:
+        if len(self._strides) > self._p.history_strides_count:
             self._strides.pop(0)
         if self._chain_lo is not None:  # the contact before the first mid-swing (stream start)
-            lo = max(self._chain_lo, prev - int(round(1.2 * stride_s * self.fs)))
+            lo = max(self._chain_lo, prev - int(round(self._p.first_cycle_stride_ratio * stride_s * self.fs)))
             self._chain_lo = None
             if prev - lo > 8:
                 first = self._cycle_gyro(ring.pos(lo), p0, edge="first", stride_s=stride_s) if self._gyro else None
@@ -705,7 +705,8 @@ class FootStepStage(FramedStage):
         gn = np.convolve(_norm3(g), self._ff_kernel, mode="same")
         if edge is None:
             vote = sign_vote(rate - float(_SUM(rate)) / n, gn, self.fs)  # (= rate.mean(), bit for bit)
-            self._vote = 0.8 * self._vote + 0.2 * vote
+            w_vote = self._p.vote_ema_weight
+            self._vote = (1.0 - w_vote) * self._vote + w_vote * vote
             if self._vote < self._p.flip_vote:
                 self._axis = None  # sign lost: the caller re-finds it
                 return None
