@@ -316,7 +316,16 @@ def _add_optional_commands(sub) -> None:
             except KeyError:
                 _err(f"no run {args.run_id} in the store (see gait runs)")
                 return 2
-            if args.format == "csv":
+            if args.format == "config":
+                from gait.engine.setup import RunConfig
+
+                out.mkdir(parents=True, exist_ok=True)
+                path = out / f"run-{args.run_id}.toml"
+                cfg = RunConfig.from_stored(store.run(args.run_id).run_config())
+                path.write_text(f"# the configuration run {args.run_id} used (gait export --format config)\n"
+                                + cfg.to_toml(), encoding="utf-8")  # fmt: skip
+                paths = [path]
+            elif args.format == "csv":
                 paths = list(ex.export_csv(store, args.run_id, out).values())
             elif args.format == "parquet":
                 paths = list(ex.export_parquet(store, args.run_id, out).values())
@@ -332,9 +341,10 @@ def _add_optional_commands(sub) -> None:
             print(path)
         return 0
 
-    p = sub.add_parser("export", help="export a stored run: CSV, Parquet, a FIT activity or a self-contained HTML report")
+    p = sub.add_parser("export", help="export a stored run: CSV, Parquet, a FIT activity, a self-contained HTML report, or its configuration")
     p.add_argument("run_id", type=int)
-    p.add_argument("--format", choices=("csv", "parquet", "fit", "html"), default="csv")
+    p.add_argument("--format", choices=("csv", "parquet", "fit", "html", "config"), default="csv",
+                   help="config: the run's whole configuration as the TOML that --config reads ([pipeline], [coach])")  # fmt: skip
     p.add_argument("--out", default="out", help="output folder")
     p.add_argument("--data-dir", default=None, help="local store folder (default: the user data folder)")
     p.set_defaults(func=cmd_export)

@@ -199,8 +199,22 @@ def play_recording(
         run_config=cfg,
         extra_sinks=sinks,
     )
-    return asyncio.run(run_source(source, engine, handle_sigint=threading.current_thread() is threading.main_thread(),
-                                  link_loss_timeout_s=None, stop_event=stop))  # fmt: skip
+    try:
+        asyncio.get_running_loop()
+        in_loop = True  # called from async code (a browser driver's loop): run in a thread of its own
+    except RuntimeError:
+        in_loop = False
+    main = threading.current_thread() is threading.main_thread() and not in_loop
+
+    def run() -> RunSummary:
+        return asyncio.run(run_source(source, engine, handle_sigint=main, link_loss_timeout_s=None, stop_event=stop))
+
+    if not in_loop:
+        return run()
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()
 
 
 def stream_sensors(

@@ -362,37 +362,32 @@ def test_pain_button_reaches_coach_and_store(server, data):
     bus: LiveBus = server.bus
     resp, body = request(server, "POST", "/api/live/pain", body='{"score": 3}', headers={"Content-Type": "application/json"})
     assert resp.status == 409  # no live run
-    with Store(data["dir"], recover=False) as store:
-        run_id = store.open_run(runner="pain-test", placement="waist")
-        calls = []
+    # a live run: the run engine with the local store and the bus as sinks (what gait live builds)
+    from gait.engine.setup import RunOptions, open_engine
 
-        def on_pain(score, phase, note):
-            calls.append((score, phase))
-            records = [PainNote(42.0, score, phase, note)]
-            if score >= 7:
-                records.append(Alert(42.0, "pain", "stop", "Stop and walk: pain 8/10", float(score), "", "stop"))
-            return records
-
-        bus.start_run(run_id=run_id, on_pain=on_pain)
-        try:
-            resp, body = request(server, "POST", "/api/live/pain", body='{"score": 8, "note": "calf"}', headers={"Content-Type": "application/json"})
-            assert resp.status == 200, body
-            out = json.loads(body)
-            assert calls == [(8, "during")]
-            assert [r["type"] for r in out["records"]] == ["pain", "alert"]
-            assert bus.state.cue["kind"] == "stop"
-            for bad in ('{"score": 11}', '{"score": -1}', '{"score": "x"}', '{"score": 2.5}', "{}", "nope"):
-                resp, _ = request(server, "POST", "/api/live/pain", body=bad, headers={"Content-Type": "application/json"})
-                assert resp.status == 400, bad
-            resp, _ = request(server, "POST", "/api/live/pain", body="score=3", headers={"Content-Type": "application/x-www-form-urlencoded"})
-            assert resp.status == 415
-            resp, _ = request(server, "GET", "/api/live/pain")
-            assert resp.status == 405
-        finally:
-            bus.end_run()
+    engine = open_engine(RunOptions(data_dir=str(data["dir"]), runner="pain-test", placement="waist", cues="silent"),
+                         bus=bus, display=False)  # fmt: skip
+    engine.start()
+    run_id = engine.summary.run_id
+    try:
+        resp, body = request(server, "POST", "/api/live/pain", body='{"score": 8, "note": "calf"}', headers={"Content-Type": "application/json"})
+        assert resp.status == 200, body
+        out = json.loads(body)
+        assert [r["type"] for r in out["records"]] == ["pain", "alert"]
+        assert bus.state.cue["kind"] == "stop"
+        assert [(p.score, p.note) for p in engine.summary.pain_notes] == [(8, "calf")]  # the run's coach heard it
+        for bad in ('{"score": 11}', '{"score": -1}', '{"score": "x"}', '{"score": 2.5}', "{}", "nope"):
+            resp, _ = request(server, "POST", "/api/live/pain", body=bad, headers={"Content-Type": "application/json"})
+            assert resp.status == 400, bad
+        resp, _ = request(server, "POST", "/api/live/pain", body="score=3", headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert resp.status == 415
+        resp, _ = request(server, "GET", "/api/live/pain")
+        assert resp.status == 405
+    finally:
+        engine.finish()
+    with Store(data["dir"], recover=False) as store:  # stored once, by the run's own store sink
         assert [(p.score, p.note) for p in store.pain_notes(run_id)] == [(8, "calf")]
         assert [a.kind for a in store.alerts(run_id)] == ["stop"]
-        store.close_run(run_id)
 
 
 def test_bus_never_blocks_and_drops_oldest():

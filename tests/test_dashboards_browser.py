@@ -181,8 +181,8 @@ def test_live_page_shows_replayed_run(browser, server, recorded, shots, store_di
     phone.screenshot(path=str(shots / "live-phone.png"), full_page=False)
     assert pains == [3]
     bus.end_run()
-    with Store(store_dir[0], recover=False) as store:
-        assert [p.score for p in store.pain_notes(run_id)] == [3]
+    with Store(store_dir[0], recover=False) as store:  # the live run's own sinks store it, not the server
+        assert store.pain_notes(run_id) == []
     assert not errors and not perrors, errors + perrors
     assert not outside and not poutside
     ctx.close()
