@@ -477,8 +477,10 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
+    from firmware_interface.devices import registry
     from gait.engine.sources import SOURCE_KINDS
 
+    kinds = "|".join(registry.kinds())
     p.add_argument("--source", choices=SOURCE_KINDS, default="ble",
                    help="where packets come from (default: BLE devices; emulated: emulated BLE sensors on an "
                         "in-process radio, through the real BLE transport, no hardware needed)")  # fmt: skip
@@ -487,7 +489,7 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
                         "the emulated devices stream (a device's own csv=PATH wins)")  # fmt: skip
     p.add_argument("--device", action="append", default=[], metavar="SPEC",
                    help="a device: id=ADDRESS,kind=KIND[,placement=..][,side=..][,sample_rate_hz=..] (repeatable; "
-                        "KIND: see gait scan); --source emulated: kind=KIND[,placement=..][,side=..][,csv=PATH]"
+                        f"KIND: {kinds}); --source emulated: kind=KIND[,placement=..][,side=..][,csv=PATH]"
                         "[,id=NAME][,sample_rate_hz=..]")  # fmt: skip
     p.add_argument("--speed", default=None,
                    help="csv/simulator pacing: 'max' or a factor of real time (default 1); emulated: device time runs "

@@ -82,19 +82,11 @@ async def _scan(timeout: float, *, emulated: bool, supported_only: bool) -> list
 
     if not emulated:
         return await ble.scan(timeout, supported_only=supported_only)
-    from firmware_interface.emulation import (
-        BumbleScanner,
-        EmulatedAir,
-        H10Emulator,
-        OpenpodEmulator,
-        RscPodEmulator,
-        VeritySenseEmulator,
-    )
+    from firmware_interface.emulation import BumbleScanner, EmulatedAir, emulators
 
     async with EmulatedAir() as air:
-        rssi = (-52, -61, -67, -74)  # a chest strap close to the laptop, a pod on the far shoe...
-        for cls, level in zip((H10Emulator, VeritySenseEmulator, OpenpodEmulator, RscPodEmulator), rssi, strict=True):
-            await cls(rssi=level).attach(air)
+        for e in emulators():  # every emulated kind the registry knows, each at its usual distance
+            await e.emulator(rssi=e.rssi).attach(air)
         return await ble.scan(timeout, backend=BumbleScanner, supported_only=supported_only)
 
 

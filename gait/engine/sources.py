@@ -101,7 +101,7 @@ def build_source(opts: SourceOptions) -> Source:
 
 
 def _emulated_source(opts: SourceOptions, speed: float | None) -> Source:
-    from firmware_interface.sources import EmulatedDevice
+    from firmware_interface.emulation import EmulatedDevice
 
     if speed is None:
         raise GaitError("--source emulated streams in real time or N times faster: give --speed N, not 'max'")
