@@ -405,6 +405,17 @@ def _add_optional_commands(sub) -> None:
     add_scale_arguments(p)
     p.set_defaults(func=cmd_bench_scale)
 
+    def cmd_bench_soak(args: argparse.Namespace) -> int:
+        from gait.bench.soak import run_soak
+
+        return run_soak(args.hours, args.speed, args.drop_every_min, args.influx_kills, args.down_s, args.json)
+
+    from gait.bench.soak import add_arguments as add_soak_arguments
+
+    p = sub.add_parser("bench-soak", help="hours of running through the engine with link drops and InfluxDB kills")
+    add_soak_arguments(p)
+    p.set_defaults(func=cmd_bench_soak)
+
     def cmd_bench_ble(args: argparse.Namespace) -> int:
         from gait.bench.ble_latency import run_ble_bench
 

@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -146,8 +147,12 @@ class LocalVictoriaMetrics:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [binary, f"-storageDataPath={data_dir}", f"-httpListenAddr=127.0.0.1:{self.port}", *VM_ARGS]
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.args = [binary, f"-storageDataPath={data_dir}", f"-httpListenAddr=127.0.0.1:{self.port}", *VM_ARGS]
+        self.start()
+
+    def start(self) -> None:
+        """Start (or start again, on the same port and storage) and wait until it answers."""
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 15.0
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -158,6 +163,17 @@ class LocalVictoriaMetrics:
             time.sleep(0.05)
         self.stop()
         raise RuntimeError("victoria-metrics did not answer /health within 15 s")
+
+    def kill(self) -> None:
+        """SIGKILL: the server dies as in a crash or a power cut."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(5)
+
+    def query(self, path: str, params: dict[str, str]) -> bytes:
+        url = f"{self.url}{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=30.0) as r:
+            return r.read()
 
     def cpu_s(self) -> float:
         return _proc_cpu_s(self.proc.pid)
