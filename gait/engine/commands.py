@@ -50,18 +50,11 @@ def live(
     bus: Any = None,
 ) -> int:
     """``gait live`` (and ``gait record`` with ``record``): returns the exit code."""
-    try:
-        cfg = load_run_config(options)  # a bad config: before connecting
+    try:  # a bad config or source: before connecting; then the run (the source's own errors)
+        cfg = load_run_config(options)
         source = build_source(source_options)
-    except (GaitError, ValueError, OSError) as exc:
-        _err(str(exc))
-        return 2
-    except ImportError as exc:
-        _err(f"{exc}; {EMULATION_HINT}")
-        return 2
-    try:
         summary = asyncio.run(_live(source, source_options, options, cfg, record, out, bus))
-    except (GaitError, OSError, ValueError) as exc:
+    except (GaitError, ValueError, OSError) as exc:
         _err(str(exc))
         return 2
     except ImportError as exc:
