@@ -243,7 +243,8 @@ def _add_optional_commands(sub) -> None:
         from gait.dashboard_demo import run_full_demo
 
         print()
-        return run_full_demo(args)
+        return run_full_demo(host=args.host, port=args.port, token=args.token, data_dir=args.data_dir,
+                             speed=args.speed, minutes=args.minutes, history=args.history, exit_after=args.exit)  # fmt: skip
 
     p = sub.add_parser(
         "demo",
@@ -251,9 +252,16 @@ def _add_optional_commands(sub) -> None:
     )
     p.add_argument("--out", default="out", help="folder for the plot")
     p.add_argument("--no-dashboard", action="store_true", help="stop after the printed summary and the plot")
-    from gait.dashboard_demo import add_arguments as add_dashboard_demo_arguments
-
-    add_dashboard_demo_arguments(p)  # --host --port --token --data-dir --speed --minutes --history --exit
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    p.add_argument("--token", default=None, help="access token (required for a non-loopback --host)")
+    p.add_argument("--data-dir", default=None, dest="data_dir",
+                   help="store folder (default: a temporary folder, deleted after)")  # fmt: skip
+    p.add_argument("--speed", default="10", help="replay pace: N x real time (default 10) or 'max'")
+    p.add_argument("--minutes", type=float, default=None, help="replay only the first N minutes")
+    p.add_argument("--history", action="store_true",
+                   help="also store 8 weeks of synthetic example runs (to fill the trends page)")  # fmt: skip
+    p.add_argument("--exit", action="store_true", help="stop serving when the replay ends (default: keep serving)")
     p.set_defaults(func=cmd_demo)
 
     def cmd_dashboard(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """The full-system demo: a real recorded run -> the run engine (pipeline, coach) -> local store +
 live bus, with the dashboards served while it plays (``make demo``).
 
-    gait.dashboard_demo.run_full_demo(args)     # what ``gait demo`` calls (see dashboards.run_demo)
+    gait.dashboard_demo.run_full_demo(port=0)   # what ``gait demo`` calls (see dashboards.run_demo)
     replay_adept(store, bus, speed=10.0)        # the producer alone (tests: a real run on the bus)
 
 The recording is ``data/adept-outdoor-run`` (adeptdata, GPL-3): the ``left_hip`` ActiGraph GT9X
@@ -19,7 +19,6 @@ engine and the dashboards together; the dashboards never import it.
 
 from __future__ import annotations
 
-import argparse
 import threading
 import time
 from collections.abc import Callable
@@ -106,24 +105,9 @@ def replay_adept(
     return summary.run_id
 
 
-def run_full_demo(args: argparse.Namespace) -> int:
-    """``gait demo`` / ``make demo``: the dashboards live on 127.0.0.1 while the real run plays."""
+def run_full_demo(**options: Any) -> int:
+    """``gait demo`` / ``make demo``: the dashboards live on 127.0.0.1 while the real run plays
+    (``options``: those of `dashboards.run_demo.run_full_demo`)."""
     from dashboards.run_demo import run_full_demo as serve_demo
 
-    return serve_demo(args, producer=replay_adept)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from dashboards.run_demo import add_arguments as add
-
-    add(parser)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="gait demo", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run_full_demo(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    return serve_demo(replay_adept, **options)

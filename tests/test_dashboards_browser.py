@@ -42,7 +42,7 @@ def chromium_path():
 def browser(chromium_path):
     from playwright.sync_api import sync_playwright
 
-    from dashboards.run_demo import CHROMIUM_ARGS
+    from dashboards.bench import CHROMIUM_ARGS
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
@@ -254,7 +254,7 @@ def test_report_is_self_contained(browser, store_dir, tmp_path):
 
 def test_review_open_bench(browser):
     """Prints the review-open timing of a 2-hour run (not a tight timed test)."""
-    from dashboards.run_demo import bench_review_open
+    from dashboards.bench import bench_review_open
 
     figures = bench_review_open(n_steps=21_600, pw_browser=browser)
     assert figures["browser_total_ms"] < 10_000
@@ -263,7 +263,7 @@ def test_review_open_bench(browser):
 def test_live_lag_bench(browser):
     """Prints how far behind the bus the live page is, at a 200 Hz stream's step rate and in a
     burst (not a tight timed test)."""
-    from dashboards.run_demo import bench_live_lag
+    from dashboards.bench import bench_live_lag
 
     figures = bench_live_lag(phases=((3.0, 5.0), (50.0, 10.0)), pw_browser=browser)
     assert figures["3_per_s_shown"] == 1.0 and figures["50_per_s_shown"] > 0.9

@@ -115,7 +115,7 @@ def test_demo_runs_end_to_end_and_writes_a_png(tmp_path, capsys):
 
 
 def test_demo_summaries_on_made_up_steps():
-    from gait.demo import bounce_verdict, format_table, per_minute, strike_verdict, vo_zone
+    from gait.run_words import bounce_verdict, format_table, per_minute, strike_verdict, vo_zone
 
     assert [vo_zone(v) for v in (5.0, 7.0, 9.0, 10.5, 12.0)] == ["purple", "blue", "green", "orange", "red"]
     steps = [
