@@ -193,6 +193,7 @@ class LiveState:
     health: dict[str, dict[str, Any]] = field(default_factory=dict)
     stream_s: float | None = None  # newest stream time seen (a pain note's time)
     t0_s: float | None = None  # stream time of the first step
+    interval: dict[str, Any] | None = None  # today's session: the phase running now (walk / run ...)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -206,6 +207,7 @@ class LiveState:
             "health": self.health,
             "stream_s": self.stream_s,
             "t0_s": self.t0_s,
+            "interval": self.interval,
         }
 
 
@@ -271,6 +273,8 @@ class LiveBus:
                     st.cue = None
             elif event == "health":
                 st.health[str(payload.get("device", "device"))] = payload
+            elif event == "interval":
+                st.interval = payload
         self._publish(event, payload, keep=event != "step", step=event == "step")
         return True
 

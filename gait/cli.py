@@ -491,6 +491,10 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="pain 0-10 before the run")  # fmt: skip
     g.add_argument("--pain-after", type=pain_score, default=None, dest="pain_after", metavar="N",
                    help="pain 0-10 after the run")  # fmt: skip
+    g.add_argument("--intervals", default=None, metavar="WALK:RUN[xN],...",
+                   help="today's walk-run session in seconds, e.g. 180:120x6 (stage 2): after a 10-minute brisk "
+                        "walk, 'walk now' / 'run now' at each edge, form cues only while running, 5 minutes' walk "
+                        "to finish")  # fmt: skip
     g.add_argument("--no-keys", action="store_true", dest="no_keys",
                    help="do not read pain scores (digit keys 0-9) from the terminal during the run")  # fmt: skip
 
@@ -544,7 +548,25 @@ def run_options(args: argparse.Namespace) -> Any:
         jsonl=bool(args.jsonl),
         status_every_s=float(every) if every else None,
         keys=not args.no_keys,
+        plan=_plan(args.intervals),
     )
+
+
+def _plan(text: str | None) -> Any:
+    """``--intervals 180:120x6,60:240``: (walk_s, run_s) pairs, each repeated N times."""
+    if not text:
+        return None
+    from gait.engine.intervals import IntervalPlan
+
+    pairs: list[tuple[float, float]] = []
+    try:
+        for part in text.split(","):
+            pair, _, times = part.strip().partition("x")
+            walk, _, run = pair.partition(":")
+            pairs += [(float(walk), float(run))] * (int(times) if times else 1)
+        return IntervalPlan.walk_run(pairs)
+    except ValueError as exc:
+        raise SystemExit(f"gait: error: --intervals {text!r}: give WALK:RUN[xN] in seconds, e.g. 180:120x6 ({exc})") from None
 
 
 def source_options(args: argparse.Namespace) -> Any:

@@ -39,6 +39,9 @@ TONES: dict[str, tuple[tuple[float, float], ...]] = {
     ALERT_CUE: ((880.0, 0.12), (0.0, 0.06), (880.0, 0.12)),
     ALERT_CLEAR: ((660.0, 0.10), (990.0, 0.14)),
     ALERT_STOP: ((330.0, 0.35), (0.0, 0.10), (330.0, 0.35), (0.0, 0.10), (330.0, 0.35)),
+    # today's session (rule "interval", the phase in the alert's target): run rises, walk falls
+    "run": ((523.0, 0.10), (659.0, 0.10), (784.0, 0.18)),
+    "walk": ((784.0, 0.18), (523.0, 0.25)),
 }
 RULE_TITLES = {
     "bounce": "BOUNCE",
@@ -49,6 +52,7 @@ RULE_TITLES = {
     "lean": "POSTURE",
     "asymmetry": "BALANCE",
     "pain": "PAIN",
+    "interval": "SESSION",
 }
 
 
@@ -61,7 +65,7 @@ def format_alert(alert: Alert, t0_s: float = 0.0) -> str:
     detail = []
     if alert.value is not None and alert.rule != "pain":
         detail.append(_value_text(alert))
-    if alert.target:
+    if alert.target and alert.rule != "interval":  # an interval's target is its phase (walk, run...)
         detail.append(f"target {alert.target}")
     tail = f"  ({'; '.join(detail)})" if detail else ""
     return f"[{clock}] {mark}{title}  {alert.message}{tail}"
@@ -176,7 +180,8 @@ class CuePlayer:
             cmd = (str(self.espeak), "-s", str(self.voice_rate_wpm), alert.message)
             sound = "speech"
         else:
-            cmd = (str(self.player), str(self._wav(alert.kind)))
+            tone = alert.target if alert.rule == "interval" and alert.target in TONES else alert.kind
+            cmd = (str(self.player), str(self._wav(tone)))
             sound = "tone"
         try:
             self._proc = self._popen(

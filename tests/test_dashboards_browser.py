@@ -153,6 +153,15 @@ def test_live_page_shows_replayed_run(browser, server, recorded, shots, store_di
     th.join()
     last = steps[-1]
     page.wait_for_function(f"() => document.body.dataset.lastIc == '{round(last.ic_s, 4)}'", timeout=10_000)
+    # today's session: the interval and its countdown (stream time: the last step's)
+    t_now = last.emitted_s
+    bus.publish({"type": "interval", "phase": "run", "index": 2, "count": 6, "start_s": t_now - 30.0,
+                 "end_s": t_now + 90.0, "text": "Run now. 2 of 6."})  # fmt: skip
+    page.wait_for_function("() => document.getElementById('interval').dataset.phase == 'run'", timeout=5_000)
+    assert page.locator("#interval-phase").inner_text() == "RUN"
+    assert page.locator("#interval-count").inner_text() == "2 of 6"
+    left = page.locator("#interval-left").inner_text()
+    assert left.endswith(" left") and left.startswith(("1:2", "1:3")), left  # 90 s less the page's seconds
     bus.publish(cue)  # the cue on screen for the check and the screenshot
     page.wait_for_function("() => document.getElementById('banner').classList.contains('cue')", timeout=5_000)
     page.wait_for_timeout(400)

@@ -26,7 +26,18 @@ from firmware_interface.session import DeviceConfig, DeviceEvent, RawPacket, Rsc
 from gait.coach import Coach
 from gait.core.config import PipelineConfig
 from gait.core.errors import GaitError
-from gait.core.records import Alert, Gap, PainNote, QualityEvent, SampleBlock, StepMetrics
+from gait.core.records import (
+    ALERT_CLEAR,
+    ALERT_CUE,
+    ALERT_SILENT,
+    ALERT_STOP,
+    Alert,
+    Gap,
+    PainNote,
+    QualityEvent,
+    SampleBlock,
+    StepMetrics,
+)
 from gait.engine.events import (
     END_OF_SOURCE,
     RUN_CLOSED,
@@ -37,6 +48,7 @@ from gait.engine.events import (
     DeviceStatus,
     Event,
     GapFound,
+    IntervalEdge,
     LinkChanged,
     Message,
     Notice,
@@ -46,6 +58,7 @@ from gait.engine.events import (
     SpeedRead,
     Step,
 )
+from gait.engine.intervals import IntervalPlan, edge_text
 from gait.engine.pod_speed import PodSpeed
 
 HEALTH_EVERY_S = 1.0  # device health to the sinks, seconds of receive time
@@ -70,7 +83,10 @@ class RunEngine:
     ``pipeline``: the run's pipeline configuration, specialised per device (its placement and
     side from the device list, its accelerometer range from the device); ``coach``: watches the
     steps of ``coach_placement`` (None: every step); ``sinks``: who hears the events;
-    ``recorder``: a capture writer that gets every raw packet before it is decoded."""
+    ``recorder``: a capture writer that gets every raw packet before it is decoded; ``plan``:
+    today's walk and run intervals (`gait.engine.intervals`): "run now" / "walk now" at each edge,
+    form cues only while running, and after a stop no more run intervals. Priority of what is
+    said: stop > interval > form cue."""
 
     def __init__(
         self,
@@ -85,6 +101,7 @@ class RunEngine:
         pain_after: int | None = None,
         health_every_s: float = HEALTH_EVERY_S,
         run_id: int | None = None,
+        plan: IntervalPlan | None = None,
     ):
         self.sessions = SessionSet(devices, auto=True)
         self.pipeline_config = pipeline or PipelineConfig(placement="sacrum")
@@ -99,6 +116,9 @@ class RunEngine:
         self.devices: dict[str, _Device] = {}
         self.disconnected: set[str] = set()
         self.pod_speed = PodSpeed()
+        self.plan = plan
+        self.stopped = False  # a stop alert ended the running part (pain)
+        self._phase = -1  # index into plan.phases of the phase announced last
         self._rx_ns = 0
         self._last_health_ns: int | None = None
         self._next_poll = 0.0
@@ -129,6 +149,7 @@ class RunEngine:
             self._emit(RunState(RUN_STARTED, 0.0))
             if self.pain_before is not None:
                 self.pain(self.pain_before, "before", time_s=0.0)
+            self._advance_plan(0.0)
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop | None) -> None:
         """The event loop the run lives in: `pain_from_thread` from another thread runs there."""
@@ -160,6 +181,7 @@ class RunEngine:
                 self.recorder.write(packet)
             self.summary.packets += 1
             self._rx_ns = packet.rx_time_ns
+            self._advance_plan(self.now_s())
             for device, record in self.sessions.feed(packet):
                 self._handle(device, record)
             self._maybe_health(packet.rx_time_ns)
@@ -352,12 +374,35 @@ class RunEngine:
         if self.coach is not None and (
             self.coach_placement is None or placement is None or placement == self.coach_placement
         ):
-            self._alerts(self.coach.on_step(common))
+            self._alerts(self._form_cues_allowed(self.coach.on_step(common)))
+
+    def _form_cues_allowed(self, alerts: list[Alert]) -> list[Alert]:
+        """With a plan, form cues speak only while running (and never after a stop): the others
+        are recorded silently."""
+        if self.plan is None or (not self.stopped and self.plan.at(self.now_s()).running):
+            return alerts
+        return [replace(a, kind=ALERT_SILENT) if a.kind in (ALERT_CUE, ALERT_CLEAR) else a for a in alerts]
 
     def _alerts(self, alerts: Sequence[Alert]) -> None:
         for a in alerts:
+            if a.kind == ALERT_STOP:
+                self.stopped = True
             self.summary.alerts.append(a)
             self._emit(AlertRaised(a))
+
+    def _advance_plan(self, now_s: float) -> None:
+        """Announce every phase of the plan that has started by ``now_s`` (at its own start time)."""
+        plan = self.plan
+        if plan is None:
+            return
+        while self._phase + 1 < len(plan.phases) and plan.phases[self._phase + 1].start_s <= now_s:
+            self._phase += 1
+            p = plan.phases[self._phase]
+            if self.stopped and p.kind in ("walk", "run"):
+                continue  # after a stop: walking to the end, nothing more to announce but the end
+            text = edge_text(p, self.stopped)
+            self._emit(IntervalEdge(p.start_s, p.kind, p.index, p.count, p.end_s, text, self.stopped))
+            self._alerts([Alert(p.start_s, "interval", ALERT_CUE, text, target=p.kind)])
 
     # ------------------------------------------------------------------------------------------
     # health and events

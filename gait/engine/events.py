@@ -8,6 +8,7 @@ Nothing else travels from the engine to a sink.
     Step         one step's metrics (device clock and common clock), its device and latency
     AlertRaised  an alert of the coach (cue, clear, stop, or recorded silently)
     PainReported a pain check-in (before, during or after the run)
+    IntervalEdge a phase of today's walk-run session starts (run now, walk now, warm-up, cool-down)
     GapFound     samples lost on a device's link
     LinkChanged  a device connected, disconnected, stopped, restarted, changed rate...
     Notice       something about the data (a pipeline's quality event) on the common clock
@@ -53,6 +54,20 @@ class AlertRaised:
 @dataclass(frozen=True)
 class PainReported:
     note: PainNote
+
+
+@dataclass(frozen=True)
+class IntervalEdge:
+    """A phase of today's session starts: warm-up, walk, run, cool-down, done (the spoken words
+    come as an `AlertRaised` of rule "interval" right after it)."""
+
+    time_s: float
+    phase: str
+    index: int
+    count: int
+    end_s: float  # when this phase ends (inf: the session is done)
+    text: str
+    stopped: bool = False  # the running part was ended by a stop: every run interval is walked
 
 
 @dataclass(frozen=True)
@@ -115,7 +130,7 @@ class Message:
     device: str | None = None
 
 
-Event = RunState | Step | AlertRaised | PainReported | GapFound | LinkChanged | Notice | SpeedRead | DeviceHealth | Message
+Event = RunState | Step | AlertRaised | PainReported | IntervalEdge | GapFound | LinkChanged | Notice | SpeedRead | DeviceHealth | Message
 
 
 @dataclass

@@ -55,6 +55,7 @@ class RunOptions:
     jsonl: bool = False
     status_every_s: float | None = DEFAULT_STATUS_EVERY_S
     keys: bool = True  # digit keys are pain check-ins (when stdin is a terminal)
+    plan: Any = None  # today's walk and run intervals (gait.engine.intervals.IntervalPlan), or None
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,7 @@ def open_engine(
         pain_before=options.pain_before,
         pain_after=options.pain_after,
         run_id=run_id,
+        plan=options.plan,
     )
 
 

@@ -24,6 +24,7 @@ from gait.engine.events import (
     AlertRaised,
     DeviceHealth,
     GapFound,
+    IntervalEdge,
     LinkChanged,
     Notice,
     PainReported,
@@ -204,6 +205,10 @@ class BusSink(Sink):
         elif isinstance(event, DeviceHealth):
             for status in event.devices:
                 bus.publish(status.health)
+        elif isinstance(event, IntervalEdge):
+            bus.publish({"type": "interval", "phase": event.phase, "index": event.index, "count": event.count,
+                         "start_s": round(event.time_s, 3), "end_s": None if event.end_s == float("inf")
+                         else round(event.end_s, 3), "text": event.text})  # fmt: skip
         elif isinstance(event, LinkChanged) and event.about_data:
             bus.publish(
                 {"type": "device", "device": event.device, "kind": event.kind, "detail": event.detail,

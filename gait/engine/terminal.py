@@ -62,6 +62,7 @@ def step_line(device: str, s: StepMetrics, t_ic: float, latency_ms: float) -> st
 
 def coach_summary_line(coach_name: str, alerts: list[Alert], pain_notes: list[PainNote]) -> str | None:
     """The coach's account of a run (None when it said nothing aloud and heard no pain)."""
+    alerts = [a for a in alerts if a.rule != "interval"]  # the session's walk/run calls are not the coach's
     if not (any(a.kind != ALERT_SILENT for a in alerts) or pain_notes):
         return None
     kinds: dict[str, int] = {}

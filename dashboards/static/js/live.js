@@ -5,7 +5,7 @@
   const WINDOW_S = 300; // traces: the last five minutes
   const TILE_METRICS = ["cadence_spm", "gct_ms", "vo_cm", "vertical_ratio_pct", "strike", "lean_deg"];
   const TRACE_METRICS = ["cadence_spm", "gct_ms", "vo_cm", "vertical_ratio_pct"];
-  const st = { t0: null, last: {}, lastStepWall: null, active: false, steps: 0, runId: null, cue: null, clearTimer: null, health: {}, dropped: 0 };
+  const st = { t0: null, last: {}, lastStepWall: null, active: false, steps: 0, runId: null, cue: null, clearTimer: null, health: {}, dropped: 0, interval: null, streamS: null };
   const trace = {}; // metric -> {t: [], y: []}
   const charts = {};
   G.nav("live");
@@ -185,9 +185,32 @@
     if (st.t0 !== null && st.active && st.lastStepWall && Date.now() - st.lastStepWall > 5000) setConn("warn", "no steps for " + Math.round((Date.now() - st.lastStepWall) / 1000) + " s");
   }, 1000);
 
+  // --- today's session: the interval and its countdown ---------------------------------------------
+  const PHASE_WORDS = { warmup: "Warm-up walk", walk: "WALK", run: "RUN", cooldown: "Cool-down walk", done: "Session done" };
+  function streamNow() {
+    if (st.streamS === null) return null;
+    const since = st.lastStepWall && st.active ? (Date.now() - st.lastStepWall) / 1000 : 0;
+    return st.streamS + Math.min(since, 10);
+  }
+  function renderInterval() {
+    const box = document.getElementById("interval"), iv = st.interval;
+    if (!iv) { box.hidden = true; return; }
+    box.hidden = false;
+    box.className = "interval " + iv.phase;
+    document.getElementById("interval-phase").textContent = PHASE_WORDS[iv.phase] || iv.phase;
+    document.getElementById("interval-count").textContent = iv.count ? `${iv.index} of ${iv.count}` : "";
+    const now = streamNow();
+    const left = iv.end_s === null || now === null ? null : Math.max(0, iv.end_s - Math.max(now, iv.start_s));
+    document.getElementById("interval-left").textContent = left === null ? "" : G.clock(left) + " left";
+    box.dataset.phase = iv.phase;
+  }
+  setInterval(renderInterval, 1000);
+
   // --- events ------------------------------------------------------------------------------------
   function onStep(s, live) {
     if (st.t0 === null) st.t0 = s.ic_s;
+    const t = s.emitted_s !== null && s.emitted_s !== undefined ? s.emitted_s : s.to_s;
+    if (t !== null && t !== undefined) st.streamS = st.streamS === null ? t : Math.max(st.streamS, t);
     st.steps++;
     pushTrace(s);
     updateTiles(s);
@@ -211,6 +234,9 @@
     }
     setConn(d.active ? "ok" : "warn", d.active ? "live" : d.ended_reason ? "run ended" : "no run yet");
     if (d.cue) showCue(d.cue, false); else idleBanner();
+    if (d.stream_s !== null && d.stream_s !== undefined) st.streamS = d.stream_s;
+    st.interval = d.interval || null;
+    renderInterval();
   }
   function connect() {
     const es = new EventSource("/api/live/stream");
@@ -236,6 +262,7 @@
       idleBanner();
     });
     es.addEventListener("dropped", (e) => { st.dropped = JSON.parse(e.data).total; });
+    es.addEventListener("interval", (e) => { st.interval = JSON.parse(e.data); renderInterval(); });
     es.onopen = () => { if (!st.active) setConn("warn", "connected · no run"); };
     es.onerror = () => { setConn("bad", "reconnecting…"); };
   }

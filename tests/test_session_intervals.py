@@ -1,0 +1,131 @@
+"""Today's walk-run session inside a run (issue 9): a recorded run replayed as stage 2 of the
+walk-run return speaks "run now" / "walk now" at the interval edges, lets no form cue speak in
+a walk interval, and after a pain stop says nothing more about running.
+
+The run is real (the adept outdoor run's hip accelerometer, 25 minutes), played as an openpod
+pod through the run engine; the cue player is the real one in speech mode, with the speech
+program replaced by a recorder of what would have been said and when (the stream time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from gait.core.records import ALERT_SILENT
+from gait.cues import CuePlayer
+from gait.demo import ADEPT_PATH, adept_sensors, load_adept_run
+from gait.engine.driver import run_source
+from gait.engine.intervals import IntervalPlan
+from gait.engine.setup import RunOptions, open_engine
+from gait.engine.sources import pods_from_blocks
+
+STAGE_2 = [(180.0, 120.0)] * 6  # 6 x (walk 3:00 / run 2:00), after a 10-minute warm-up walk
+# a coach that speaks about bounce at once and often (the hip's ~9.6 cm is always above 1 cm)
+COACH_TOML = """
+[coach.feedback]
+start_s = 0.0
+cooldown_s = 5.0
+[coach.focus]
+rules = ["bounce"]
+[coach.rules.bounce]
+above = 1.0
+above_exit = 0.5
+window_steps = 10
+min_steps = 5
+min_duration_s = 2.0
+repeat_s = 10.0
+"""
+
+
+class Said:
+    """Stands in for espeak-ng: what would have been spoken, at which stream time."""
+
+    def __init__(self) -> None:
+        self.engine = None
+        self.lines: list[tuple[float, str]] = []
+
+    def __call__(self, args, **kw):
+        self.lines.append((self.engine.now_s(), args[-1]))
+
+        class Done:
+            def poll(self):
+                return 0
+
+        return Done()
+
+
+class PainAt:
+    """The recording's packets, with a pain check-in reported when the stream reaches ``at_s``."""
+
+    kind = "recording"
+
+    def __init__(self, source, engine, at_s: float | None, score: int):
+        self.source, self.engine, self.at_s, self.score = source, engine, at_s, score
+        self.reported_s: float | None = None
+
+    def __aiter__(self):
+        return self.gen()
+
+    async def gen(self):
+        async for p in self.source:
+            yield p
+            if self.at_s is not None and self.reported_s is None and self.engine.now_s() >= self.at_s:
+                self.reported_s = self.engine.now_s()
+                self.engine.pain(self.score, "during")
+
+    def stop(self):
+        self.source.stop()
+
+    async def aclose(self):
+        await self.source.aclose()
+
+
+def session(tmp_path: Path, pain_at_s: float | None = None, pain_before: int | None = None, score: int = 0):
+    if not ADEPT_PATH.exists():
+        pytest.skip("the adept recording is not in data/")
+    sensors = {"hip": adept_sensors(load_adept_run())["hip"]}
+    coach_file = tmp_path / "coach.toml"
+    coach_file.write_text(COACH_TOML)
+    said = Said()
+    player = CuePlayer("speech", which=lambda name: f"/usr/bin/{name}", popen=said)
+    options = RunOptions(store=False, coach_config=str(coach_file), placement="waist", speed_mps=3.09,
+                         plan=IntervalPlan.walk_run(STAGE_2), pain_before=pain_before)  # fmt: skip
+    engine = open_engine(options, devices=[d for d, _ in sensors.values()], display=False, cue_player=player)
+    said.engine = engine
+    source = PainAt(pods_from_blocks(sensors, rate_hz=100.0, speed=None), engine, pain_at_s, score)
+    summary = asyncio.run(run_source(source, engine, handle_sigint=False, link_loss_timeout_s=None))
+    return engine, summary, said, source
+
+
+def test_stage_2_says_run_now_and_walk_now_at_the_edges_and_no_form_cue_while_walking(tmp_path):
+    engine, summary, said, _ = session(tmp_path)
+    plan = engine.plan
+    edges = [p for p in plan.phases if p.kind in ("run", "walk") and p.start_s < summary.health["left_hip"]["samples"] / 100.0 - 2]
+    assert len(edges) >= 6  # 25 minutes: the warm-up and the first intervals
+    for p in edges:
+        word = "Run now." if p.kind == "run" else "Walk now."
+        times = [t for t, text in said.lines if text.startswith(word) and f"{p.index} of 6" in text]
+        assert times, (p, said.lines[:20])
+        assert abs(times[0] - p.start_s) <= 1.0  # spoken within a second of the edge
+    assert said.lines[0][1].startswith("Walk briskly for 10 minutes")
+    # form cues: spoken only inside run intervals; recorded silently during the walks
+    form = [(t, text) for t, text in said.lines if not text.startswith(("Run now", "Walk now", "Walk briskly"))]
+    assert form, "the coach spoke no form cue at all"
+    for t, _text in form:
+        assert plan.at(t).kind == "run", (t, plan.at(t))
+    silent = [a for a in summary.alerts if a.rule == "bounce" and a.kind == ALERT_SILENT]
+    assert any(plan.at(a.time_s).kind != "run" for a in silent)
+
+
+def test_a_pain_stop_is_said_within_a_second_and_nothing_about_running_after_it(tmp_path):
+    # pain 2 before the run, 4 during (a rise of 2) in the second run interval
+    engine, summary, said, source = session(tmp_path, pain_at_s=930.0, pain_before=2, score=4)
+    assert source.reported_s is not None
+    stops = [(t, text) for t, text in said.lines if text.startswith("Stop")]
+    assert stops and abs(stops[0][0] - source.reported_s) <= 1.0
+    after = [text for t, text in said.lines if t > stops[0][0]]
+    assert not [x for x in after if x.startswith("Run now")]
+    assert all(x.startswith(("Walk", "Stop")) or "done" in x.lower() for x in after), after
