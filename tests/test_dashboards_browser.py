@@ -230,12 +230,16 @@ def test_review_run_page_matches_store(browser, server, store_dir, shots):
     page.goto(f"{server.base}/trends")
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
     assert page.locator("#verdicts .verdict").count() >= 3
+    # what changed and in which direction; never that a change worked (no cause from medians)
+    body = page.locator("main").inner_text().lower()
+    assert "working" not in body and "worked" not in body and ("up from" in body or "down from" in body)
     page.screenshot(path=str(shots / "trends.png"), full_page=True)
 
     ids = Store(folder, recover=False).run_ids()
     page.goto(f"{server.base}/compare?a={ids[-1]}&b={ids[1]}")
     page.wait_for_selector("body[data-ready='1']", timeout=15_000)
     assert page.locator("#compare tbody tr").count() >= 8
+    assert "working" not in page.locator("main").inner_text().lower()
     page.screenshot(path=str(shots / "compare.png"), full_page=True)
     assert not errors, errors
     assert not outside, outside

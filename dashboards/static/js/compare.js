@@ -33,7 +33,7 @@
     const a = Number(q.get("a")) || list[1].run_id, b = Number(q.get("b")) || list[0].run_id;
     const [A, B] = await Promise.all([G.getJSON(`/api/runs/${a}`), G.getJSON(`/api/runs/${b}`)]);
     const go = (na, nb) => { location.search = `?a=${na}&b=${nb}`; };
-    const head = el("div", { class: "page-head" }, [el("div", {}, [el("h1", { text: "Compare runs" }), el("div", { class: "muted", text: "Is the change working? Medians of each run, and the difference B − A." })])]);
+    const head = el("div", { class: "page-head" }, [el("div", {}, [el("h1", { text: "Compare runs" }), el("div", { class: "muted", text: "What changed between the two runs: medians of each run, and the difference B − A." })])]);
     const pickers = el("div", { class: "cmp-head" }, [
       el("div", { class: "card" }, [el("h3", {}, [el("span", { class: "swatch", dataset: { c: 0 } }), "Run A"]), picker(list, a, (v) => go(v, b))]),
       el("div", { class: "card" }, [el("h3", {}, [el("span", { class: "swatch", dataset: { c: 1 } }), "Run B"]), picker(list, b, (v) => go(a, v))]),

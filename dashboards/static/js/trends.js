@@ -6,7 +6,8 @@
   const app = document.getElementById("app");
 
   function verdicts(points) {
-    // first two periods against the last two (step-weighted): is the change working?
+    // first two periods against the last two (step-weighted): what changed, and in which direction
+    // (never that a change "worked": the runner's own data shows an association, not a cause)
     const out = [];
     if (points.length < 2) return out;
     const k = Math.min(2, Math.floor(points.length / 2));
@@ -31,7 +32,7 @@
       if (Math.abs(d) >= thr) {
         const better = (d > 0) === higherBetter;
         cls = better ? "good" : "bad"; arrow = d > 0 ? "↑" : "↓";
-        words = `${d > 0 ? "up" : "down"} from ${f(a)} to ${f(b)}${better ? ": the change is working" : ""}`;
+        words = `${d > 0 ? "up" : "down"} from ${f(a)} to ${f(b)}${better ? " (the direction you aimed for)" : ""}`;
       }
       out.push(el("div", { class: "verdict", dataset: { key } }, [el("span", { class: `arrow ${cls}`, text: arrow }), el("span", {}, [el("strong", { text: label + " " }), words])]));
     }
@@ -56,7 +57,7 @@
     const v = verdicts(pts);
     const grid = el("div", { class: "charts", id: "trend-charts" });
     app.replaceChildren(...[head,
-      v.length ? el("section", { class: "card" }, [el("h2", { text: `Is it working? First ${period}s against the latest` }), el("div", { class: "verdicts", id: "verdicts" }, v)]) : null,
+      v.length ? el("section", { class: "card" }, [el("h2", { text: `What changed: the first ${period}s against the latest` }), el("div", { class: "verdicts", id: "verdicts" }, v)]) : null,
       el("section", { class: "section" }, [grid]),
       el("section", { class: "card section table-wrap" }, [table(pts, period)]),
     ].filter(Boolean));
