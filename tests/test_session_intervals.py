@@ -112,7 +112,9 @@ def test_stage_2_says_run_now_and_walk_now_at_the_edges_and_no_form_cue_while_wa
         assert abs(times[0] - p.start_s) <= 1.0  # spoken within a second of the edge
     assert said.lines[0][1].startswith("Walk briskly for 10 minutes")
     # form cues: spoken only inside run intervals; recorded silently during the walks
-    form = [(t, text) for t, text in said.lines if not text.startswith(("Run now", "Walk now", "Walk briskly"))]
+    form = [(t, text) for t, text in said.lines if not text.startswith(("Run now", "Walk now", "Walk briskly", "Pain check"))]
+    # a pain check-in is asked with every walk call that follows a run interval
+    assert all("Pain check" in text for t, text in said.lines if text.startswith("Walk now.") and not text.endswith("1 of 6."))
     assert form, "the coach spoke no form cue at all"
     for t, _text in form:
         assert plan.at(t).kind == "run", (t, plan.at(t))
@@ -129,3 +131,17 @@ def test_a_pain_stop_is_said_within_a_second_and_nothing_about_running_after_it(
     after = [text for t, text in said.lines if t > stops[0][0]]
     assert not [x for x in after if x.startswith("Run now")]
     assert all(x.startswith(("Walk", "Stop")) or "done" in x.lower() for x in after), after
+
+
+def test_plans_and_their_pain_prompts():
+    stage1 = IntervalPlan.walk_run([(240.0, 60.0)] * 6)
+    kinds = [p.kind for p in stage1.phases]
+    assert kinds[0] == "warmup" and kinds[-2:] == ["cooldown", "done"] and kinds.count("run") == 6
+    assert stage1.running_s == 360.0 and stage1.phases[-1].start_s == 600 + 6 * 300 + 300
+    # asked at each walk that follows a run: walks 2..6 (the first walk comes before any running)
+    assert stage1.prompts_s == tuple(600.0 + 300.0 * k for k in range(1, 6))
+    continuous = IntervalPlan.walk_run([(0.0, 1800.0)])  # stage 7: 30 minutes' running
+    assert continuous.prompts_s == (1200.0, 1800.0)  # every 10 minutes into the run
+    assert continuous.at(599.0).kind == "warmup" and continuous.at(600.0).running and continuous.at(2400.0).kind == "cooldown"
+    with pytest.raises(ValueError):
+        IntervalPlan.walk_run([(-1.0, 60.0)])

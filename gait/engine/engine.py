@@ -58,7 +58,7 @@ from gait.engine.events import (
     SpeedRead,
     Step,
 )
-from gait.engine.intervals import IntervalPlan, edge_text
+from gait.engine.intervals import PROMPT_TEXT, IntervalPlan, edge_text
 from gait.engine.pod_speed import PodSpeed
 
 HEALTH_EVERY_S = 1.0  # device health to the sinks, seconds of receive time
@@ -119,6 +119,7 @@ class RunEngine:
         self.plan = plan
         self.stopped = False  # a stop alert ended the running part (pain)
         self._phase = -1  # index into plan.phases of the phase announced last
+        self._prompts = list(plan.prompts_s) if plan is not None else []  # pain check-in prompts still due
         self._rx_ns = 0
         self._last_health_ns: int | None = None
         self._next_poll = 0.0
@@ -401,8 +402,15 @@ class RunEngine:
             if self.stopped and p.kind in ("walk", "run"):
                 continue  # after a stop: walking to the end, nothing more to announce but the end
             text = edge_text(p, self.stopped)
+            if self._prompts and abs(self._prompts[0] - p.start_s) < 1e-9:  # one utterance, not two
+                self._prompts.pop(0)
+                text = f"{text} {PROMPT_TEXT}"
             self._emit(IntervalEdge(p.start_s, p.kind, p.index, p.count, p.end_s, text, self.stopped))
             self._alerts([Alert(p.start_s, "interval", ALERT_CUE, text, target=p.kind)])
+        while self._prompts and self._prompts[0] <= now_s:
+            t = self._prompts.pop(0)
+            if not self.stopped:  # after a stop the session is walked to its end: nothing more is asked
+                self._alerts([Alert(t, "interval", ALERT_CUE, PROMPT_TEXT, target="prompt")])
 
     # ------------------------------------------------------------------------------------------
     # health and events

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 WARMUP_S = 600.0  # brisk walking before every session
 COOLDOWN_S = 300.0  # walking after it
+PROMPT_EVERY_S = 600.0  # continuous running: a pain check-in prompt every 10 minutes
+PROMPT_TEXT = "Pain check: how is it now, 0 to 10?"
 WALK, RUN, WARMUP, COOLDOWN, DONE = "walk", "run", "warmup", "cooldown", "done"
 
 
@@ -60,6 +62,23 @@ class IntervalPlan:
             t += cooldown_s
         out.append(Phase(DONE, t, float("inf")))
         return cls(tuple(out))
+
+    @property
+    def prompts_s(self) -> tuple[float, ...]:
+        """When the runner is asked for a pain check-in: at the start of every walk interval that
+        follows a run interval, and every 10 minutes into a long run interval."""
+        out = []
+        ran = False
+        for p in self.phases:
+            if p.kind == WALK and ran:
+                out.append(p.start_s)
+            if p.kind == RUN:
+                ran = True
+                t = p.start_s + PROMPT_EVERY_S
+                while t < p.end_s - 1.0:
+                    out.append(t)
+                    t += PROMPT_EVERY_S
+        return tuple(sorted(out))
 
     def at(self, time_s: float) -> Phase:
         for p in self.phases:
