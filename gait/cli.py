@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_decode)
 
     _add_optional_commands(sub)
+    _add_programme_commands(sub)
     return parser
 
 
@@ -639,6 +640,120 @@ def _add_run_commands(sub: Any) -> None:
     p.add_argument("--all", action="store_true", help="also list devices this program does not support")
     p.add_argument("--json", action="store_true", help="one JSON object per device")
     p.set_defaults(func=cmd_scan)
+
+
+def _day(text: str) -> Any:
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _nrs(text: str) -> int:
+    return _bounded_int(text, 0, 10)
+
+
+def _extent(text: str) -> int:
+    return _bounded_int(text, 0, 4)
+
+
+def _bounded_int(text: str, low: int, high: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number {low}-{high}, got {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected a whole number {low}-{high}, got {value}")
+    return value
+
+
+def cmd_programme(args: argparse.Namespace) -> int:
+    """``gait programme ...``: the red-flag screen, pain check-ins and the walk-run return."""
+    from gait.programme import commands as pc
+    from gait.programme.errors import ProgrammeError, ProgrammeLocked
+
+    out = sys.stdout
+    try:
+        if args.action == "start":
+            return pc.start(args.data_dir, args.date, args.profile, args.stage, args.limits, out)
+        if args.action == "screen":
+            if args.questions:
+                return pc.questions(args.json, out)
+            if args.yes is None:
+                _err("programme screen: give --questions to list them, or --yes ID,ID ('' = all no) to answer")
+                return 2
+            return pc.screen(args.data_dir, args.date, args.yes.split(","), out)
+        if args.action == "checkin":
+            return pc.checkin(args.data_dir, args.date, args.when, args.back, args.leg, args.leg_extent,
+                              args.new_numbness, args.new_weakness, out)
+        if args.action == "session":
+            if not args.completed:
+                _err("programme session: give --completed to record today's planned session as done")
+                return 2
+            return pc.session(args.data_dir, args.date, args.kind, out)
+        if args.action == "clear":
+            return pc.clear(args.data_dir, args.date, args.note, out)
+        if args.action == "status":
+            return pc.status(args.data_dir, args.date, args.json, out)
+        return pc.export(args.data_dir, args.date, args.out, out)
+    except ProgrammeLocked as exc:
+        _err(str(exc))
+        return 3
+    except (ProgrammeError, GaitError, OSError, ValueError) as exc:
+        _err(f"programme {args.action}: {exc}")
+        return 2
+
+
+def _add_programme_commands(sub: Any) -> None:
+    import datetime
+
+    prog = sub.add_parser("programme", help="the programme around the run: red-flag screen, pain check-ins, walk-run "
+                                            "return (not medical advice)")  # fmt: skip
+    acts = prog.add_subparsers(dest="action", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--data-dir", default=None, help="local store folder (default: the user data folder)")
+        p.add_argument("--date", type=_day, default=datetime.date.today(), metavar="YYYY-MM-DD",
+                       help="the day this acts on (default: today)")
+        p.set_defaults(func=cmd_programme)
+
+    p = acts.add_parser("start", help="start (or restart) the programme; the safety state carries over")
+    p.add_argument("--profile", choices=("sciatica", "general"), required=True)
+    p.add_argument("--stage", type=lambda t: _bounded_int(t, 0, 8), default=None,
+                   help="stage to start at (a clinician may set it): 0 entry walks (default), 1-7 walk-run, 8 past 7")
+    p.add_argument("--limits", default=None, metavar="FILE",
+                   help="a clinician's TOML file ([programme] table) that tightens the limits")
+    common(p)
+    p = acts.add_parser("screen", help="the red-flag questions: list them, or answer them")
+    p.add_argument("--questions", action="store_true", help="list the questions (id, level, text)")
+    p.add_argument("--json", action="store_true", help="with --questions: a JSON list of {id, text, level}")
+    p.add_argument("--yes", default=None, metavar="ID,ID", help="the ids answered yes (all others no; '' = all no)")
+    common(p)
+    p = acts.add_parser("checkin", help="a pain check-in: before, during or after a session, or the next morning")
+    p.add_argument("--when", choices=("pre", "during", "after", "morning"), required=True)
+    p.add_argument("--back", type=_nrs, required=True, metavar="N", help="back pain 0-10")
+    p.add_argument("--leg", type=_nrs, required=True, metavar="N", help="leg pain 0-10")
+    p.add_argument("--leg-extent", type=_extent, default=None, dest="leg_extent", metavar="N",
+                   help="how far leg symptoms reach: 0 none, 1 buttock, 2 thigh, 3 below the knee, 4 foot")
+    p.add_argument("--new-numbness", action="store_true", dest="new_numbness", help="new numbness in a leg")
+    p.add_argument("--new-weakness", action="store_true", dest="new_weakness", help="new weakness in a leg")
+    common(p)
+    p = acts.add_parser("session", help="record the day's planned session as done")
+    p.add_argument("--completed", action="store_true", required=True)
+    p.add_argument("--kind", choices=("walk", "walk-run", "run"), default=None,
+                   help="what was done, if not the planned kind (walking is always allowed unless locked)")
+    common(p)
+    p = acts.add_parser("clear", help="record a clinician review (then answer the screen again)")
+    p.add_argument("--note", required=True, help="who reviewed and what they said")
+    common(p)
+    p = acts.add_parser("status", help="state, stage, last class and the next session")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    common(p)
+    p = acts.add_parser("export", help="the diary, classes, stages and flags as CSV, and a printable page")
+    p.add_argument("--out", required=True, metavar="DIR")
+    common(p)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,7 @@ its recorded version, in order, each in the same transaction as the row that rec
 migrated database and a new one are the same by construction. A database written by a newer
 program (a version above `SCHEMA_VERSION`) is refused, never touched.
 
-Schema v2 (current)::
+Schema v3 (current)::
 
     schema_version(version PK, applied_at, description)
     runners(id PK, name UNIQUE, created_at, notes)
@@ -26,6 +26,14 @@ Schema v2 (current)::
     speeds(run_id, device, time_s, speed_mps, source)         speed readings (foot pod, treadmill)
     raw_chunks(id PK, run_id, device, t0_s, t1_s, n, index0, codec, has_gyro, has_flags, data BLOB)
     raw_files(id PK, run_id, device, path, format, size_bytes, sha256, created_at)
+    programme_starts(id PK, day, profile, stage, limits_json, created_at)   the programme (gait.programme)
+    programme_checkins(id PK, day, moment, back_nrs, leg_nrs, leg_extent, new_numbness, new_weakness, created_at)
+    programme_screens(id PK, day, answers_json, created_at)                  red-flag answers {id: bool}
+    programme_clearances(id PK, day, note, created_at)                       recorded clinician reviews
+    programme_sessions(id PK, day, stage, kind, completed, running_min, zone, created_at)
+
+``day`` columns are ISO dates (YYYY-MM-DD): the day a programme record acts on. The programme's
+records are health data: they stay in this file (nothing of them is sent to InfluxDB).
 
 The steps table holds one column per step field of `gait.core.step_fields.STEP_FIELDS` (a field
 newer than the database is added when the store opens it: `ensure_step_columns`); the DDL below
@@ -42,6 +50,8 @@ History:
         flags this version does not know; steps.device and steps.speed_mps; runs.stream_t0_s,
         runs.last_write (heartbeat used by crash recovery), runs.summary_json; tables speeds and
         raw_chunks; indexes for the time-line queries.
+    v3  the programme around the run: starts, pain check-ins, red-flag screens, clinician reviews,
+        sessions (zone = the class last computed by the rules; the rules recompute it).
 """
 
 from __future__ import annotations
@@ -54,7 +64,7 @@ from dataclasses import dataclass
 from gait.core.errors import GaitError
 from gait.core.step_fields import FLAGS, STEP_FIELDS, StepField
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 RUN_OPEN = "open"
 RUN_CLOSED = "closed"
@@ -328,6 +338,58 @@ def _v1_to_v2(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+V3_DDL = """
+CREATE TABLE programme_starts (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    profile TEXT NOT NULL CHECK (profile IN ('sciatica', 'general')),
+    stage INTEGER NOT NULL CHECK (stage BETWEEN 0 AND 8),
+    limits_json TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL
+);
+CREATE TABLE programme_checkins (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    moment TEXT NOT NULL CHECK (moment IN ('pre', 'during', 'after', 'morning')),
+    back_nrs INTEGER NOT NULL CHECK (back_nrs BETWEEN 0 AND 10),
+    leg_nrs INTEGER NOT NULL CHECK (leg_nrs BETWEEN 0 AND 10),
+    leg_extent INTEGER CHECK (leg_extent BETWEEN 0 AND 4),
+    new_numbness INTEGER NOT NULL DEFAULT 0,
+    new_weakness INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE programme_screens (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    answers_json TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE programme_clearances (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    note TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE programme_sessions (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    stage INTEGER NOT NULL CHECK (stage BETWEEN 0 AND 8),
+    kind TEXT NOT NULL CHECK (kind IN ('walk', 'walk-run', 'run')),
+    completed INTEGER NOT NULL DEFAULT 1,
+    running_min REAL NOT NULL DEFAULT 0,
+    zone TEXT CHECK (zone IN ('green', 'amber', 'red', 'unknown')),
+    created_at REAL NOT NULL
+);
+CREATE INDEX programme_checkins_day ON programme_checkins(day);
+CREATE INDEX programme_sessions_day ON programme_sessions(day)
+"""
+
+
+def _v2_to_v3(conn: sqlite3.Connection) -> None:
+    for statement in _statements(V3_DDL):
+        conn.execute(statement)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int  # the version the database has after this migration
@@ -338,6 +400,7 @@ class Migration:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial layout", _v1),
     Migration(2, "quality bit mask, speeds, raw sample chunks, heartbeat, cached summaries", _v1_to_v2),
+    Migration(3, "the programme around the run: starts, check-ins, screens, clinician reviews, sessions", _v2_to_v3),
 )
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
