@@ -174,3 +174,33 @@ def test_a_v2_store_opens_and_gains_the_programme_tables(tmp_path):
         tables = {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"programme_starts", "programme_checkins", "programme_screens", "programme_clearances",
                 "programme_sessions"} <= tables
+
+
+def test_gate_for_the_live_run(tmp_path):
+    import io
+
+    from gait.programme import ConsecutiveDayRun, Pain, ProgrammeLocked, RunNotAllowed, ScreenDue, gate, log_session
+    from gait.programme.commands import screen, start
+
+    out, d = io.StringIO(), tmp_path
+    day = dt.date(2025, 6, 2)
+    start(d, day, "sciatica", 2, None, out)
+    with pytest.raises(ScreenDue):
+        gate(d, day, kind="walk-run")  # sciatica: the red-flag questions first, once a day
+    screen(d, day, [""], out)
+    plan = gate(d, day, kind="walk-run")
+    assert plan.kind == "walk-run" and plan.intervals == ((180, 120),) * 6 and plan.warm_up_walk_s == 600
+    assert plan.stop(Pain(2, 6, 1)).stop and not plan.stop(Pain(0, 1, 0)).stop
+    log_session(d, day)
+    nxt = day + dt.timedelta(days=1)
+    with pytest.raises(ConsecutiveDayRun):
+        gate(d, nxt, kind="walk-run")
+    assert gate(d, nxt).kind == "rest"
+    screen(d, nxt, ["trauma"], out)
+    with pytest.raises(RunNotAllowed):
+        gate(d, nxt + dt.timedelta(days=1), kind="walk-run")
+    assert gate(d, nxt + dt.timedelta(days=1), kind="walk").kind == "walk"
+    screen(d, nxt, ["bowel"], out)
+    for kind in (None, "walk", "walk-run"):
+        with pytest.raises(ProgrammeLocked):
+            gate(d, nxt + dt.timedelta(days=30), kind=kind)
