@@ -24,9 +24,12 @@ from firmware_interface.session import DeviceConfig
 from firmware_interface.sources import ReplaySource, Source, parse_speed
 from gait.core.errors import GaitError
 from gait.engine.driver import run_source
-from gait.engine.events import RunSummary
+from gait.engine.events import RUN_CLOSED, RunSummary
 from gait.engine.setup import RunConfig, RunOptions, load_run_config, open_engine
 from gait.engine.sources import SourceOptions, build_source, devices_for
+from gait.engine.today import interval_plan, log_today, stop_rule, todays_session
+
+LOCKED_EXIT = 3  # the programme is locked (emergency): as `gait programme` says it
 
 EMULATION_HINT = "install the emulation extra (bumble) for --source emulated"
 
@@ -41,6 +44,48 @@ def _say_stored(options: RunOptions, summary: RunSummary) -> None:
         print(f"gait: run {summary.run_id} stored in {where} ({summary.status})", file=sys.stderr)
 
 
+def _programme(options: RunOptions) -> tuple[RunOptions, Any, Any]:
+    """Today's session when the data folder holds a programme: its intervals and stop rule.
+    Raises `ProgrammeLocked` / `RunNotAllowed` (from gait.programme) when no run may start."""
+    today = todays_session(options.data_dir, options.day)
+    if today is None:
+        return options, None, None
+    for text in today.messages:
+        print(f"gait: programme: {text}", file=sys.stderr)
+    if options.plan is not None:
+        print("gait: programme: today's session sets the intervals (--intervals is not used)", file=sys.stderr)
+    return replace(options, plan=interval_plan(today)), today, stop_rule(today)
+
+
+def _refused(exc: Exception) -> int | None:
+    """The exit code for a programme that refuses today's run (None: not such a refusal)."""
+    from gait.programme import ProgrammeLocked, RunNotAllowed
+
+    if isinstance(exc, ProgrammeLocked):
+        print(f"gait: programme locked: {exc}", file=sys.stderr)
+        return LOCKED_EXIT
+    if isinstance(exc, RunNotAllowed):
+        print(f"gait: programme: {exc}", file=sys.stderr)
+        return 2
+    return None
+
+
+def _log(options: RunOptions, today: Any, engine: Any) -> None:
+    if today is None:
+        return
+    summary = engine.summary
+    try:
+        completed = summary.status == RUN_CLOSED and engine.plan_finished()  # the whole session, not a part
+        log = log_today(options.data_dir, today, completed=completed, stopped=engine.stopped,
+                        running_s=engine.running_s())  # fmt: skip
+    except GaitError as exc:
+        print(f"gait: programme: session not logged: {exc}", file=sys.stderr)
+        return
+    done = "completed" if log.completed else "not completed"
+    print(f"gait: programme: {today.day.isoformat()} {today.kind} session (stage {today.stage}) logged, {done}",
+          file=sys.stderr)  # fmt: skip
+
+
 def live(
     source_options: SourceOptions,
     options: RunOptions,
@@ -50,16 +95,21 @@ def live(
     bus: Any = None,
 ) -> int:
     """``gait live`` (and ``gait record`` with ``record``): returns the exit code."""
-    try:  # a bad config or source: before connecting; then the run (the source's own errors)
+    try:  # the programme, a bad config or source: before connecting; then the run
+        options, today, rule = _programme(options)
         cfg = load_run_config(options)
         source = build_source(source_options)
-        summary = asyncio.run(_live(source, source_options, options, cfg, record, out, bus))
+        engine = asyncio.run(_live(source, source_options, options, cfg, record, out, bus, rule))
     except (GaitError, ValueError, OSError) as exc:
-        _err(str(exc))
-        return 2
+        code = _refused(exc)
+        if code is None:
+            _err(str(exc))
+        return 2 if code is None else code
     except ImportError as exc:
         _err(f"{exc}; {EMULATION_HINT}")
         return 2
+    summary = engine.summary
+    _log(options, today, engine)
     if record:
         print(f"gait: wrote {record} ({summary.packets} packets)", file=sys.stderr)
     _say_stored(options, summary)
@@ -74,7 +124,8 @@ async def _live(
     record: str | None,
     out: TextIO | None,
     bus: Any,
-) -> RunSummary:
+    rule: Any = None,
+) -> Any:
     recorder = engine = None
     try:
         await source.prepare()  # BLE: find and connect first, so every device has its decoder
@@ -98,6 +149,7 @@ async def _live(
             bus=bus,
             out=out,
             run_config=cfg,
+            stop_rule=rule,
         )
     except BaseException as exc:  # nothing streamed yet: disconnect (STOP) and close what is open
         if recorder is not None:
@@ -106,7 +158,8 @@ async def _live(
         with contextlib.suppress(Exception):
             await source.aclose()
         raise
-    return await run_source(source, engine, keys=options.keys)
+    await run_source(source, engine, keys=options.keys)
+    return engine
 
 
 def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO | None = None, bus: Any = None) -> int:
@@ -114,10 +167,13 @@ def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO
     (starting at the capture's wall-clock start, the capture referenced) and coached. Without
     ``--config``, the configuration the capture was recorded with (when it holds one)."""
     try:
+        options, today, rule = _programme(options)
         source = ReplaySource(capture, speed=parse_speed(speed))
     except (CaptureError, GaitError, OSError, ValueError) as exc:
-        _err(str(exc))
-        return 2
+        code = _refused(exc)
+        if code is None:
+            _err(str(exc))
+        return 2 if code is None else code
     meta = source.capture_metadata
     live_meta = meta.get("live", {}) if isinstance(meta.get("live"), dict) else {}
     stored = meta.get("config")
@@ -151,12 +207,14 @@ def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO
             bus=bus,
             out=out,
             run_config=cfg,
+            stop_rule=rule,
         )
     except (GaitError, OSError, ValueError) as exc:
         _err(str(exc))
         return 2
     summary = asyncio.run(run_source(source, engine, keys=options.keys))
     _say_stored(options, summary)
+    _log(options, today, engine)
     problem = source.reader.problem
     name = Path(capture).name
     if problem is not None:

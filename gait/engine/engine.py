@@ -86,7 +86,9 @@ class RunEngine:
     ``recorder``: a capture writer that gets every raw packet before it is decoded; ``plan``:
     today's walk and run intervals (`gait.engine.intervals`): "run now" / "walk now" at each edge,
     form cues only while running, and after a stop no more run intervals. Priority of what is
-    said: stop > interval > form cue."""
+    said: stop > interval > form cue. ``stop_rule``: the programme's in-run stop rule (back and
+    leg pain, how far leg symptoms reach), which then judges every pain report instead of the
+    coach's own."""
 
     def __init__(
         self,
@@ -102,6 +104,7 @@ class RunEngine:
         health_every_s: float = HEALTH_EVERY_S,
         run_id: int | None = None,
         plan: IntervalPlan | None = None,
+        stop_rule: Callable[[int, int, int | None], str | None] | None = None,
     ):
         self.sessions = SessionSet(devices, auto=True)
         self.pipeline_config = pipeline or PipelineConfig(placement="sacrum")
@@ -118,6 +121,8 @@ class RunEngine:
         self.pod_speed = PodSpeed()
         self.plan = plan
         self.stopped = False  # a stop alert ended the running part (pain)
+        self.stopped_s: float | None = None
+        self.stop_rule = stop_rule  # the programme's in-run rule: (back, leg, extent) -> stop phrase or None
         self._phase = -1  # index into plan.phases of the phase announced last
         self._prompts = list(plan.prompts_s) if plan is not None else []  # pain check-in prompts still due
         self._rx_ns = 0
@@ -238,6 +243,8 @@ class RunEngine:
             raise ValueError(f"pain score must be a whole number from 0 to 10, got {score!r}")
         if phase not in PAIN_PHASES:
             raise ValueError(f"pain phase must be before, during or after, got {phase!r}")
+        if self.stop_rule is not None:  # one number: taken as both back and leg pain (the cautious reading)
+            return self.checkin(score, score, None, phase=phase, note=note, time_s=time_s)
         with self._lock:
             t = float(self.now_s() if time_s is None else time_s)
             if self.coach is not None:
@@ -249,6 +256,55 @@ class RunEngine:
             self._emit(PainReported(pain_note))
             self._alerts(alerts)
             return [pain_note, *alerts]
+
+    def checkin(
+        self,
+        back_nrs: int,
+        leg_nrs: int,
+        leg_extent: int | None = None,
+        *,
+        phase: str = "during",
+        note: str = "",
+        time_s: float | None = None,
+    ) -> list[Any]:
+        """A pain check-in with back and leg pain (0-10) and how far leg symptoms reach (0-4),
+        judged by the programme's stop rule (without one: the coach's rule on the worse of the two).
+        A stop is said once ("stop running now and walk"); after it only walking and safety.
+        Returns ``[PainNote, *alerts]``."""
+        for name, v, top in (("back", back_nrs, 10), ("leg", leg_nrs, 10), ("leg extent", leg_extent, 4)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= top):
+                raise ValueError(f"{name} must be a whole number from 0 to {top}, got {v!r}")
+        if phase not in PAIN_PHASES:
+            raise ValueError(f"pain phase must be before, during or after, got {phase!r}")
+        if self.stop_rule is None:
+            return self.pain(max(back_nrs, leg_nrs), phase, note, time_s)
+        with self._lock:
+            t = float(self.now_s() if time_s is None else time_s)
+            words = f"back {back_nrs}, leg {leg_nrs}" + ("" if leg_extent is None else f", reaches {leg_extent}")
+            pain_note = PainNote(t, max(back_nrs, leg_nrs), phase, "; ".join(x for x in (words, note) if x))
+            self.summary.pain_notes.append(pain_note)
+            self._emit(PainReported(pain_note))
+            alerts: list[Alert] = []
+            phrase = self.stop_rule(back_nrs, leg_nrs, leg_extent) if phase == "during" else None
+            if phrase and not self.stopped:
+                alerts = [Alert(t, "pain", ALERT_STOP, phrase, float(max(back_nrs, leg_nrs)), severity="stop")]
+                self.stopped_s = t
+            self._alerts(alerts)
+            return [pain_note, *alerts]
+
+    def plan_finished(self) -> bool:
+        """Every walk and run interval of the plan has passed (no plan: True)."""
+        if self.plan is None:
+            return True
+        ends = [p.end_s for p in self.plan.phases if p.kind in ("walk", "run")]
+        return not ends or self.now_s() >= max(ends) - 1.0
+
+    def running_s(self) -> float:
+        """Seconds of the plan's run intervals that have passed (until a stop, or now)."""
+        if self.plan is None:
+            return 0.0
+        end = self.now_s() if self.stopped_s is None else self.stopped_s
+        return sum(max(0.0, min(p.end_s, end) - p.start_s) for p in self.plan.phases if p.running)
 
     def pain_from_thread(self, score: int, phase: str = "during", note: str = "") -> list[Any]:
         """`pain` from another thread (the dashboard server's): run on the run's own event loop
@@ -388,6 +444,8 @@ class RunEngine:
         for a in alerts:
             if a.kind == ALERT_STOP:
                 self.stopped = True
+                if self.stopped_s is None:
+                    self.stopped_s = a.time_s
             self.summary.alerts.append(a)
             self._emit(AlertRaised(a))
 

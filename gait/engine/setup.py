@@ -56,6 +56,7 @@ class RunOptions:
     status_every_s: float | None = DEFAULT_STATUS_EVERY_S
     keys: bool = True  # digit keys are pain check-ins (when stdin is a terminal)
     plan: Any = None  # today's walk and run intervals (gait.engine.intervals.IntervalPlan), or None
+    day: Any = None  # the day the run belongs to (datetime.date; None: today): the programme's day
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,7 @@ def open_engine(
     run_config: RunConfig | None = None,
     environ: Mapping[str, str] | None = None,
     extra_sinks: Sequence[Any] = (),
+    stop_rule: Any = None,
 ) -> RunEngine:
     """A run engine with its sinks: the terminal (unless ``display`` is False), the local store
     (a new run, unless ``options.store`` is False), InfluxDB (when configured), the cue player
@@ -258,6 +260,7 @@ def open_engine(
         pain_after=options.pain_after,
         run_id=run_id,
         plan=options.plan,
+        stop_rule=stop_rule,
     )
 
 

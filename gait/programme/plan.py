@@ -349,12 +349,13 @@ def _plan_for(ctx: _PlanContext, day: dt.date, pre: Pain | None) -> Plan:
         return _walk(day, stage, (WALK,), "", ctx.state)
     if pre_run_gate(pre):
         return _walk(day, stage, (WALK,), phrases.PRE_RUN_GATE_MESSAGE, "pre_run")
-    done_today = [s for s in ctx.sessions if s.day == day and s.completed]
+    done_today = [s for s in ctx.sessions if s.day == day]  # one session a day, finished or not
     if done_today:
         return _rest(day, stage, (WALK,), phrases.SESSION_DONE, "done")
     if stage == walkrun.ENTRY_STAGE:
         return _walk(day, stage, (WALK,), "")
-    run_days = [s.day for s in ctx.sessions if s.completed and s.kind in RUN_KINDS]
+    # a day with running, even a session cut short, is a run day: never two in a row
+    run_days = [s.day for s in ctx.sessions if s.kind in RUN_KINDS and (s.completed or s.running_min > 0)]
     if any(abs((day - d).days) == 1 for d in run_days):
         return _rest(day, stage, (WALK,), phrases.REST_DAY_MESSAGE, "after_run")
     if stage <= walkrun.LAST_STAGE:

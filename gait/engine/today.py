@@ -1,0 +1,76 @@
+"""A run inside the programme: before it starts, today's session decides whether it may start
+at all and what it is; during it, the programme's stop rule judges pain reports; after it, the
+session is logged.
+
+    today = todays_session(data_dir, day)     # None: no programme in this data folder
+    plan = interval_plan(today)               # the walk and run intervals the engine announces
+    rule = stop_rule(today)                   # (back, leg, extent) -> the stop phrase or None
+    log_today(data_dir, today, summary, engine)
+
+Safety first: in the emergency state nothing starts (`ProgrammeLocked`); in the urgent, review
+and hold states, after a pre-run score of 6 or more, or the day after a run, running does not
+start (`RunNotAllowed`; a walking session may). A programme found in the data folder always
+applies: no option turns it off (a developer replaying old captures uses another ``--data-dir``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gait.engine.intervals import IntervalPlan
+
+REST = "rest"
+
+
+def _has_store(data_dir: str | Path | None) -> bool:
+    from gait.storage.local import DB_NAME, default_data_dir
+
+    folder = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    return (folder / DB_NAME).is_file()
+
+
+def todays_session(data_dir: str | Path | None, day: dt.date | None = None) -> Any:
+    """Today's session (`gait.programme.TodaysPlan`), or None when the data folder holds no
+    programme. Raises `ProgrammeLocked` (emergency) or `RunNotAllowed` (and its kinds: a rest
+    day after a run, a screen due) when no session may start today."""
+    if not _has_store(data_dir):
+        return None
+    from gait.programme import ProgrammeNotStarted, RunNotAllowed, gate
+
+    day = day or dt.date.today()
+    try:
+        today = gate(data_dir, day)
+    except ProgrammeNotStarted:
+        return None
+    if today.kind == REST:
+        reason = today.messages[0] if today.messages else "today is a rest day in your programme"
+        raise RunNotAllowed(reason)
+    return gate(data_dir, day, kind=today.kind)
+
+
+def interval_plan(today: Any) -> IntervalPlan:
+    """The session's phases: the warm-up walk, the walk and run intervals, the cool-down walk."""
+    intervals = [(float(w), float(r)) for w, r in today.intervals]
+    return IntervalPlan.walk_run(intervals, warmup_s=float(today.warm_up_walk_s), cooldown_s=float(today.cool_down_walk_s))
+
+
+def stop_rule(today: Any) -> Callable[[int, int, int | None], str | None]:
+    """The programme's in-run stop rule as the engine asks it: the stop phrase, or None."""
+    from gait.programme import Pain
+
+    def rule(back_nrs: int, leg_nrs: int, leg_extent: int | None) -> str | None:
+        return today.stop(Pain(back_nrs, leg_nrs, leg_extent)).phrase
+
+    return rule
+
+
+def log_today(data_dir: str | Path | None, today: Any, *, completed: bool, stopped: bool, running_s: float) -> Any:
+    """Record today's session: completed only when the source ended and no stop cut it short
+    (a session stopped for pain never counts toward progression)."""
+    from gait.programme import log_session
+
+    return log_session(data_dir, today.day, kind=today.kind, completed=completed and not stopped,
+                       running_min=running_s / 60.0)  # fmt: skip
