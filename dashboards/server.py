@@ -9,7 +9,9 @@ never blocks the live writer) and the bus; the only write is a pain check-in fro
 which goes to the live run's coach through the bus callback and into the live run's record.
 
 Pages (HTML, no inline script): ``/`` runs, ``/runs/{id}`` one run, ``/compare?a=&b=``,
-``/trends``, ``/live``. JSON: ``/api/runs``, ``/api/runs/{id}`` (everything a run page needs in
+``/trends``, ``/live``; the programme's ``/programme``, ``/checkin`` and ``/export`` with their
+JSON under ``/api/programme/`` (`dashboards.programme`: check-ins and red-flag answers are its
+writes, with their own rules on where a request comes from). JSON: ``/api/runs``, ``/api/runs/{id}`` (everything a run page needs in
 one response; for a finished run built once, when it closes, and kept gzipped in the store), ``/api/runs/{id}/splits?by=km|minute``, ``/api/trends?period=week|month``,
 ``/api/live/state``, ``/api/live/stream`` (Server-Sent Events), ``POST /api/live/pain``.
 Exports: ``/api/runs/{id}/export/{steps.csv|csv.zip|parquet.zip|fit|html}``.
@@ -26,6 +28,7 @@ routes take a run number and a format name from a fixed list, never a path.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import gzip
 import hmac
@@ -57,6 +60,7 @@ from starlette.responses import (
 from starlette.routing import Route
 
 from dashboards.bus import LiveBus
+from dashboards.programme import programme_routes
 from gait.core.records import Alert, PainNote
 from gait.core.step_fields import CLASS, FLAGS, REVIEW_FIELDS, STEP_FIELDS, TEXT
 from gait.storage import QUALITY_BITS, SCHEMA_VERSION, Store
@@ -483,11 +487,13 @@ def create_app(
     static_dir: str | Path | None = None,
     extra_hosts: tuple[str, ...] = (),
     sse_ping_s: float = 15.0,
+    programme_today: Callable[[], dt.date] | None = None,
 ) -> Starlette:
     """The dashboard app over ``store`` (a Store or its data folder) and an optional live ``bus``.
 
     ``token``: required on every request when given (see the module docstring). ``extra_hosts``:
-    Host names to accept besides loopback when there is no token (tests)."""
+    Host names to accept besides loopback when there is no token (tests). ``programme_today``: the
+    programme's day (default: today's date; tests pass a fixed one)."""
     reader = StoreReader(store)
     live = bus if bus is not None else LiveBus()
     static_root = Path(static_dir) if static_dir is not None else STATIC_DIR
@@ -659,6 +665,8 @@ def create_app(
         Route("/api/live/state", api_live_state),
         Route("/api/live/stream", api_live_stream),
         Route("/api/live/pain", api_live_pain, methods=["POST"]),
+        *programme_routes(reader.data_dir, static_root, store=reader.get, token=token, today=programme_today,
+                          json_response=_json),
     ]
 
     from contextlib import asynccontextmanager
