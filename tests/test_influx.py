@@ -126,9 +126,21 @@ def fast_config(url: str, **kw) -> InfluxConfig:
         retry_min_ms=50,
         max_backoff_ms=300,
         timeout=2000,
+        health_data=True,  # these tests check every kind of point, pain notes included
     )
     base.update(kw)
     return InfluxConfig.from_mapping(base)
+
+
+def test_pain_notes_stay_local_unless_health_data_is_turned_on(tmp_path):
+    run = run_tags()
+    off = InfluxSink(InfluxConfig.from_mapping({"url": "http://127.0.0.1:9"}), outbox_path=tmp_path / "a.sqlite",
+                     start=False)  # fmt: skip
+    assert off.config.health_data is False
+    assert off.put(PainNote(time_s=1.0, score=4, phase="during"), run) is False  # not even queued
+    assert off.put(make_steps(1)[0], run) is True
+    on = InfluxSink(fast_config("http://127.0.0.1:9"), outbox_path=tmp_path / "b.sqlite", start=False)
+    assert on.put(PainNote(time_s=1.0, score=4, phase="during"), run) is True
 
 
 # ----------------------------------------------------------------------------------------------

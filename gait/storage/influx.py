@@ -366,6 +366,8 @@ class InfluxConfig:
     max_queue: int = 1_000_000
     outbox: str | None = None  # path; None: <local data dir>/influx-outbox.sqlite
     durable_outbox: bool = False
+    # pain notes are health data: they stay on this machine unless the user turns this on
+    health_data: bool = False
     client_options: tuple[tuple[str, Any], ...] = ()
     sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # key -> where it came from
 
@@ -418,7 +420,7 @@ class InfluxConfig:
         known = {
             "url", "org", "token", "bucket", "timeout", "verify_ssl", "enable_gzip", "string_fields", "batch_size",
             "flush_interval_ms", "retry_min_ms", "max_backoff_ms", "resend_window_s", "max_queue", "outbox",
-            "durable_outbox", *_CLIENT_PASSTHROUGH,
+            "durable_outbox", "health_data", *_CLIENT_PASSTHROUGH,
         }  # fmt: skip
         unknown = sorted(set(values) - known)
         if unknown:
@@ -450,6 +452,7 @@ class InfluxConfig:
             max_queue=max(1, num("max_queue", 1_000_000)),
             outbox=str(values["outbox"]) if values.get("outbox") else None,
             durable_outbox=_to_bool(values.get("durable_outbox", False)),
+            health_data=_to_bool(values.get("health_data", False)),
             client_options=passthrough,
             sources=tuple((sources or {}).items()),
         )
@@ -722,6 +725,8 @@ class InfluxSink:
         """Queue one record of ``run``. Never blocks; False if it was dropped or is not sent to InfluxDB."""
         if not isinstance(record, MAPPED_RECORDS):
             return False
+        if isinstance(record, PainNote) and not self.config.health_data:
+            return False  # health data stays local unless [influxdb] health_data = true
         if self._closed or len(self._queue) >= self.config.max_queue:
             self._dropped += 1
             return False
