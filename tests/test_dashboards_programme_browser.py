@@ -49,6 +49,7 @@ def browser():
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory):
     out = tmp_path_factory.mktemp("screenshots")
+    (out / "pages").mkdir()
     print(f"\nscreenshots: {out}")
     yield out
     if os.environ.get("GAIT_UPDATE_SCREENSHOTS") == "1":  # refresh the README's copies on request only
@@ -99,8 +100,8 @@ def test_red_flag_panel_on_every_programme_page(browser, tmp_path, shots):
                 check_panel(page)
                 assert page.locator("#app .bad").count() == 0, page.locator("#app").inner_text()
                 assert page.evaluate("document.documentElement.scrollWidth") <= kw["viewport"]["width"], (path, tag)
-                name = path.strip("/")
-                page.screenshot(path=str(shots / f"programme-{name}-{tag}.png"), full_page=True)
+                name = path.strip("/")  # kept with the test's screenshots, not copied to the README's
+                page.screenshot(path=str(shots / "pages" / f"programme-{name}-{tag}.png"), full_page=True)
             page.goto(f"{srv.base}/programme")
             page.wait_for_selector("body[data-ready='1']")
             assert page.locator("#plan-kind").inner_text().lower() == "rest"  # the day after a run
