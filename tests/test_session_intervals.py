@@ -21,25 +21,9 @@ from gait.engine.driver import run_source
 from gait.engine.intervals import IntervalPlan
 from gait.engine.setup import RunOptions, open_engine
 from gait.engine.sources import pods_from_blocks
+from tests.test_live_outputs import COACH_TOML  # a coach that speaks about bounce at once and often
 
 STAGE_2 = [(180.0, 120.0)] * 6  # 6 x (walk 3:00 / run 2:00), after a 10-minute warm-up walk
-# a coach that speaks about bounce at once and often (the hip's ~9.6 cm is always above 1 cm)
-COACH_TOML = """
-[coach.feedback]
-start_s = 0.0
-cooldown_s = 5.0
-[coach.focus]
-rules = ["bounce"]
-[coach.rules.bounce]
-above = 1.0
-above_exit = 0.5
-window_steps = 10
-min_steps = 5
-min_duration_s = 2.0
-repeat_s = 10.0
-"""
-
-
 class Said:
     """Stands in for espeak-ng: what would have been spoken, at which stream time."""
 
