@@ -144,6 +144,15 @@ def test_checkin_in_the_page_changes_the_traffic_light(browser, tmp_path, shots)
         assert "Morning: back 5, leg 3" in page.locator("#checkins").inner_text()
         check_panel(page)
         page.screenshot(path=str(shots / "programme.png"), full_page=True)
+        # a screen answered all "no" needs the page's own origin: Chromium's fetch from the page sends it
+        page.goto(f"{srv.base}/checkin")
+        page.wait_for_selector("body[data-ready='1']")
+        for q in page.locator("#screen-form fieldset.q").all():
+            q.locator("label[data-answer='no']").click()
+        page.locator("#screen-save").click()
+        page.wait_for_function("() => document.body.dataset.updates == '2'", timeout=10_000)
+        assert "No warning signs reported" in page.locator("#checkin-flash").inner_text()
+        assert page.locator("#screens li").first.inner_text().endswith("no warning signs")
         assert not errors, errors
         assert not outside, outside
         ctx.close()
