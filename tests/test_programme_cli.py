@@ -109,8 +109,11 @@ def test_ten_week_history(tmp_path, capsys):
     text = [t.strip() for t in re.sub(r"<[^>]+>", "\n", page.split("<body>", 1)[1]).splitlines() if t.strip()]
     summary = [line.lstrip("- ") for line in red_flag_summary().splitlines()]
     assert text[: len(summary)] == summary
+    for name in ("diary.csv", "sessions.csv", "stages.csv", "flags.csv"):  # every export opens with the red flags
+        head = (out_dir / name).read_text(encoding="utf-8").splitlines()[: len(summary)]
+        assert [x.removeprefix("# ").lstrip("- ") for x in head[1:]] == summary[1:] and head[0].startswith("# ")
     with (out_dir / "sessions.csv").open() as f:
-        rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(x for x in f if not x.startswith("#")))
     by_day = {dt.date.fromisoformat(r["date"]): r for r in rows}
     assert by_day[D0 + dt.timedelta(days=16)]["class"] == "red" and by_day[D0 + dt.timedelta(days=16)]["stopped"] == "1"
     assert by_day[D0 + dt.timedelta(days=18)]["class"] == "red"  # did not settle
@@ -124,7 +127,7 @@ def test_ten_week_history(tmp_path, capsys):
         assert weeks[k] <= weeks[k - 1] * 1.10 + 1e-6
         assert weeks[k] + weeks[k - 1] <= 1.30 * (weeks[k - 2] + weeks[k - 3]) + 1e-6
     with (out_dir / "flags.csv").open() as f:
-        flags = list(csv.DictReader(f))
+        flags = list(csv.DictReader(x for x in f if not x.startswith("#")))
     assert [f["level"] for f in flags if f["event"] == "screen"] == ["clear", "emergency", "clear"]
     # the diary is stored locally, and the cached classes agree with the rules
     with Store(tmp_path / "store") as s:

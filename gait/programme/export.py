@@ -18,7 +18,11 @@ FILES = ("diary.csv", "sessions.csv", "stages.csv", "flags.csv", "programme.html
 
 
 def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    """A CSV file whose first lines (``#``) are the red-flag summary and the disclaimer, as on
+    every page of the programme; the table follows."""
     with path.open("w", newline="", encoding="utf-8") as f:
+        for line in (*red_flag_summary().splitlines(), phrases.DISCLAIMER):
+            f.write(f"# {line}\n")
         w = csv.writer(f)
         w.writerow(header)
         w.writerows(rows)
