@@ -129,3 +129,29 @@ def test_plans_and_their_pain_prompts():
     assert continuous.at(599.0).kind == "warmup" and continuous.at(600.0).running and continuous.at(2400.0).kind == "cooldown"
     with pytest.raises(ValueError):
         IntervalPlan.walk_run([(-1.0, 60.0)])
+
+
+def _coached_run(tmp_path, feedback_on):
+    sensors = {"hip": adept_sensors(load_adept_run(minutes=8.0))["hip"]}
+    coach_file = tmp_path / "coach.toml"
+    coach_file.write_text(COACH_TOML)
+    said = Said()
+    player = CuePlayer("speech", which=lambda name: f"/usr/bin/{name}", popen=said)
+    options = RunOptions(store=False, coach_config=str(coach_file), placement="waist", speed_mps=3.09)
+    engine = open_engine(options, devices=[d for d, _ in sensors.values()], display=False, cue_player=player,
+                         feedback_on=feedback_on)  # fmt: skip
+    said.engine = engine
+    asyncio.run(run_source(pods_from_blocks(sensors, rate_hz=100.0, speed=None), engine, handle_sigint=False,
+                           link_loss_timeout_s=None))  # fmt: skip
+    return engine, said
+
+
+def test_faded_feedback_speaks_only_inside_its_windows(tmp_path):
+    if not ADEPT_PATH.exists():
+        pytest.skip("the adept recording is not in data/")
+    _, full = _coached_run(tmp_path, lambda running_s: True)
+    _, none = _coached_run(tmp_path, lambda running_s: False)
+    _, half = _coached_run(tmp_path, lambda running_s: (running_s // 120) % 2 == 0)  # on, off, on... 2-minute windows
+    assert len(full.lines) >= 10 and none.lines == []
+    assert half.lines and all((t // 120) % 2 == 0 for t, _ in half.lines)
+    assert len(half.lines) < len(full.lines)

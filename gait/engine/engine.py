@@ -88,7 +88,8 @@ class RunEngine:
     form cues only while running, and after a stop no more run intervals. Priority of what is
     said: stop > interval > form cue. ``stop_rule``: the programme's in-run stop rule (back and
     leg pain, how far leg symptoms reach), which then judges every pain report instead of the
-    coach's own."""
+    coach's own. ``feedback_on``: the retraining block's faded feedback, a function of the
+    seconds run so far (form cues outside its windows are recorded silently)."""
 
     def __init__(
         self,
@@ -105,6 +106,7 @@ class RunEngine:
         run_id: int | None = None,
         plan: IntervalPlan | None = None,
         stop_rule: Callable[[int, int, int | None], str | None] | None = None,
+        feedback_on: Callable[[float], bool] | None = None,
     ):
         self.sessions = SessionSet(devices, auto=True)
         self.pipeline_config = pipeline or PipelineConfig(placement="sacrum")
@@ -123,6 +125,7 @@ class RunEngine:
         self.stopped = False  # a stop alert ended the running part (pain)
         self.stopped_s: float | None = None
         self.stop_rule = stop_rule  # the programme's in-run rule: (back, leg, extent) -> stop phrase or None
+        self.feedback_on = feedback_on  # faded feedback: running seconds -> may a form cue speak now?
         self._phase = -1  # index into plan.phases of the phase announced last
         self._prompts = list(plan.prompts_s) if plan is not None else []  # pain check-in prompts still due
         self._rx_ns = 0
@@ -300,10 +303,11 @@ class RunEngine:
         return not ends or self.now_s() >= max(ends) - 1.0
 
     def running_s(self) -> float:
-        """Seconds of the plan's run intervals that have passed (until a stop, or now)."""
-        if self.plan is None:
-            return 0.0
+        """Seconds of running so far: the plan's run intervals that have passed (until a stop, or
+        now); without a plan, the whole run."""
         end = self.now_s() if self.stopped_s is None else self.stopped_s
+        if self.plan is None:  # no session plan: all of the run is running
+            return end
         return sum(max(0.0, min(p.end_s, end) - p.start_s) for p in self.plan.phases if p.running)
 
     def pain_from_thread(self, score: int, phase: str = "during", note: str = "") -> list[Any]:
@@ -436,7 +440,10 @@ class RunEngine:
     def _form_cues_allowed(self, alerts: list[Alert]) -> list[Alert]:
         """With a plan, form cues speak only while running (and never after a stop): the others
         are recorded silently."""
-        if self.plan is None or (not self.stopped and self.plan.at(self.now_s()).running):
+        allowed = not self.stopped and (self.plan is None or self.plan.at(self.now_s()).running)
+        if allowed and self.feedback_on is not None:
+            allowed = bool(self.feedback_on(self.running_s()))
+        if allowed:
             return alerts
         return [replace(a, kind=ALERT_SILENT) if a.kind in (ALERT_CUE, ALERT_CLEAR) else a for a in alerts]
 

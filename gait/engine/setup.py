@@ -177,6 +177,7 @@ def open_engine(
     environ: Mapping[str, str] | None = None,
     extra_sinks: Sequence[Any] = (),
     stop_rule: Any = None,
+    feedback_on: Any = None,
 ) -> RunEngine:
     """A run engine with its sinks: the terminal (unless ``display`` is False), the local store
     (a new run, unless ``options.store`` is False), InfluxDB (when configured), the cue player
@@ -261,6 +262,7 @@ def open_engine(
         run_id=run_id,
         plan=options.plan,
         stop_rule=stop_rule,
+        feedback_on=feedback_on,
     )
 
 
