@@ -199,6 +199,16 @@ def test_invariant_4_through_the_planner_past_stage_7(skips):
         assert weeks[k] + weeks[k - 1] <= 1.30 * (weeks[k - 2] + weeks[k - 3]) + 1e-6
     run_days = sorted(s.day for s in h.sessions)
     assert all((b - a).days >= 2 for a, b in zip(run_days, run_days[1:], strict=False))
+    # and on every sliding 14-day window (once there are 14 days of running before it)
+    by_day = {s.day: s.running_min for s in h.sessions}
+    if by_day:
+        last = max(by_day) + dt.timedelta(days=13)
+        end = first + dt.timedelta(days=27)
+        while end <= last:
+            cur = sum(m for d, m in by_day.items() if end - dt.timedelta(days=13) <= d <= end)
+            prev = sum(m for d, m in by_day.items() if end - dt.timedelta(days=27) <= d <= end - dt.timedelta(days=14))
+            assert cur <= 1.30 * prev + 1e-6, (end, cur, prev)
+            end += dt.timedelta(days=1)
 
 
 @SETTINGS

@@ -17,7 +17,7 @@ review and then a screen with every answer "no".
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -345,13 +345,12 @@ def _plan_for(ctx: _PlanContext, day: dt.date, pre: Pain | None) -> Plan:
     stage = ctx.progress.stage
     if ctx.state == EMERGENCY:
         return _rest(day, stage, (), phrases.EMERGENCY_MESSAGE, EMERGENCY)
+    if any(s.day == day for s in ctx.sessions):  # one session a day, finished or not, whatever the state
+        return _rest(day, stage, (WALK,), phrases.SESSION_DONE, "done")
     if ctx.state in (URGENT, REVIEW, HOLD):
         return _walk(day, stage, (WALK,), "", ctx.state)
     if pre_run_gate(pre):
         return _walk(day, stage, (WALK,), phrases.PRE_RUN_GATE_MESSAGE, "pre_run")
-    done_today = [s for s in ctx.sessions if s.day == day]  # one session a day, finished or not
-    if done_today:
-        return _rest(day, stage, (WALK,), phrases.SESSION_DONE, "done")
     if stage == walkrun.ENTRY_STAGE:
         return _walk(day, stage, (WALK,), "")
     # a day with running, even a session cut short, is a run day: never two in a row
@@ -369,7 +368,39 @@ def _plan_for(ctx: _PlanContext, day: dt.date, pre: Pain | None) -> Plan:
     if len(in_week) >= walkrun.RUNS_PER_WEEK_BEYOND:
         return _rest(day, stage, (WALK,), phrases.REST_DAY_MESSAGE, "week")
     session_s = int(weekly_target_min(ctx, day) * 60 / walkrun.RUNS_PER_WEEK_BEYOND)
+    cap_min = sliding_cap_min(ctx.sessions, day)
+    if cap_min is not None and cap_min * 60 < session_s:  # the fixed 14-day cap, on every window
+        session_s = int(cap_min * 60)
+        if session_s < 60:
+            return _rest(day, stage, (WALK,), phrases.REST_DAY_MESSAGE, "week")
     return Plan(day, RUN, stage, ((0, session_s),), walkrun.WARM_UP_WALK_S, walkrun.COOL_DOWN_WALK_S, (WALK, RUN), "")
+
+
+def sliding_cap_min(sessions: Sequence[SessionLog], day: dt.date) -> float | None:
+    """The most running (minutes) a session on ``day`` may hold so that no 14-day window containing
+    it holds more than 1.30 x the 14 days before that window (the fixed cap, on every window, not
+    only on whole programme weeks: later sessions check the windows that contain them). Windows
+    whose 14 days before start before the first run past stage 7 are left to the weekly rules
+    (which count the stage-7 weeks). None: no such window yet."""
+    runs: dict[dt.date, float] = {}
+    for s in sessions:
+        if s.kind in RUN_KINDS and s.running_min > 0:
+            runs[s.day] = runs.get(s.day, 0.0) + float(s.running_min)
+    beyond = [s.day for s in sessions if s.stage == walkrun.BEYOND_STAGE and s.kind in RUN_KINDS]
+    if not runs or not beyond:
+        return None
+    first = min(beyond)  # the cap is on running past stage 7: the climb through the stages is not
+    best: float | None = None
+    ratio = 1.0 + walkrun.CAP_14_DAY_PCT / 100.0
+    for k in range(14):
+        end = day + dt.timedelta(days=k)
+        if end - dt.timedelta(days=27) < first:
+            continue
+        cur = sum(m for d, m in runs.items() if end - dt.timedelta(days=13) <= d <= end)
+        prev = sum(m for d, m in runs.items() if end - dt.timedelta(days=27) <= d <= end - dt.timedelta(days=14))
+        allow = ratio * prev - cur
+        best = allow if best is None else min(best, allow)
+    return None if best is None else max(0.0, best)
 
 
 def start_session(plan: Plan, kind: str | None = None) -> Plan:
