@@ -700,6 +700,19 @@ def cmd_programme(args: argparse.Namespace) -> int:
             return pc.clear(args.data_dir, args.date, args.note, out)
         if args.action == "status":
             return pc.status(args.data_dir, args.date, args.json, out)
+        if args.action in ("focus", "probe", "review"):
+            from gait.programme import retrain_commands as rc
+
+            if args.action == "focus":
+                baseline = args.baseline_spm if args.baseline_spm is not None else args.baseline
+                if args.baseline_spm is not None and args.start not in (None, "cadence"):
+                    _err("programme focus: --baseline-spm is for the cadence focus; use --baseline")
+                    return 2
+                return rc.focus(args.data_dir, args.date, args.start, baseline, args.delta_pct, args.foot_sensor,
+                                args.run_value, args.json, out)
+            if args.action == "probe":
+                return rc.probe(args.data_dir, args.date, args.value, args.json, out)
+            return rc.review_cmd(args.data_dir, args.date, args.json, out)
         return pc.export(args.data_dir, args.date, args.out, out)
     except ProgrammeLocked as exc:
         _err(str(exc))
@@ -752,6 +765,29 @@ def _add_programme_commands(sub: Any) -> None:
     p.add_argument("--note", required=True, help="who reviewed and what they said")
     common(p)
     p = acts.add_parser("status", help="state, stage, last class and the next session")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    common(p)
+    p = acts.add_parser("focus", help="retraining one focus at a time: show it, or start one (cadence, landing, lean)")
+    p.add_argument("--start", choices=("cadence", "landing", "lean"), default=None, metavar="METRIC",
+                   help="start a block on this focus (cadence, landing, lean)")
+    p.add_argument("--baseline-spm", type=float, default=None, dest="baseline_spm", metavar="N",
+                   help="cadence baseline in steps/min (default: the latest stored run's running steps)")
+    p.add_argument("--baseline", type=float, default=None, metavar="X",
+                   help="baseline of the focus metric in its unit (landing: g, lean: deg)")
+    p.add_argument("--delta-pct", type=float, default=None, dest="delta_pct", metavar="PCT",
+                   help="the change over the baseline (cadence: +5 first, at most the cap of +10)")
+    p.add_argument("--foot-sensor", action="store_true", dest="foot_sensor",
+                   help="a foot or shank sensor is worn (needed for a softer landing)")
+    p.add_argument("--run-value", type=float, default=None, dest="run_value", metavar="X",
+                   help="record today's session mean of the focus metric")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    common(p)
+    p = acts.add_parser("probe", help="record today's retention probe (5 minutes without feedback)")
+    p.add_argument("--value", type=float, default=None, metavar="X",
+                   help="the probe's mean of the focus metric (default: the latest stored run's running steps)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    common(p)
+    p = acts.add_parser("review", help="the focus metric against each session's pain class (an association)")
     p.add_argument("--json", action="store_true", help="one JSON object")
     common(p)
     p = acts.add_parser("export", help="the diary, classes, stages and flags as CSV, and a printable page")

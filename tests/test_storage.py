@@ -29,6 +29,7 @@ from gait.storage import (
     SpeedSample,
     Store,
     default_data_dir,
+    migrate,
 )
 from gait.storage.local import bench_store
 from gait.storage.schema import QUALITY_BITS, mask_to_quality, quality_to_mask
@@ -268,6 +269,19 @@ def test_migrate_hand_made_v1_database(tmp_path):
         assert _table_columns(fresh.conn) == migrated  # a migrated database equals a new one
     with Store(folder) as again:
         assert again.migrations_applied == []
+
+
+def test_a_v3_programme_store_gains_the_focus_tables(tmp_path):
+    """Each migration applies in order on an existing database: a v3 store with programme rows."""
+    conn = sqlite3.connect(tmp_path / "gait.sqlite", isolation_level=None)
+    assert migrate(conn, target=3) == [1, 2, 3]
+    conn.execute("INSERT INTO programme_starts (day, profile, stage, created_at) VALUES ('2025-05-05', 'general', 2, 0)")
+    conn.close()
+    with Store(tmp_path) as s:
+        assert s.migrations_applied == list(range(4, SCHEMA_VERSION + 1))
+        assert s.conn.execute("SELECT profile FROM programme_starts").fetchone() == ("general",)
+        tables = {r[0] for r in s.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert {"programme_focus", "programme_focus_values"} <= tables
 
 
 def test_newer_schema_is_refused(tmp_path):

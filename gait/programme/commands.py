@@ -17,6 +17,7 @@ from gait.programme.export import export as write_export
 from gait.programme.pain import EXTENT_WORDS, CheckIn, Pain
 from gait.programme.plan import ProgrammeStatus, Start, evaluate
 from gait.programme.redflags import QUESTIONS, Clearance, Screen, answers_from_yes, red_flag_summary, screen_level
+from gait.programme.retrain_access import focus_summary
 from gait.programme.store import ProgrammeStore
 
 
@@ -118,8 +119,9 @@ def status(data_dir: str | Path | None, day: dt.date, as_json: bool, out: IO[str
     with ProgrammeStore.open(data_dir) as ps:
         st = evaluate(ps.history(), day)
         ps.save_zones(st.sessions)
+        focus = focus_summary(ps, day)
     if as_json:
-        _emit(out, json.dumps(st.to_dict(), indent=1))
+        _emit(out, json.dumps({**st.to_dict(), "focus": focus}, indent=1))
         return 0
     _emit(out, red_flag_summary())
     for line in _status_lines(st):

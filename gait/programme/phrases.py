@@ -123,3 +123,43 @@ KIND_WORDS: dict[str, str] = {
     "walk-run": "walk-run",
     "run": "easy continuous run",
 }
+
+# --- retraining, one focus at a time (F4) and the form-pain review (F5) -------------------------
+# Cue wording names something outside the body where it can (external focus, G14): (below the
+# band, above the band) for each focus metric.
+FOCUS_CUES_BELOW: dict[str, str] = {
+    "cadence": "Quick, light steps to the beat.",
+    "landing": "Land quietly, as if the ground were thin ice.",
+    "lean": "Let the path ahead draw you gently forward.",
+}
+FOCUS_CUES_ABOVE: dict[str, str] = {
+    "cadence": "Let the beat settle: easy, relaxed steps.",
+    "landing": "Land quietly, as if the ground were thin ice.",
+    "lean": "Run tall: head up towards the sky.",
+}
+FOCUS_NAMES: dict[str, str] = {
+    "cadence": "quicker, lighter steps (cadence)",
+    "landing": "a softer landing",
+    "lean": "trunk lean within your own band",
+}
+FOCUS_CHECK_CUE = "Form check: {focus}."
+PROBE_START = "Probe: five minutes without cues. Run the way you practised."
+PROBE_END = "Probe done. Thank you."
+FOCUS_BOUNCE_NOTE = "Bounce is shown in the review, not cued: it usually falls as cadence rises."
+FOCUS_LANDING_WARNING = (
+    "A softer landing can move load to the calf and Achilles: the check-ins ask about them while "
+    "this focus is active."
+)
+FOCUS_LEAN_NOTE = "No evidence for a best lean in back pain: the band is around your own usual lean."
+LANDING_CHECKIN_QUESTIONS: tuple[str, ...] = (
+    "Calf pain today, 0 to 10?",
+    "Achilles (back of the heel) pain today, 0 to 10?",
+)
+FOCUS_STALLED = (
+    "The probes did not hold the change twice. This focus stays in maintenance and no new focus "
+    "unlocks; a review with a coach or physiotherapist can help."
+)
+FOCUS_REPEAT = "The probe did not hold the change: sessions 5 to 8 repeat once."
+FOCUS_PASSED = "The 7-day probe held the change. The next focus can start after 14 days without a red session."
+ASSOCIATION_CAPTION = "An association in your own data, not proof of cause."
+ASSOCIATION_NOT_ENOUGH = "Not enough data yet: the view needs at least 6 sessions over 21 days."

@@ -6,7 +6,7 @@ its recorded version, in order, each in the same transaction as the row that rec
 migrated database and a new one are the same by construction. A database written by a newer
 program (a version above `SCHEMA_VERSION`) is refused, never touched.
 
-Schema v3 (current)::
+Schema v4 (current)::
 
     schema_version(version PK, applied_at, description)
     runners(id PK, name UNIQUE, created_at, notes)
@@ -31,6 +31,9 @@ Schema v3 (current)::
     programme_screens(id PK, day, answers_json, created_at)                  red-flag answers {id: bool}
     programme_clearances(id PK, day, note, created_at)                       recorded clinician reviews
     programme_sessions(id PK, day, stage, kind, completed, running_min, zone, created_at)
+    programme_focus(id PK, day, metric, baseline, delta_pct, speed_mps, foot_sensor, created_at)
+                                                                             retraining focus starts
+    programme_focus_values(id PK, day, metric, kind 'run'|'probe', label, value, speed_mps, created_at)
 
 ``day`` columns are ISO dates (YYYY-MM-DD): the day a programme record acts on. The programme's
 records are health data: they stay in this file (nothing of them is sent to InfluxDB).
@@ -52,6 +55,8 @@ History:
         raw_chunks; indexes for the time-line queries.
     v3  the programme around the run: starts, pain check-ins, red-flag screens, clinician reviews,
         sessions (zone = the class last computed by the rules; the rules recompute it).
+    v4  retraining one focus at a time: focus starts (metric, the runner's own baseline, the change
+        asked for) and the focus metric's values (a session's mean, retention probes).
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ from dataclasses import dataclass
 from gait.core.errors import GaitError
 from gait.core.step_fields import FLAGS, STEP_FIELDS, StepField
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 RUN_OPEN = "open"
 RUN_CLOSED = "closed"
@@ -390,6 +395,36 @@ def _v2_to_v3(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+V4_DDL = """
+CREATE TABLE programme_focus (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    metric TEXT NOT NULL CHECK (metric IN ('cadence', 'landing', 'lean')),
+    baseline REAL NOT NULL,
+    delta_pct REAL NOT NULL,
+    speed_mps REAL,
+    foot_sensor INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE programme_focus_values (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    metric TEXT NOT NULL CHECK (metric IN ('cadence', 'landing', 'lean')),
+    kind TEXT NOT NULL CHECK (kind IN ('run', 'probe')),
+    label TEXT NOT NULL DEFAULT '',
+    value REAL NOT NULL,
+    speed_mps REAL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX programme_focus_values_day ON programme_focus_values(day)
+"""
+
+
+def _v3_to_v4(conn: sqlite3.Connection) -> None:
+    for statement in _statements(V4_DDL):
+        conn.execute(statement)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int  # the version the database has after this migration
@@ -401,6 +436,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial layout", _v1),
     Migration(2, "quality bit mask, speeds, raw sample chunks, heartbeat, cached summaries", _v1_to_v2),
     Migration(3, "the programme around the run: starts, check-ins, screens, clinician reviews, sessions", _v2_to_v3),
+    Migration(4, "retraining one focus at a time: focus starts, the focus metric's run and probe values", _v3_to_v4),
 )
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
