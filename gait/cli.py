@@ -700,6 +700,8 @@ def cmd_programme(args: argparse.Namespace) -> int:
             return pc.clear(args.data_dir, args.date, args.note, out)
         if args.action == "status":
             return pc.status(args.data_dir, args.date, args.json, out)
+        if args.action in ("heat", "ice", "yoga", "shoes"):
+            return _programme_care(args, out)
         if args.action in ("focus", "probe", "review"):
             from gait.programme import retrain_commands as rc
 
@@ -720,6 +722,79 @@ def cmd_programme(args: argparse.Namespace) -> int:
     except (ProgrammeError, GaitError, OSError, ValueError) as exc:
         _err(f"programme {args.action}: {exc}")
         return 2
+
+
+def _yes_no(text: str) -> bool:
+    if text.lower() not in ("yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected yes or no, got {text!r}")
+    return text.lower() == "yes"
+
+
+def _care_minutes(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected minutes, got {text!r}") from None
+    if not 0 < value <= 600:
+        raise argparse.ArgumentTypeError(f"expected minutes above 0, got {text!r}")
+    return value
+
+
+def _programme_care(args: argparse.Namespace, out: Any) -> int:
+    """``gait programme heat|ice|yoga|shoes``; a refusal prints its reason and exits 2 (3 when locked)."""
+    from gait.programme import care_commands as cc
+
+    if args.action in ("heat", "ice"):
+        return cc.timer(args.data_dir, args.date, args.action, args.minutes, args.skin_numb, args.json, out)
+    if args.action == "yoga":
+        return cc.yoga(args.data_dir, args.date, args.minutes, args.in_class, args.pain, args.new_leg_symptoms,
+                       args.json, out)
+    action = ("start" if args.start else "run" if args.run is not None else "walk" if args.walk is not None
+              else "check" if args.check else "show")
+    minutes = args.run if args.run is not None else args.walk if args.walk is not None else 0.0
+    return cc.shoes(args.data_dir, args.date, action, minutes=minutes, footwear=args.footwear, surface=args.surface,
+                    soles_numb=args.soles_numb, foot_bone_injury_12m=args.foot_bone_injury, foot_pain_nrs=args.foot_pain,
+                    bone_spot=args.bone_spot, as_json=args.json, out=out)
+
+
+def _add_programme_care_commands(acts: Any, common: Any) -> None:
+    for kind, default, extra in (("heat", 15, "before the run, 10-20 minutes"),
+                                 ("ice", 10, "after the run, at most 20 minutes, a cloth between pack and skin")):
+        p = acts.add_parser(kind, help=f"start a {kind} timer ({extra}); refused on numb skin and while a red flag "
+                                       "is open")  # fmt: skip
+        p.add_argument("--minutes", type=_care_minutes, default=None, metavar="N", help=f"default {default}")
+        p.add_argument("--skin-numb", type=_yes_no, required=True, dest="skin_numb", metavar="yes|no",
+                       help="is the skin where you will put it numb or less sensitive?")
+        p.add_argument("--json", action="store_true", help="the timer as JSON")
+        common(p)
+    p = acts.add_parser("yoga", help="log a yoga or mobility session (the studied dose: 1 class a week plus home "
+                                     "practice, 12 weeks)")  # fmt: skip
+    p.add_argument("--minutes", type=_care_minutes, required=True, metavar="N")
+    p.add_argument("--class", action="store_true", dest="in_class", help="a class (default: practice at home)")
+    p.add_argument("--pain", type=_nrs, default=None, metavar="N", help="pain the session provoked, 0-10")
+    p.add_argument("--new-leg-symptoms", action="store_true", dest="new_leg_symptoms",
+                   help="new numbness or weakness in a leg")
+    p.add_argument("--json", action="store_true", help="the entry and the weekly adherence as JSON")
+    common(p)
+    p = acts.add_parser("shoes", help="the minimal-shoe / barefoot transition: start it, log minimal-shoe minutes, "
+                                      "show the week's allowance")  # fmt: skip
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--start", action="store_true", help="start the transition (refused, with the reason, when not "
+                                                        "eligible)")  # fmt: skip
+    g.add_argument("--run", type=_care_minutes, default=None, metavar="MIN", help="minutes run in minimal shoes today")
+    g.add_argument("--walk", type=_care_minutes, default=None, metavar="MIN", help="minutes walked in minimal shoes")
+    g.add_argument("--check", action="store_true", help="a foot check only (with --foot-pain and --bone-spot)")
+    p.add_argument("--footwear", choices=("minimal", "barefoot"), default="minimal")
+    p.add_argument("--surface", choices=("soft", "smooth-hard"), default="soft")
+    p.add_argument("--soles-numb", type=_yes_no, default=False, dest="soles_numb", metavar="yes|no")
+    p.add_argument("--foot-bone-injury", type=_yes_no, default=False, dest="foot_bone_injury", metavar="yes|no",
+                   help="a bone stress injury in the foot in the last 12 months")
+    p.add_argument("--foot-pain", type=_nrs, default=None, dest="foot_pain", metavar="N",
+                   help="arch, top of foot or heel pain, 0-10")
+    p.add_argument("--bone-spot", type=_yes_no, default=False, dest="bone_spot", metavar="yes|no",
+                   help="pain on pressing a single spot of bone")
+    p.add_argument("--json", action="store_true", help="the plan as JSON")
+    common(p)
 
 
 def _add_programme_commands(sub: Any) -> None:
@@ -793,6 +868,7 @@ def _add_programme_commands(sub: Any) -> None:
     p = acts.add_parser("export", help="the diary, classes, stages and flags as CSV, and a printable page")
     p.add_argument("--out", required=True, metavar="DIR")
     common(p)
+    _add_programme_care_commands(acts, common)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import IO, Any
 
 from gait.programme import phrases, walkrun
 from gait.programme.access import log_session
+from gait.programme.care_commands import care_view
 from gait.programme.config import apply_clinician_profile, load_config
 from gait.programme.export import export as write_export
 from gait.programme.pain import EXTENT_WORDS, CheckIn, Pain
@@ -33,6 +35,8 @@ def _status_lines(st: ProgrammeStatus) -> list[str]:
         f"state: {st.state}   {walkrun.stage_name(st.stage)}   last class: {st.last_zone or '-'}",
         f"next session: {nxt.day.isoformat()} {phrases.KIND_WORDS[nxt.kind]} {reps}".rstrip(),
     ]
+    if nxt.warm_up_walk_s:
+        lines.append(phrases.WARM_UP_WALK)
     lines += st.messages
     return lines
 
@@ -119,9 +123,10 @@ def status(data_dir: str | Path | None, day: dt.date, as_json: bool, out: IO[str
     with ProgrammeStore.open(data_dir) as ps:
         st = evaluate(ps.history(), day)
         ps.save_zones(st.sessions)
+        care_keys = care_view(ps, day, time.time())  # warm_up, timers, yoga, shoes
         focus = focus_summary(ps, day)
     if as_json:
-        _emit(out, json.dumps({**st.to_dict(), "focus": focus}, indent=1))
+        _emit(out, json.dumps({**st.to_dict(), **care_keys, "focus": focus}, indent=1))
         return 0
     _emit(out, red_flag_summary())
     for line in _status_lines(st):

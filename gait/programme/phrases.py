@@ -124,6 +124,100 @@ KIND_WORDS: dict[str, str] = {
     "run": "easy continuous run",
 }
 
+# --- warm-up, heat and ice (F6) -----------------------------------------------------------------
+WARM_UP_EVIDENCE = (
+    "A 10-minute brisk walk before every session is part of the return-to-run guidance this plan "
+    "follows (clinical practice, not tested in a trial)."
+)
+HEAT_EVIDENCE = (
+    "Heat can ease back pain for a short time (small effect in acute/subacute back pain). It is not "
+    "shown to prepare you for running."
+)
+ICE_EVIDENCE = (
+    "Evidence for cold in back pain is insufficient; using cold after every session may blunt "
+    "strength gains."
+)
+ICE_CLOTH = "Put a cloth between the pack and your skin, and take the pack off if the skin goes numb."
+HEAT_STARTED = "Heat timer started: {minutes:g} minutes, until {ends}. It stops by itself."
+ICE_STARTED = "Ice timer started: {minutes:g} minutes, until {ends}. It stops by itself."
+NUMB_SKIN_REFUSAL = (
+    "No heat or ice on skin that is numb or less sensitive: you may not feel it burning (NHS advice). "
+    "The timer is not started."
+)
+TIMER_LOCKED = "Heat and ice are off while the programme is locked. Seek emergency care now."
+TIMER_URGENT = (
+    "Heat and ice are off until a clinician has seen you about the warning sign you reported "
+    "(see a doctor within 1-2 days)."
+)
+TIMER_TOO_LONG = "At most {high:g} minutes of {kind} at a time ({minutes:g} asked). The timer is not started."
+TIMER_TOO_SHORT = "{kind} timer: at least {low:g} minutes ({minutes:g} asked). The timer is not started."
+
+# --- yoga and mobility log (F7) -----------------------------------------------------------------
+YOGA_EVIDENCE = (
+    "Helps function in chronic non-specific low back pain about as much as stretching or "
+    "physiotherapy; not studied in leg pain that spreads from the back."
+)
+YOGA_DOSE = (
+    "The dose that was studied: one class a week (60-75 minutes) plus practice at home on other "
+    "days, for 12 weeks."
+)
+YOGA_RECORDED = "Yoga or mobility session recorded: {minutes:g} minutes ({setting})."
+YOGA_RED = (
+    "Pain above {threshold} after yoga, or new numbness or weakness in a leg: this counts as a red "
+    "day in your pain record. Stop the poses that provoked it."
+)
+YOGA_REMINDER = "No yoga or mobility logged in the last 7 days. Logging is optional."
+YOGA_DOSE_DONE = "The 12 weeks of the studied dose are over; carrying on is your choice."
+
+# --- minimal shoes and barefoot (F8) ------------------------------------------------------------
+SHOES_EVIDENCE = (
+    "Evidence is weak: in one study, 10 of 19 runners who moved gradually to minimal shoes over 10 "
+    "weeks showed new bone-marrow changes on MRI, and reviews find injury rates neither lower nor "
+    "higher. This planner follows the most cautious published schedule."
+)
+SHOES_SURFACE_NOTE = (
+    "Expert advice on surfaces conflicts: some say soft ground, others smooth hard ground. Pick the "
+    "one you prefer."
+)
+SHOES_STARTED = (
+    "Minimal-shoe transition started. Weeks 1-2: walking only in them (1-2 hours a day) and foot "
+    "exercises; no running in them yet."
+)
+SHOES_WALK_WEEK = "Minimal-shoe week {week}: walking only in them, no running in them."
+SHOES_RUN_WEEK = (
+    "Minimal-shoe week {week}: at most {allowance:g} minutes of running in them this week "
+    "({used:g} used), never on two days in a row; the rest in your usual shoes."
+)
+SHOES_RUN_RECORDED = "{minutes:g} minutes of running in {footwear} shoes recorded for {day}."
+SHOES_WALK_RECORDED = "{minutes:g} minutes of walking in {footwear} shoes recorded for {day}."
+SHOES_SETBACK = (
+    "Foot pain above 2 on a minimal-shoe day: the plan goes back one week."
+)
+BONE_SPOT_MESSAGE = (
+    "Pain when you press one spot on a bone of your foot: stop running in minimal shoes and have it "
+    "checked by a doctor or physiotherapist. The programme is on hold (walking only) until a "
+    "clinician review is recorded."
+)
+OFFRUN_REVIEW_MESSAGES: dict[str, str] = {"minimal_shoes": BONE_SPOT_MESSAGE}
+SHOES_REFUSALS: dict[str, str] = {
+    "not_started": "The minimal-shoe transition has not been started (gait programme shoes --start).",
+    "red_flag": "Not while a warning sign is open: see a clinician first.",
+    "hold": "Not while the programme is on hold or waiting for a clinician review.",
+    "before_stage_7": "Only after stage 7 of the walk-run return (30 minutes of continuous running).",
+    "not_14_quiet_days": "Only after 14 days at stage 7 or beyond with every session green or amber.",
+    "red_in_14_days": "Not within 14 days of a red day.",
+    "unknown_in_14_days": "Not within 14 days of a session without its next-morning check-in.",
+    "trend_up": "Not while your morning pain is rising from week to week.",
+    "retraining_focus": "Not together with a new form focus: one change at a time.",
+    "soles_numb": "Not with numb soles: foot damage could go unnoticed.",
+    "foot_bone_injury": "Not within 12 months of a bone stress injury in the foot.",
+    "stopped": "Stopped after pain on pressing a bone: a clinician review first, then start again.",
+    "walking_weeks": "Weeks 1-2 of the transition are for walking in minimal shoes only.",
+    "over_allowance": "More than this week's minimal-shoe running allowance.",
+    "consecutive_days": "Never run in minimal shoes on two days in a row.",
+    "already_started": "The minimal-shoe transition is already under way.",
+}
+
 # --- retraining, one focus at a time (F4) and the form-pain review (F5) -------------------------
 # Cue wording names something outside the body where it can (external focus, G14): (below the
 # band, above the band) for each focus metric.

@@ -74,16 +74,41 @@ class SessionLog:
 
 
 @dataclass(frozen=True)
+class OffRun:
+    """Pain reported away from a run (after yoga, a foot check of the minimal-shoe planner). It feeds
+    the traffic light as an off-run check-in: classed with the session rules (`offrun_zone`), a red
+    counts toward the two-reds hold and restarts the stage's streak, without a stage change (no run
+    caused it: a design choice). ``review`` asks for a clinician review (programme on hold) with
+    ``source``'s message; ``new_numbness_or_weakness`` (in a leg) also asks for the screen again."""
+
+    day: dt.date
+    worst_nrs: int | None
+    new_numbness_or_weakness: bool = False
+    source: str = "yoga"  # yoga | minimal_shoes
+    review: bool = False
+    seq: int = 0
+
+
+def offrun_zone(o: OffRun, config: ProgrammeConfig) -> str | None:
+    """``red`` when the off-run value is above the stop threshold or a leg got numb or weak (the
+    session rule for a value after a run); else None (no event for the traffic light)."""
+    after = () if o.worst_nrs is None else (Pain(o.worst_nrs, o.worst_nrs),)
+    zone = classify(SessionPain(after=after, new_numbness_or_weakness=o.new_numbness_or_weakness), "general", config)
+    return zone if zone == walkrun.RED else None
+
+
+@dataclass(frozen=True)
 class History:
     starts: tuple[Start, ...] = ()
     checkins: tuple[CheckIn, ...] = ()
     screens: tuple[Screen, ...] = ()
     clearances: tuple[Clearance, ...] = ()
     sessions: tuple[SessionLog, ...] = ()
+    offrun: tuple[OffRun, ...] = ()
 
     def until(self, day: dt.date) -> History:
         return History(*(tuple(x for x in getattr(self, f) if x.day <= day)
-                         for f in ("starts", "checkins", "screens", "clearances", "sessions")))
+                         for f in ("starts", "checkins", "screens", "clearances", "sessions", "offrun")))
 
 
 @dataclass(frozen=True)
@@ -240,6 +265,14 @@ def evaluate(history: History, day: dt.date) -> ProgrammeStatus:
                 # a red on a walk-only day counts toward the hold, without a stage change
                 held = walkrun.advance(progress, zone, s.day)
                 progress = walkrun.Progress(progress.stage, (), held.reds, held.hold, held.hold_since)
+        for o in h.offrun:
+            if o.day != d or (o.day, o.seq) <= (start.day, start.seq):
+                continue
+            if offrun_zone(o, config) == walkrun.RED:  # like a red on a walk-only day
+                held = walkrun.advance(progress, walkrun.RED, o.day)
+                progress = walkrun.Progress(progress.stage, (), held.reds, held.hold, held.hold_since)
+            if o.review and review_reason is None:
+                review_reason = phrases.OFFRUN_REVIEW_MESSAGES.get(o.source, phrases.REVIEW_MESSAGE)
         if review_reason is None:
             if two_week_trend_up(mornings, d, since):
                 review_reason = phrases.REVIEW_MESSAGE
@@ -265,7 +298,8 @@ def evaluate(history: History, day: dt.date) -> ProgrammeStatus:
     today_checkins = day_checkins(h.checkins, day)
     last_screen = max(((s.day, s.seq) for s in h.screens), default=None)
     flags_after_screen = any((c.new_numbness or c.new_weakness) and (last_screen is None or (c.day, c.seq) > last_screen)
-                             for c in h.checkins)
+                             for c in h.checkins) or \
+        any(o.new_numbness_or_weakness and (last_screen is None or (o.day, o.seq) > last_screen) for o in h.offrun)
     screen_due = (last_screen is None or flags_after_screen
                   or (profile == SCIATICA and last_screen[0] != day))
 

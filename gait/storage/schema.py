@@ -6,7 +6,7 @@ its recorded version, in order, each in the same transaction as the row that rec
 migrated database and a new one are the same by construction. A database written by a newer
 program (a version above `SCHEMA_VERSION`) is refused, never touched.
 
-Schema v4 (current)::
+Schema v5 (current)::
 
     schema_version(version PK, applied_at, description)
     runners(id PK, name UNIQUE, created_at, notes)
@@ -34,6 +34,11 @@ Schema v4 (current)::
     programme_focus(id PK, day, metric, baseline, delta_pct, speed_mps, foot_sensor, created_at)
                                                                              retraining focus starts
     programme_focus_values(id PK, day, metric, kind 'run'|'probe', label, value, speed_mps, created_at)
+    programme_timers(id PK, day, kind 'heat'|'ice', planned_min, started_at (unix s), created_at)
+    programme_yoga(id PK, day, minutes, setting 'class'|'home', pain_nrs, new_leg_symptoms, created_at)
+    programme_shoe_starts(id PK, day, surface, soles_numb, foot_bone_injury_12m, created_at)
+    programme_footwear(id PK, day, footwear 'regular'|'minimal'|'barefoot', activity 'walk'|'run'|'check',
+                       minutes, foot_pain_nrs, bone_spot, created_at)        what each run was run in
 
 ``day`` columns are ISO dates (YYYY-MM-DD): the day a programme record acts on. The programme's
 records are health data: they stay in this file (nothing of them is sent to InfluxDB).
@@ -57,6 +62,8 @@ History:
         sessions (zone = the class last computed by the rules; the rules recompute it).
     v4  retraining one focus at a time: focus starts (metric, the runner's own baseline, the change
         asked for) and the focus metric's values (a session's mean, retention probes).
+    v5  care around the run: heat and ice timers, the yoga log, the minimal-shoe transition's starts
+        and the footwear of each day's walking or running (with foot pain and bone-spot checks).
 """
 
 from __future__ import annotations
@@ -69,7 +76,7 @@ from dataclasses import dataclass
 from gait.core.errors import GaitError
 from gait.core.step_fields import FLAGS, STEP_FIELDS, StepField
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 RUN_OPEN = "open"
 RUN_CLOSED = "closed"
@@ -425,6 +432,51 @@ def _v3_to_v4(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+V5_DDL = """
+CREATE TABLE programme_timers (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('heat', 'ice')),
+    planned_min REAL NOT NULL CHECK (planned_min > 0 AND planned_min <= 20),
+    started_at REAL NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE programme_yoga (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    minutes REAL NOT NULL CHECK (minutes > 0),
+    setting TEXT NOT NULL CHECK (setting IN ('class', 'home')),
+    pain_nrs INTEGER CHECK (pain_nrs BETWEEN 0 AND 10),
+    new_leg_symptoms INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE programme_shoe_starts (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    surface TEXT NOT NULL CHECK (surface IN ('soft', 'smooth-hard')),
+    soles_numb INTEGER NOT NULL DEFAULT 0,
+    foot_bone_injury_12m INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE TABLE programme_footwear (
+    id INTEGER PRIMARY KEY,
+    day TEXT NOT NULL,
+    footwear TEXT NOT NULL CHECK (footwear IN ('regular', 'minimal', 'barefoot')),
+    activity TEXT NOT NULL CHECK (activity IN ('walk', 'run', 'check')),
+    minutes REAL NOT NULL DEFAULT 0,
+    foot_pain_nrs INTEGER CHECK (foot_pain_nrs BETWEEN 0 AND 10),
+    bone_spot INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE INDEX programme_footwear_day ON programme_footwear(day)
+"""
+
+
+def _v4_to_v5(conn: sqlite3.Connection) -> None:
+    for statement in _statements(V5_DDL):
+        conn.execute(statement)
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int  # the version the database has after this migration
@@ -437,6 +489,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "quality bit mask, speeds, raw sample chunks, heartbeat, cached summaries", _v1_to_v2),
     Migration(3, "the programme around the run: starts, check-ins, screens, clinician reviews, sessions", _v2_to_v3),
     Migration(4, "retraining one focus at a time: focus starts, the focus metric's run and probe values", _v3_to_v4),
+    Migration(5, "care around the run: heat and ice timers, the yoga log, the minimal-shoe transition and footwear",
+              _v4_to_v5),
 )
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
