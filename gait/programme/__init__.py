@@ -23,7 +23,12 @@ Modules, lowest first (pure rules import only `gait.core` and each other):
   local: nothing of it goes to InfluxDB.
 - `access`: `gate`, `log_session`, `status` on a data folder or an open store.
 - `export`: CSV files and a printable HTML page that opens with the red-flag summary.
-- `commands`: the ``gait programme`` subcommands (parsed in `gait.cli`).
+- `retrain` (F4, pure): targets relative to the baseline, the faded schedule, the bandwidth cue
+  scheduler, probes, the focus ladder, outdoor maintenance; `retrain_review` (F5, pure): the
+  association view; `retrain_store` (schema v4 records); `retrain_access`: `todays_feedback`,
+  `start_focus`, `record_probe`, `record_run_value`, `focus_summary`, `review`.
+- `commands`: the ``gait programme`` subcommands (parsed in `gait.cli`; `retrain_commands` for
+  ``focus``, ``probe`` and ``review``).
 
 For a live run (the run engine), before the run starts::
 
@@ -39,6 +44,20 @@ For a live run (the run engine), before the run starts::
 
 After a stop the session is walk-only: say ``decision.phrase`` once, then only walk and safety
 phrases, no form cue, no "run now".
+
+Retraining (F4, `retrain`, `retrain_access`): before the run, ask for today's form feedback::
+
+    from gait.programme.retrain_access import todays_feedback
+    fb = todays_feedback(data_dir_or_store, day)  # FeedbackPlan, or None: no focus speaks today
+    fb.metric, fb.target.low, fb.target.high      # the one focus that speaks, its band (own baseline)
+    fb.session, fb.feedback_fraction              # block session 1-8 and its share (None in maintenance)
+    fb.feedback_on(running_s)                     # the 5-minute window schedule, running time only
+    cues = fb.cues(); cues, text = cues.step(t_s, value, running=..., feedback=fb.feedback_on(running_s))
+    fb.probe, fb.probe_s, fb.probe_at             # a probe today: 5 min without feedback ("start"/"end")
+    fb.maintenance_every_m                        # outdoor check cue every 500 / 1000 m, or None
+    record_run_value(data_dir_or_store, day, mean)  # after the run, for the form-pain review (F5)
+
+Other form rules are recorded silently; bounce is reported, never cued.
 """
 
 from gait.programme.access import StoreOrDir, TodaysPlan, gate, log_session, status
