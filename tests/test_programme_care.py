@@ -346,3 +346,17 @@ def test_a_few_weeks_through_the_command_line(tmp_path, capsys):
     assert code == 3
     status = json.loads(run(34, "status", "--json")[1])
     assert status["timers"]["heat"]["available"] is False
+
+
+def test_the_planner_refuses_to_start_during_a_retraining_block(tmp_path, capsys):
+    run = Runner(tmp_path / "store", capsys)
+    assert run(0, "start", "--profile", "general", "--stage", "7")[0] == 0
+    assert run(0, "screen", "--yes", "")[0] == 0
+    for n in range(0, 16, 2):
+        if json.loads(run(n, "status", "--json")[1])["today"]["kind"] == "run":
+            assert run(n, "checkin", "--when", "pre", "--back", "1", "--leg", "1")[0] == 0
+            assert run(n, "session", "--completed")[0] == 0
+        assert run(n + 1, "checkin", "--when", "morning", "--back", "1", "--leg", "1")[0] == 0
+    assert run(15, "focus", "--start", "cadence", "--baseline-spm", "160")[0] == 0
+    code, _, err = run(16, "shoes", "--start")
+    assert code == 2 and "retraining_focus" in err and "one change at a time" in err

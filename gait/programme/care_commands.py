@@ -16,6 +16,8 @@ from gait.programme.config import load_config
 from gait.programme.errors import ProgrammeNotStarted
 from gait.programme.plan import ProgrammeStatus, evaluate
 from gait.programme.redflags import fold_lock, red_flag_summary
+from gait.programme.retrain import BLOCK, PROBES
+from gait.programme.retrain_access import focus_summary
 from gait.programme.store import ProgrammeStore
 
 
@@ -24,8 +26,10 @@ def _emit(out: IO[str], text: str) -> None:
 
 
 def _focus_active(ps: ProgrammeStore, day: dt.date) -> bool:
-    """Whether a retraining focus is under way (the minimal-shoe planner never runs with one)."""
-    return False  # no focus records in this store yet
+    """Whether a retraining focus is under way, its block or its probes (the minimal-shoe planner
+    never runs in the same weeks: one change at a time)."""
+    focus = focus_summary(ps, day)
+    return focus is not None and focus["phase"] in (BLOCK, PROBES)
 
 
 def care_view(ps: ProgrammeStore, day: dt.date, now_s: float | None = None) -> dict[str, Any]:
