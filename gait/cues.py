@@ -53,6 +53,7 @@ RULE_TITLES = {
     "asymmetry": "BALANCE",
     "pain": "PAIN",
     "interval": "SESSION",
+    "landing": "LANDING",
 }
 
 

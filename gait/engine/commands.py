@@ -27,7 +27,7 @@ from gait.engine.driver import run_source
 from gait.engine.events import RUN_CLOSED, RunSummary
 from gait.engine.setup import RunConfig, RunOptions, load_run_config, open_engine
 from gait.engine.sources import SourceOptions, build_source, devices_for
-from gait.engine.today import interval_plan, log_today, stop_rule, todays_session
+from gait.engine.today import interval_plan, log_today, record_focus, stop_rule, todays_focus, todays_session
 
 LOCKED_EXIT = 3  # the programme is locked (emergency): as `gait programme` says it
 
@@ -44,17 +44,23 @@ def _say_stored(options: RunOptions, summary: RunSummary) -> None:
         print(f"gait: run {summary.run_id} stored in {where} ({summary.status})", file=sys.stderr)
 
 
-def _programme(options: RunOptions) -> tuple[RunOptions, Any, Any]:
+def _programme(options: RunOptions) -> tuple[RunOptions, Any, tuple[Any, Any]]:
     """Today's session when the data folder holds a programme: its intervals and stop rule.
     Raises `ProgrammeLocked` / `RunNotAllowed` (from gait.programme) when no run may start."""
     today = todays_session(options.data_dir, options.day)
     if today is None:
-        return options, None, None
+        return options, None, (None, None)
     for text in today.messages:
         print(f"gait: programme: {text}", file=sys.stderr)
     if options.plan is not None:
         print("gait: programme: today's session sets the intervals (--intervals is not used)", file=sys.stderr)
-    return replace(options, plan=interval_plan(today)), today, stop_rule(today)
+    plan = interval_plan(today)
+    focus = todays_focus(options.data_dir, today.day, plan) if today.kind in ("walk-run", "run") else None
+    if focus is not None:
+        fb = focus.plan
+        print(f"gait: programme: today's focus: {fb.metric}, feedback {fb.feedback_fraction:.0%} of running time"
+              + (f", a {fb.probe} probe" if fb.probe else ""), file=sys.stderr)  # fmt: skip
+    return replace(options, plan=plan), today, (stop_rule(today), focus)
 
 
 def _refused(exc: Exception) -> int | None:
@@ -81,6 +87,12 @@ def _log(options: RunOptions, today: Any, engine: Any) -> None:
     except GaitError as exc:
         print(f"gait: programme: session not logged: {exc}", file=sys.stderr)
         return
+    if engine.focus is not None:
+        try:
+            for line in record_focus(options.data_dir, today.day, engine.focus, engine.running_s()):
+                print(f"gait: programme: {line}", file=sys.stderr)
+        except GaitError as exc:
+            print(f"gait: programme: focus values not recorded: {exc}", file=sys.stderr)
     done = "completed" if log.completed else "not completed"
     print(f"gait: programme: {today.day.isoformat()} {today.kind} session (stage {today.stage}) logged, {done}",
           file=sys.stderr)  # fmt: skip
@@ -96,10 +108,10 @@ def live(
 ) -> int:
     """``gait live`` (and ``gait record`` with ``record``): returns the exit code."""
     try:  # the programme, a bad config or source: before connecting; then the run
-        options, today, rule = _programme(options)
+        options, today, (rule, focus) = _programme(options)
         cfg = load_run_config(options)
         source = build_source(source_options)
-        engine = asyncio.run(_live(source, source_options, options, cfg, record, out, bus, rule))
+        engine = asyncio.run(_live(source, source_options, options, cfg, record, out, bus, rule, focus))
     except (GaitError, ValueError, OSError) as exc:
         code = _refused(exc)
         if code is None:
@@ -125,6 +137,7 @@ async def _live(
     out: TextIO | None,
     bus: Any,
     rule: Any = None,
+    focus: Any = None,
 ) -> Any:
     recorder = engine = None
     try:
@@ -150,6 +163,7 @@ async def _live(
             out=out,
             run_config=cfg,
             stop_rule=rule,
+            focus=focus,
         )
     except BaseException as exc:  # nothing streamed yet: disconnect (STOP) and close what is open
         if recorder is not None:
@@ -167,7 +181,7 @@ def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO
     (starting at the capture's wall-clock start, the capture referenced) and coached. Without
     ``--config``, the configuration the capture was recorded with (when it holds one)."""
     try:
-        options, today, rule = _programme(options)
+        options, today, (rule, focus) = _programme(options)
         source = ReplaySource(capture, speed=parse_speed(speed))
     except (CaptureError, GaitError, OSError, ValueError) as exc:
         code = _refused(exc)
@@ -208,6 +222,7 @@ def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO
             out=out,
             run_config=cfg,
             stop_rule=rule,
+            focus=focus,
         )
     except (GaitError, OSError, ValueError) as exc:
         _err(str(exc))

@@ -89,7 +89,9 @@ class RunEngine:
     said: stop > interval > form cue. ``stop_rule``: the programme's in-run stop rule (back and
     leg pain, how far leg symptoms reach), which then judges every pain report instead of the
     coach's own. ``feedback_on``: the retraining block's faded feedback, a function of the
-    seconds run so far (form cues outside its windows are recorded silently)."""
+    seconds run so far (form cues outside its windows are recorded silently). ``focus``: the
+    retraining block's one focus (`gait.engine.focus`), whose bandwidth cues are then the only
+    form cues spoken; the coach's rules are recorded silently."""
 
     def __init__(
         self,
@@ -107,6 +109,7 @@ class RunEngine:
         plan: IntervalPlan | None = None,
         stop_rule: Callable[[int, int, int | None], str | None] | None = None,
         feedback_on: Callable[[float], bool] | None = None,
+        focus: Any = None,
     ):
         self.sessions = SessionSet(devices, auto=True)
         self.pipeline_config = pipeline or PipelineConfig(placement="sacrum")
@@ -125,6 +128,9 @@ class RunEngine:
         self.stopped = False  # a stop alert ended the running part (pain)
         self.stopped_s: float | None = None
         self.stop_rule = stop_rule  # the programme's in-run rule: (back, leg, extent) -> stop phrase or None
+        self.focus = focus  # today's one focus (gait.engine.focus.FocusFeedback): it alone speaks about form
+        if focus is not None and feedback_on is None:
+            feedback_on = focus.feedback
         self.feedback_on = feedback_on  # faded feedback: running seconds -> may a form cue speak now?
         self._phase = -1  # index into plan.phases of the phase announced last
         self._prompts = list(plan.prompts_s) if plan is not None else []  # pain check-in prompts still due
@@ -302,10 +308,11 @@ class RunEngine:
         ends = [p.end_s for p in self.plan.phases if p.kind in ("walk", "run")]
         return not ends or self.now_s() >= max(ends) - 1.0
 
-    def running_s(self) -> float:
-        """Seconds of running so far: the plan's run intervals that have passed (until a stop, or
-        now); without a plan, the whole run."""
-        end = self.now_s() if self.stopped_s is None else self.stopped_s
+    def running_s(self, at_s: float | None = None) -> float:
+        """Seconds of running by ``at_s`` (default now): the plan's run intervals that have passed
+        (until a stop); without a plan, the whole run."""
+        end = self.now_s() if at_s is None else at_s
+        end = end if self.stopped_s is None else min(end, self.stopped_s)
         if self.plan is None:  # no session plan: all of the run is running
             return end
         return sum(max(0.0, min(p.end_s, end) - p.start_s) for p in self.plan.phases if p.running)
@@ -432,10 +439,21 @@ class RunEngine:
         common = replace(s, ic_s=t_ic, to_s=t_to, emitted_s=emitted)
         placement = st.config.placement if st.config is not None else None
         self._emit(Step(device, placement, common, s, (now - t_to) * 1e3))
-        if self.coach is not None and (
-            self.coach_placement is None or placement is None or placement == self.coach_placement
-        ):
-            self._alerts(self._form_cues_allowed(self.coach.on_step(common)))
+        if self.coach_placement is None or placement is None or placement == self.coach_placement:
+            alerts = self.coach.on_step(common) if self.coach is not None else []
+            if self.focus is not None:  # one focus speaks: the block's; the coach's rules are recorded silently
+                alerts = [replace(a, kind=ALERT_SILENT) if a.kind in (ALERT_CUE, ALERT_CLEAR) else a for a in alerts]
+                alerts += self._focus_cue(common)
+            self._alerts(self._form_cues_allowed(alerts))
+
+    def _focus_cue(self, step: StepMetrics) -> list[Alert]:
+        running = not self.stopped and (self.plan is None or self.plan.at(self.now_s()).running)
+        text = self.focus.on_step(step.ic_s, step, running=running, running_s=self.running_s(step.ic_s))
+        if text is None:
+            return []
+        t = self.focus.plan.target
+        band = f"{t.low:.3g} to {t.high:.3g} (baseline {t.baseline:.3g})"
+        return [Alert(step.ic_s, self.focus.plan.metric, ALERT_CUE, text, target=band)]
 
     def _form_cues_allowed(self, alerts: list[Alert]) -> list[Alert]:
         """With a plan, form cues speak only while running (and never after a stop): the others

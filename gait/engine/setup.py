@@ -178,6 +178,7 @@ def open_engine(
     extra_sinks: Sequence[Any] = (),
     stop_rule: Any = None,
     feedback_on: Any = None,
+    focus: Any = None,
 ) -> RunEngine:
     """A run engine with its sinks: the terminal (unless ``display`` is False), the local store
     (a new run, unless ``options.store`` is False), InfluxDB (when configured), the cue player
@@ -263,6 +264,7 @@ def open_engine(
         plan=options.plan,
         stop_rule=stop_rule,
         feedback_on=feedback_on,
+        focus=focus,
     )
 
 

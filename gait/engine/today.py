@@ -67,6 +67,35 @@ def stop_rule(today: Any) -> Callable[[int, int, int | None], str | None]:
     return rule
 
 
+def todays_focus(data_dir: str | Path | None, day: dt.date, plan: IntervalPlan | None) -> Any:
+    """Today's one form focus (`gait.engine.focus.FocusFeedback`), or None when none speaks."""
+    from gait.engine.focus import FocusFeedback
+    from gait.programme.retrain_access import todays_feedback
+
+    fb = todays_feedback(data_dir, day)
+    if fb is None:
+        return None
+    return FocusFeedback(fb, planned_running_s=plan.running_s if plan is not None else None)
+
+
+def record_focus(data_dir: str | Path | None, day: dt.date, focus: Any, running_s: float) -> list[str]:
+    """After the run: the session's median of the focus metric (for the form-pain review) and
+    today's probe when one is due. Returns what was recorded, in words."""
+    from gait.programme.retrain_access import record_probe, record_run_value
+
+    said = []
+    value = focus.session_value()
+    if value is not None and focus.plan.session is not None:
+        record_run_value(data_dir, day, value)
+        said.append(f"{focus.plan.metric} {value:.4g} recorded for session {focus.plan.session}")
+    probe = focus.probe_value(running_s)
+    if probe is not None:
+        state = record_probe(data_dir, day, probe)
+        said.append(f"{focus.probe} probe: {focus.plan.metric} {probe:.4g}" + (
+            f" ({state.phase})" if getattr(state, "phase", None) else ""))
+    return said
+
+
 def log_today(data_dir: str | Path | None, today: Any, *, completed: bool, stopped: bool, running_s: float) -> Any:
     """Record today's session: completed only when the source ended and no stop cut it short
     (a session stopped for pain never counts toward progression)."""
