@@ -15,7 +15,7 @@ from gait.programme import phrases, walkrun
 from gait.programme.access import log_session
 from gait.programme.care_commands import care_view
 from gait.programme.config import apply_clinician_profile, load_config
-from gait.programme.export import export as write_export
+from gait.programme.export import export_store
 from gait.programme.pain import EXTENT_WORDS, CheckIn, Pain
 from gait.programme.plan import ProgrammeStatus, Start, evaluate
 from gait.programme.redflags import QUESTIONS, Clearance, Screen, answers_from_yes, red_flag_summary, screen_level
@@ -137,9 +137,7 @@ def status(data_dir: str | Path | None, day: dt.date, as_json: bool, out: IO[str
 
 def export(data_dir: str | Path | None, day: dt.date, out_dir: str | Path, out: IO[str]) -> int:
     with ProgrammeStore.open(data_dir) as ps:
-        hist = ps.history()
-        st = evaluate(hist, day)
-    paths = write_export(hist.until(day), st, out_dir)
+        paths = export_store(ps, day, out_dir)
     for p in paths:
         _emit(out, str(p))
     return 0

@@ -9,12 +9,13 @@ from __future__ import annotations
 import csv
 import html
 from pathlib import Path
+from typing import Any
 
 from gait.programme import phrases, walkrun
 from gait.programme.plan import History, ProgrammeStatus
 from gait.programme.redflags import QUESTIONS, red_flag_summary
 
-FILES = ("diary.csv", "sessions.csv", "stages.csv", "flags.csv", "programme.html")
+FILES = ("diary.csv", "sessions.csv", "stages.csv", "flags.csv", "focus.csv", "care.csv", "programme.html")
 
 
 def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
@@ -28,8 +29,41 @@ def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
         w.writerows(rows)
 
 
-def export(history: History, status: ProgrammeStatus, out_dir: str | Path) -> list[Path]:
-    """Write the export files into ``out_dir`` (created); returns their paths."""
+def _focus_rows(focus: Any) -> list[list[object]]:
+    starts, values = focus if focus is not None else ((), ())
+    rows: list[list[object]] = [[f.day.isoformat(), f.metric, "start", f"{f.baseline:g}",
+                                 f"baseline, change {f.delta_pct:+g} %"] for f in starts]
+    rows += [[v.day.isoformat(), v.metric, v.kind if not v.label else f"{v.kind} {v.label}", f"{v.value:.4g}", ""]
+             for v in values]
+    return sorted(rows, key=lambda r: str(r[0]))
+
+
+def _care_rows(care: Any) -> list[list[object]]:
+    if care is None:
+        return []
+    rows: list[list[object]] = [[t.day.isoformat(), f"{t.kind} timer", f"{t.planned_min:g}", ""] for t in care.timers]
+    rows += [[y.day.isoformat(), f"yoga ({y.setting})", f"{y.minutes:g}",
+              "" if y.pain_nrs is None else f"pain {y.pain_nrs}"] for y in care.yoga]
+    rows += [[f.day.isoformat(), f"{f.footwear} shoes, {f.activity}", f"{f.minutes:g}",
+              "" if f.foot_pain_nrs is None else f"foot pain {f.foot_pain_nrs}"] for f in care.footwear]
+    return sorted(rows, key=lambda r: str(r[0]))
+
+
+def export_store(ps: Any, day: Any, out_dir: str | Path) -> list[Path]:
+    """The whole export of a programme store (`gait.programme.store.ProgrammeStore`) on ``day``:
+    the diary and the classes, the retraining focus and its values, the care records."""
+    from gait.programme.plan import evaluate
+    from gait.programme.retrain_store import focus_records
+
+    hist = ps.history()
+    status = evaluate(hist, day)
+    return export(hist.until(day), status, out_dir, focus=focus_records(ps), care=ps.care())
+
+
+def export(history: History, status: ProgrammeStatus, out_dir: str | Path, *, focus: Any = None,
+           care: Any = None) -> list[Path]:
+    """Write the export files into ``out_dir`` (created); returns their paths. ``focus``: (focus
+    starts, focus values); ``care``: the care records (timers, yoga, footwear)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     diary = [[c.day.isoformat(), c.when, c.pain.back_nrs, c.pain.leg_nrs,
@@ -49,8 +83,10 @@ def export(history: History, status: ProgrammeStatus, out_dir: str | Path) -> li
         flags.append([c.day.isoformat(), "clinician review", "", c.note])
     flags.sort(key=lambda r: str(r[0]))
     _write(out / "flags.csv", ["date", "event", "level", "detail"], flags)
+    _write(out / "focus.csv", ["date", "metric", "record", "value", "detail"], _focus_rows(focus))
+    _write(out / "care.csv", ["date", "what", "minutes", "detail"], _care_rows(care))
     page = out / "programme.html"
-    page.write_text(html_page(history, status), encoding="utf-8")
+    page.write_text(html_page(history, status, focus=focus, care=care), encoding="utf-8")
     return [out / name for name in FILES]
 
 
@@ -60,7 +96,7 @@ def _table(header: list[str], rows: list[list[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def html_page(history: History, status: ProgrammeStatus) -> str:
+def html_page(history: History, status: ProgrammeStatus, *, focus: Any = None, care: Any = None) -> str:
     """The printable page. Its first text lines are the red-flag summary, then the disclaimer."""
     lines = red_flag_summary().splitlines()
     flag_panel = ("<section id=\"red-flags\" class=\"red-flags\"><h1>" + html.escape(lines[0]) + "</h1><ul>"
@@ -91,6 +127,8 @@ def html_page(history: History, status: ProgrammeStatus) -> str:
         "<h2>Stage history</h2>", _table(["date", "stage", "why"], stages),
         "<h2>Red-flag screens</h2>", _table(["date", "result", "yes answers"], screens),
         "<h2>Clinician reviews</h2>", _table(["date", "note"], reviews),
+        "<h2>Form focus (retraining)</h2>", _table(["date", "metric", "record", "value", "detail"], _focus_rows(focus)),
+        "<h2>Care around the run</h2>", _table(["date", "what", "minutes", "detail"], _care_rows(care)),
         "<h2>The questions</h2>", _table(["id", "level", "question"], questions),
         "</body></html>",
     ])
