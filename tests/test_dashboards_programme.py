@@ -12,6 +12,7 @@ export, and the rules on where a write comes from:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.client
 import io
@@ -356,3 +357,163 @@ def test_no_origin_urgent_answer_cannot_replace_a_cleared_emergency(folder):
         assert srv.state()["state"] == "emergency"
         code, out2 = srv.post("/api/programme/screen", {"answers": {"fever": True}})
         assert code == 201 and out2["state"] == "urgent"
+
+
+# --------------------------------------------------------------------------------------------
+# part 2: one focus at a time, the form-pain association, the care around the run
+# --------------------------------------------------------------------------------------------
+def focus_history(folder, sessions: int = 16, every: int = 2) -> None:
+    """A programme at stage 4 with a cadence focus (baseline 160 spm) started on the first of
+    ``sessions`` walk-run sessions ``every`` days apart (the last one two days ago), each with its
+    mean cadence and a class from the next morning (green, amber, red in turn)."""
+    from gait.programme.retrain_access import record_run_value, start_focus
+
+    out = io.StringIO()
+    first = 2 + every * (sessions - 1)
+    pc.start(folder, days_ago(first + 6), "sciatica", 4, None, out)
+    pc.screen(folder, days_ago(first + 6), [], out)
+    for d in range(first + 6, first, -1):
+        pc.checkin(folder, days_ago(d), "morning", 1, 1, 0, False, False, out)
+    start_focus(folder, days_ago(first), "cadence", baseline=160.0)
+    for i in range(sessions):
+        d = first - every * i
+        pc.screen(folder, days_ago(d), [], out)
+        pc.checkin(folder, days_ago(d), "pre", 1, 1, 0, False, False, out)
+        pc.session(folder, days_ago(d), None, out)
+        record_run_value(folder, days_ago(d), 163.0 + i)
+        pc.checkin(folder, days_ago(d - 1), "morning", 1 + i % 3, 1, 0, False, False, out)
+
+
+def stage_7_history(folder) -> None:
+    """A general-profile programme at stage 7 for 30 days, every session green: the minimal-shoe
+    transition may start (the weekly caps past stage 7 make some of the days rest days)."""
+    from gait.programme import RunNotAllowed
+
+    out = io.StringIO()
+    pc.start(folder, days_ago(30), "general", 7, None, out)
+    for d in range(30, -1, -1):
+        pc.checkin(folder, days_ago(d), "morning", 1, 1, 0, False, False, out)
+        if d % 2 == 0 and d > 1:
+            pc.checkin(folder, days_ago(d), "pre", 1, 1, 0, False, False, out)
+            with contextlib.suppress(RunNotAllowed):
+                pc.session(folder, days_ago(d), None, out)
+
+
+def test_focus_and_association(tmp_path):
+    from gait.programme.retrain_access import focus_summary, review
+
+    focus_history(tmp_path)
+    with Server(tmp_path) as srv:
+        f = srv.get_json("/api/programme/focus")
+    assert f["focus"] == json.loads(json.dumps(focus_summary(tmp_path, DAY)))
+    focus = f["focus"]
+    assert focus["metric"] == "cadence" and 1 <= focus["session"] <= 8
+    assert 0 <= focus["feedback_fraction"] <= 1
+    assert focus["baseline"] == 160.0 and focus["target_low"] < 168.0 < focus["target_high"]  # relative: 160 + 5 %
+    assert {"end", "7d", "28d"} <= set(focus["next_probes"])
+    a = f["association"]
+    assert a == json.loads(json.dumps(review(tmp_path, DAY).to_dict()))
+    assert a["shown"] is True and a["n"] == 16 and a["rho"] is not None
+    assert a["caption"] == "An association in your own data, not proof of cause."
+    assert a["focus_changes"] == [{"date": days_ago(32).isoformat(), "metric": "cadence"}]
+
+
+def test_association_not_shown_with_few_sessions(tmp_path):
+    focus_history(tmp_path, sessions=5)
+    with Server(tmp_path) as srv:
+        a = srv.get_json("/api/programme/focus")["association"]
+    assert a["shown"] is False and a["n"] == 5 and a["rho"] is None and a["timeline"] == []
+    assert "not enough data" in a["message"].lower()
+    assert "not proof of cause" in a["caption"]
+
+
+def test_no_focus_and_not_started(server, tmp_path):
+    f = server.get_json("/api/programme/focus")
+    assert f["started"] is True and f["focus"] is None and f["association"]["shown"] is False
+    with Server(tmp_path / "empty") as srv:
+        assert srv.get_json("/api/programme/focus")["started"] is False
+        c = srv.get_json("/api/programme/care")
+        assert c["started"] is False and c["shoes"]["eligibility"]["eligible"] is False
+
+
+def test_care_payload(server):
+    c = server.get_json("/api/programme/care")
+    assert c["warm_up"]["walk_min"] == 10
+    heat, ice = c["timers"]["heat"], c["timers"]["ice"]
+    assert heat["default_min"] == 15 and heat["max_min"] <= 20 and ice["default_min"] == 10
+    assert "not shown to prepare you for running" in heat["evidence"] and "insufficient" in ice["evidence"]
+    assert "numb" in heat["numb_skin_question"]
+    assert "12 weeks" in c["yoga"]["dose"] and c["yoga"]["this_week"] is None
+    elig = c["shoes"]["eligibility"]
+    assert c["shoes"]["state"] == "not_started" and elig["eligible"] is False and "before_stage_7" in elig["reasons"]
+    assert any("stage 7" in w for w in elig["words"])
+
+
+def test_timers(server, folder):
+    code, out = server.post("/api/programme/timer", {"kind": "heat", "minutes": 15, "skin_numb": True})
+    assert code == 409 and out["reason"] == "skin_numb" and "numb" in out["error"]
+    code, out = server.post("/api/programme/timer", {"kind": "heat", "minutes": 25, "skin_numb": False})
+    assert code == 409 and out["reason"] == "too_long"
+    code, out = server.post("/api/programme/timer", {"kind": "ice", "skin_numb": False}, origin=None)
+    assert code == 403 and "Origin" in out["error"]  # "not numb" opens the timer: from the page only
+    assert server.get_json("/api/programme/care")["timers"]["today"] == []
+    code, out = server.post("/api/programme/timer", {"kind": "ice", "skin_numb": False})
+    assert code == 201 and out["timer"]["planned_min"] == 10 and out["timer"]["running"] is True
+    assert [t["kind"] for t in out["care"]["timers"]["today"]] == ["ice"]
+    for bad in ({"kind": "sauna", "skin_numb": False}, {"kind": "heat"}, {"kind": "heat", "skin_numb": "no"},
+                {"kind": "heat", "skin_numb": False, "minutes": "15"}):
+        code, _ = server.post("/api/programme/timer", bad)
+        assert code == 400, bad
+    code, _ = server.post("/api/programme/timer", {"kind": "heat", "skin_numb": False}, origin="http://evil.example")
+    assert code == 403
+
+
+def test_timers_refused_while_a_red_flag_is_open(server):
+    code, _ = server.post("/api/programme/screen", {"answers": {"fever": True}})
+    assert code == 201
+    assert server.get_json("/api/programme/care")["timers"]["heat"]["available"] is False
+    code, out = server.post("/api/programme/timer", {"kind": "heat", "skin_numb": False})
+    assert code == 409 and out["reason"] == "urgent"
+    code, _ = server.post("/api/programme/screen", {"answers": {"bladder": True}})
+    code, out = server.post("/api/programme/timer", {"kind": "ice", "skin_numb": False})
+    assert code == 423 and out["reason"] == "emergency"
+    assert server.get_json("/api/programme/care")["timers"]["today"] == []
+
+
+def test_yoga_log(server):
+    for minutes, setting in ((75, "class"), (20, "home")):
+        code, out = server.post("/api/programme/yoga", {"minutes": minutes, "setting": setting})
+        assert code == 201
+    code, out = server.post("/api/programme/yoga", {"minutes": 20, "setting": "home"}, origin=None)
+    assert code == 201  # a yoga entry can only raise safety
+    week = out["care"]["yoga"]["this_week"]
+    assert week["adherence"] == "1 class + 0 home" and week["home_min"] == 40  # home days: days without a class
+    assert week["dose_met"] is False
+    code, out = server.post("/api/programme/yoga", {"minutes": 30, "setting": "home", "pain": 6}, origin=None)
+    assert code == 201 and out["entry"]["red"] is True
+    assert DAY.isoformat() in out["care"]["yoga"]["red_days"]
+    for bad in ({"minutes": 0}, {"minutes": 30, "setting": "gym"}, {"minutes": 30, "pain": 11}, {"minutes": True}):
+        code, _ = server.post("/api/programme/yoga", bad)
+        assert code == 400, bad
+
+
+def test_minimal_shoes(tmp_path):
+    stage_7_history(tmp_path)
+    start = {"action": "start", "surface": "soft", "soles_numb": False, "foot_bone_injury_12m": False}
+    with Server(tmp_path) as srv:
+        assert srv.get_json("/api/programme/care")["shoes"]["eligibility"] == {"eligible": True, "reasons": [], "words": []}
+        code, out = srv.post("/api/programme/shoes", {"action": "run", "minutes": 5})
+        assert code == 409 and out["reason"] == "not_started"
+        code, out = srv.post("/api/programme/shoes", {**start, "soles_numb": True})
+        assert code == 409 and out["reason"] == "soles_numb"
+        code, out = srv.post("/api/programme/shoes", start, origin=None)
+        assert code == 403
+        code, out = srv.post("/api/programme/shoes", start)
+        assert code == 201 and out["care"]["shoes"]["state"] == "walking" and out["care"]["shoes"]["week"] == 1
+        code, out = srv.post("/api/programme/shoes", {"action": "run", "minutes": 5})
+        assert code == 409 and out["reason"] == "walking_weeks"
+        code, out = srv.post("/api/programme/shoes", {"action": "walk", "minutes": 60})
+        assert code == 201 and out["care"]["shoes"]["weeks"][0]["minimal_walk_min"] == 60
+        code, out = srv.post("/api/programme/shoes", {"action": "check", "foot_pain": 1, "bone_spot": True}, origin=None)
+        assert code == 201 and out["care"]["shoes"]["state"] == "stopped"  # raising safety: taken from anywhere
+        assert srv.state()["state"] == "review"

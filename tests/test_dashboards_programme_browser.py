@@ -210,3 +210,93 @@ def test_emergency_answer_in_the_page_locks_the_programme(browser, tmp_path, sho
                           env=env, cwd=Path(REPO))
     assert proc.returncode != 0, proc.stdout[-2000:]
     assert "emergency" in (proc.stdout + proc.stderr).lower()
+
+
+def _no_horizontal_scroll(page, width):
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_focus_and_association_view(browser, tmp_path, shots):
+    """Enough sessions (16 over 30 days): the focus with its session, feedback share and a target
+    relative to the baseline; the association as a timeline and a scatter with n and rho, the focus
+    change marked, and its caption; on a 390 px phone without horizontal scroll."""
+    from tests.test_dashboards_programme import focus_history
+
+    focus_history(tmp_path)
+    with serve(tmp_path) as srv:
+        for kw, tag in (({"viewport": {"width": 1366, "height": 900}}, "desktop"),
+                        ({"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True,
+                          "has_touch": True}, "phone")):
+            ctx, page, errors, outside = open_page(browser, **kw)
+            page.goto(f"{srv.base}/programme")
+            page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+            assert page.locator("#focus-metric").get_attribute("data-metric") == "cadence"
+            assert " of 8" in page.locator("#focus-session").inner_text()
+            assert page.locator("#focus-feedback").inner_text()
+            target = page.locator("#focus-target").inner_text()
+            assert "of your baseline" in target and "160" in target and "180" not in target
+            assert page.locator("#probes tbody tr").count() == 3
+            assoc = page.locator("#association")
+            assert assoc.locator("#assoc-timeline circle.pt").count() == 16
+            assert assoc.locator("#assoc-timeline .focus-change").count() == 1
+            assert assoc.locator("#assoc-scatter circle.pt").count() >= 10
+            stats = assoc.locator("#assoc-stats")
+            assert stats.get_attribute("data-n") == "16" and "Spearman" in stats.inner_text()
+            caption = assoc.locator("#assoc-caption")
+            assert caption.is_visible() and "not proof of cause" in caption.inner_text()
+            assert assoc.locator("#assoc-empty").count() == 0
+            _no_horizontal_scroll(page, kw["viewport"]["width"])
+            check_panel(page)
+            page.screenshot(path=str(shots / "pages" / f"programme-focus-{tag}.png"), full_page=True)
+            assert not errors, errors
+            assert not outside, outside
+            ctx.close()
+
+
+def test_association_needs_enough_sessions(browser, tmp_path):
+    from tests.test_dashboards_programme import focus_history
+
+    focus_history(tmp_path, sessions=5)
+    with serve(tmp_path) as srv:
+        ctx, page, errors, outside = open_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True)
+        page.goto(f"{srv.base}/programme")
+        page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+        assoc = page.locator("#association")
+        assert "not enough data yet" in assoc.locator("#assoc-empty").inner_text().lower()
+        assert assoc.locator("svg").count() == 0
+        assert "not proof of cause" in assoc.locator("#assoc-caption").inner_text()
+        _no_horizontal_scroll(page, 390)
+        assert not errors, errors
+        assert not outside, outside
+        ctx.close()
+
+
+def test_timers_refuse_on_numb_skin(browser, tmp_path, shots):
+    programme_history(tmp_path)
+    with serve(tmp_path) as srv:
+        ctx, page, errors, outside = open_page(browser, viewport={"width": 390, "height": 844}, device_scale_factor=2,
+                                               is_mobile=True, has_touch=True)
+        page.goto(f"{srv.base}/programme")
+        page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+        form = page.locator("#heat-form")
+        assert "not shown to prepare you for running" in form.locator("#heat-evidence").inner_text()
+        assert "insufficient" in page.locator("#ice-evidence").inner_text()
+        form.locator("label[data-answer='yes']").click()
+        form.locator("#heat-start").click()
+        status = page.locator("#heat-status")
+        page.wait_for_function("() => document.querySelector('#heat-status').dataset.refused === '1'", timeout=10_000)
+        assert "numb" in status.inner_text() and status.inner_text().startswith("Not started")
+        assert page.locator("#timers-today").count() == 0
+        _no_horizontal_scroll(page, 390)
+        page.screenshot(path=str(shots / "pages" / "programme-timer-refused-phone.png"), full_page=False)
+        form = page.locator("#ice-form")
+        form.locator("label[data-answer='no']").click()
+        form.locator("#ice-start").click()
+        page.wait_for_function("() => document.body.dataset.updates == '2'", timeout=10_000)
+        assert "Ice timer started" in page.locator("#care-flash").inner_text()
+        assert page.locator("#timers-today li[data-kind='ice']").count() == 1
+        assert "left" in page.locator("#timers-today .countdown").inner_text()
+        errors = [e for e in errors if "status of 409" not in e]  # the refusal's own answer, logged by Chromium
+        assert not errors, errors
+        assert not outside, outside
+        ctx.close()
