@@ -517,3 +517,23 @@ def test_minimal_shoes(tmp_path):
         code, out = srv.post("/api/programme/shoes", {"action": "check", "foot_pain": 1, "bone_spot": True}, origin=None)
         assert code == 201 and out["care"]["shoes"]["state"] == "stopped"  # raising safety: taken from anywhere
         assert srv.state()["state"] == "review"
+
+
+def test_export_has_the_focus_and_the_care(tmp_path):
+    from gait.programme.export import export_store
+    from gait.programme.store import ProgrammeStore
+
+    focus_history(tmp_path / "data")
+    with Server(tmp_path / "data") as srv:
+        code, _ = srv.post("/api/programme/yoga", {"minutes": 60, "setting": "class"})
+        assert code == 201
+        bodies = {}
+        for name in ("focus.csv", "care.csv"):
+            resp, bodies[name] = srv.request("GET", f"/api/programme/export/{name}")
+            assert resp.status == 200 and "attachment" in resp.getheader("content-disposition")
+    with ProgrammeStore.open(tmp_path / "data") as ps:
+        export_store(ps, DAY, tmp_path / "cli")
+    for name, body in bodies.items():  # the same file as the command line's export
+        assert body == (tmp_path / "cli" / name).read_bytes(), name
+        assert body.decode().startswith("# ") and "both legs" in body.decode()
+    assert "163" in bodies["focus.csv"].decode() and "yoga" in bodies["care.csv"].decode()

@@ -113,7 +113,7 @@ def test_red_flag_panel_on_every_programme_page(browser, tmp_path, shots):
             assert page.locator("#stages tbody tr").count() >= 1
             page.goto(f"{srv.base}/export")
             page.wait_for_selector("#exports a")
-            assert page.locator("#exports a").count() == 5
+            assert page.locator("#exports a").count() == 7
             assert not errors, errors
             assert not outside, outside
             ctx.close()

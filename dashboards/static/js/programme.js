@@ -692,6 +692,8 @@
       ["sessions.csv", "Sessions and classes (CSV)", "green, amber, red or unknown per session"],
       ["stages.csv", "Stage history (CSV)", ""],
       ["flags.csv", "Red-flag answers and clinician reviews (CSV)", ""],
+      ["focus.csv", "Retraining focus (CSV)", "the focus, its session values and probes"],
+      ["care.csv", "Care around the run (CSV)", "heat and ice timers, yoga, footwear"],
     ];
     const body = data.state.started
       ? el("ul", { class: "list", id: "exports" }, files.map(([f, t, d]) => el("li", {}, [
