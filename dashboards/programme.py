@@ -10,7 +10,7 @@ JSON: ``GET /api/programme/state`` (state, lock, messages, the red-flag summary,
 ``GET /api/programme/plan`` (today's and the next session), ``GET /api/programme/history``
 (sessions with their class, stage changes, check-ins, screens, clinician reviews),
 ``POST /api/programme/checkin``, ``POST /api/programme/screen``, ``POST /api/programme/clear``,
-``GET /api/programme/export/{diary.csv|sessions.csv|stages.csv|flags.csv|programme.html}``.
+``GET /api/programme/export/{diary.csv|sessions.csv|stages.csv|flags.csv|focus.csv|care.csv|programme.html}``.
 
 Part 2 (one focus at a time, and the care around the run): ``GET /api/programme/focus`` (today's
 focus with its session, feedback share, target band relative to the runner's baseline and its
