@@ -88,6 +88,9 @@ def test_session_1_cues_session_8_is_silent_and_its_probe_is_stored(tmp_path):
     engine8, focus8, _ = run_session(eighth, n8, store=True)
     assert focus8.plan.session == 8 and focus8.plan.feedback_fraction == 0.0 and focus8.probe == "end"
     assert not [a for a in engine8.summary.alerts if a.rule == "cadence" and a.kind == "cue"]
+    probe_said = [a for a in engine8.summary.alerts if a.rule == "interval" and a.message.startswith("Probe")]
+    # said with the first running step of the last 5 planned minutes (the runner walked from 20:00 to 20:42)
+    assert len(probe_said) == 1 and 1200.0 <= engine8.running_s(probe_said[0].time_s) <= 1260.0
     total_s = engine8.running_s()
     assert programme(eighth, n8, "checkin", "--when", "after", "--back", "1", "--leg", "1") == 0
     assert programme(eighth, n8, "session", "--completed") == 0  # as the run logs itself
@@ -103,3 +106,28 @@ def test_session_1_cues_session_8_is_silent_and_its_probe_is_stored(tmp_path):
     assert abs(stored - probe) < 1e-3  # the store keeps 3 decimals
     code = programme(eighth, n8, "status", "--json")
     assert code == 0
+
+
+def test_outdoor_maintenance_checks_every_500_m_with_no_other_cue():
+    from gait.core.records import StepMetrics
+    from gait.engine.focus import FocusFeedback
+    from gait.programme import phrases
+    from gait.programme.retrain import FeedbackPlan, focus_target
+
+    target = focus_target("cadence", 160.0)
+    plan = FeedbackPlan(D0, "cadence", target, None, 0.0, None, 300, "start", 500.0, ())  # week 1 after a block
+    focus = FocusFeedback(plan)
+    checks, cues = [], []
+    for k in range(2100):  # 180 spm at 3 m/s: a step is 1 m long
+        t = k / 3.0
+        step = StepMetrics(ic_s=t, to_s=t + 0.2, side=None, gct_ms=200.0, flight_ms=130.0, cadence_spm=180.0,
+                           vo_cm=8.0, vertical_ratio_pct=None, fsa_deg=None, strike=None, lean_deg=None,
+                           impact_g=None, duty_factor=None)  # fmt: skip
+        cue, say = focus.on_step(t, step, running=True, running_s=t, speed_mps=3.0)
+        if say:
+            checks.append((k, say))
+        if cue and focus.feedback(t):
+            cues.append(cue)
+    assert [k for k, _ in checks] == [499, 999, 1499, 1999]  # every 500 m
+    assert checks[0][1] == phrases.FOCUS_CHECK_CUE.format(focus=phrases.FOCUS_NAMES["cadence"])
+    assert cues == []  # maintenance: no feedback windows, only the checks

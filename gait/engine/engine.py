@@ -447,13 +447,19 @@ class RunEngine:
             self._alerts(self._form_cues_allowed(alerts))
 
     def _focus_cue(self, step: StepMetrics) -> list[Alert]:
+        """The focus's form cue (gated by the feedback windows later) and, said at once, a word
+        about the session (the probe starting, a maintenance form check)."""
         running = not self.stopped and (self.plan is None or self.plan.at(self.now_s()).running)
-        text = self.focus.on_step(step.ic_s, step, running=running, running_s=self.running_s(step.ic_s))
-        if text is None:
+        speed = self.pipeline_config.speed_mps or self.pod_speed.speed_mps(self._rx_ns)
+        cue, say = self.focus.on_step(step.ic_s, step, running=running, running_s=self.running_s(step.ic_s),
+                                      speed_mps=speed)  # fmt: skip
+        if say is not None:
+            self._alerts([Alert(step.ic_s, "interval", ALERT_CUE, say, target="focus")])
+        if cue is None:
             return []
         t = self.focus.plan.target
         band = f"{t.low:.3g} to {t.high:.3g} (baseline {t.baseline:.3g})"
-        return [Alert(step.ic_s, self.focus.plan.metric, ALERT_CUE, text, target=band)]
+        return [Alert(step.ic_s, self.focus.plan.metric, ALERT_CUE, cue, target=band)]
 
     def _form_cues_allowed(self, alerts: list[Alert]) -> list[Alert]:
         """With a plan, form cues speak only while running (and never after a stop): the others
