@@ -317,6 +317,9 @@ def test_a_few_weeks_through_the_command_line(tmp_path, capsys):
     assert code == 0 and phrases.SHOES_SURFACE_NOTE in out
     code, _, err = run(18, "shoes", "--run", "2")
     assert code == 2 and "walking_weeks" in err
+    # and the other way round: no new retraining focus while the transition is under way
+    code, _, err = run(18, "focus", "--start", "cadence", "--baseline-spm", "160")
+    assert code != 0 and "minimal-shoe transition" in err
     assert run(18, "shoes", "--walk", "60")[0] == 0
     status = json.loads(run(30, "status", "--json")[1])
     assert {"warm_up", "timers", "yoga", "shoes"} <= set(status)

@@ -17,6 +17,10 @@ from typing import Any
 
 from gait.programme import phrases
 from gait.programme.access import StoreOrDir, _Opened
+from gait.programme.care import PAUSED as SHOES_PAUSED
+from gait.programme.care import RUNNING as SHOES_RUNNING
+from gait.programme.care import WALKING as SHOES_WALKING
+from gait.programme.care import shoe_plan
 from gait.programme.errors import ProgrammeLocked
 from gait.programme.plan import EMERGENCY, READY, RUN_KINDS, ProgrammeStatus, evaluate
 from gait.programme.retrain import (
@@ -112,6 +116,11 @@ def start_focus(where: StoreOrDir, day: dt.date, metric: str, baseline: float | 
             raise FocusRefused(f"the programme is in the {fs.status.state} state: no new focus now")
         may_start(metric, fs.current, fs.passed, fs.status.sessions, day, trend_up=fs.status.trend.up,
                   foot_sensor=foot_sensor or fs.foot_sensor)
+        care_records = ps.care()  # never a new focus together with a minimal-shoe transition under way
+        shoes = shoe_plan(care_records.shoe_starts, care_records.footwear, fs.status, ps.history(), day)
+        if shoes.state in (SHOES_WALKING, SHOES_RUNNING, SHOES_PAUSED):
+            raise FocusRefused("a minimal-shoe transition is under way: one change at a time, no new focus "
+                               "until it is done or stopped")
         if baseline is None:
             found = baseline_from_run(ps.store, metric)
             if found is None:
