@@ -234,7 +234,7 @@ def test_focus_and_association_view(browser, tmp_path, shots):
             assert " of 8" in page.locator("#focus-session").inner_text()
             assert page.locator("#focus-feedback").inner_text()
             target = page.locator("#focus-target").inner_text()
-            assert "of your baseline" in target and "160" in target and "180" not in target
+            assert "against your baseline" in target and "160" in target and "180" not in target
             assert page.locator("#probes tbody tr").count() == 3
             assoc = page.locator("#association")
             assert assoc.locator("#assoc-timeline circle.pt").count() == 16

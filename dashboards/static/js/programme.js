@@ -341,8 +341,8 @@
     }
     const lowPct = (f.target_low / f.baseline - 1) * 100, highPct = (f.target_high / f.baseline - 1) * 100;
     const band = f.one_sided
-      ? `at most ${signed(highPct, 1)} % of your baseline`
-      : `${signed(lowPct, 1)} % to ${signed(highPct, 1)} % of your baseline`;
+      ? `at most ${signed(highPct, 1)} % against your baseline`
+      : `${signed(lowPct, 1)} % to ${signed(highPct, 1)} % against your baseline`;
     const kids = [
       el("div", { class: "plan-kind focus-name", id: "focus-metric", dataset: { metric: f.metric }, text: f.name }),
       el("div", { class: "muted", id: "focus-phase", text: PHASE_WORDS[f.phase] || f.phase }),
