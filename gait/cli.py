@@ -690,7 +690,7 @@ def cmd_programme(args: argparse.Namespace) -> int:
             return pc.screen(args.data_dir, args.date, args.yes.split(","), out)
         if args.action == "checkin":
             return pc.checkin(args.data_dir, args.date, args.when, args.back, args.leg, args.leg_extent,
-                              args.new_numbness, args.new_weakness, out)
+                              args.new_numbness, args.new_weakness, out, args.calf, args.achilles)
         if args.action == "session":
             if not args.completed:
                 _err("programme session: give --completed to record today's planned session as done")
@@ -828,6 +828,10 @@ def _add_programme_commands(sub: Any) -> None:
     p.add_argument("--leg", type=_nrs, required=True, metavar="N", help="leg pain 0-10")
     p.add_argument("--leg-extent", type=_extent, default=None, dest="leg_extent", metavar="N",
                    help="how far leg symptoms reach: 0 none, 1 buttock, 2 thigh, 3 below the knee, 4 foot")
+    p.add_argument("--calf", type=_nrs, default=None, metavar="N",
+                   help="calf pain 0-10 (asked while a softer-landing focus is active)")  # fmt: skip
+    p.add_argument("--achilles", type=_nrs, default=None, metavar="N",
+                   help="Achilles (back of the heel) pain 0-10 (asked while a softer-landing focus is active)")  # fmt: skip
     p.add_argument("--new-numbness", action="store_true", dest="new_numbness", help="new numbness in a leg")
     p.add_argument("--new-weakness", action="store_true", dest="new_weakness", help="new weakness in a leg")
     common(p)

@@ -91,12 +91,16 @@ def screen(data_dir: str | Path | None, day: dt.date, yes_ids: Sequence[str], ou
 
 
 def checkin(data_dir: str | Path | None, day: dt.date, when: str, back_nrs: int, leg_nrs: int,
-            leg_extent: int | None, new_numbness: bool, new_weakness: bool, out: IO[str]) -> int:
-    c = CheckIn(day, when, Pain(back_nrs, leg_nrs, leg_extent), new_numbness, new_weakness)
+            leg_extent: int | None, new_numbness: bool, new_weakness: bool, out: IO[str],
+            calf_nrs: int | None = None, achilles_nrs: int | None = None) -> int:
+    other = max((v for v in (calf_nrs, achilles_nrs) if v is not None), default=None)
+    c = CheckIn(day, when, Pain(back_nrs, leg_nrs, leg_extent, other), new_numbness, new_weakness,
+                calf_nrs=calf_nrs, achilles_nrs=achilles_nrs)
     with ProgrammeStore.open(data_dir) as ps:
         ps.add_checkin(c)
+        tendon = "".join(f", {name} {v}" for name, v in (("calf", calf_nrs), ("Achilles", achilles_nrs)) if v is not None)
         _finish(ps, day, out, [f"check-in recorded ({when}): back {back_nrs}, leg {leg_nrs}"
-                               + ("" if leg_extent is None else f", reaching: {_extent(leg_extent)}")])
+                               + ("" if leg_extent is None else f", reaching: {_extent(leg_extent)}") + tendon])
     return 0
 
 

@@ -67,10 +67,11 @@ def export(history: History, status: ProgrammeStatus, out_dir: str | Path, *, fo
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     diary = [[c.day.isoformat(), c.when, c.pain.back_nrs, c.pain.leg_nrs,
-              "" if c.pain.leg_extent is None else c.pain.leg_extent, int(c.new_numbness), int(c.new_weakness)]
+              "" if c.pain.leg_extent is None else c.pain.leg_extent, int(c.new_numbness), int(c.new_weakness),
+              "" if c.calf_nrs is None else c.calf_nrs, "" if c.achilles_nrs is None else c.achilles_nrs]
              for c in sorted(history.checkins, key=lambda c: (c.day, c.seq))]
-    _write(out / "diary.csv", ["date", "when", "back_nrs", "leg_nrs", "leg_extent", "new_numbness", "new_weakness"],
-           diary)
+    _write(out / "diary.csv", ["date", "when", "back_nrs", "leg_nrs", "leg_extent", "new_numbness", "new_weakness",
+                               "calf_nrs", "achilles_nrs"], diary)
     sessions = [[r.day.isoformat(), r.stage, r.kind, int(r.completed), f"{r.running_min:g}", r.zone or "pending",
                  int(r.stopped)] for r in status.sessions]
     _write(out / "sessions.csv", ["date", "stage", "kind", "completed", "running_min", "class", "stopped"], sessions)

@@ -56,18 +56,19 @@ class Pain:
     back_nrs: int
     leg_nrs: int
     leg_extent: int | None = None
+    other_nrs: int | None = None  # calf or Achilles pain (the worse), asked while a softer-landing focus is active
 
     def __post_init__(self) -> None:
         for name, value, top in (("back_nrs", self.back_nrs, MAX_NRS), ("leg_nrs", self.leg_nrs, MAX_NRS),
-                                 ("leg_extent", self.leg_extent, MAX_EXTENT)):
-            if value is None and name == "leg_extent":
+                                 ("leg_extent", self.leg_extent, MAX_EXTENT), ("other_nrs", self.other_nrs, MAX_NRS)):
+            if value is None and name in ("leg_extent", "other_nrs"):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
                 raise CheckInError(f"{name} must be a whole number 0-{top}, got {value!r}")
 
     @property
     def worst_nrs(self) -> int:
-        return max(self.back_nrs, self.leg_nrs)
+        return max(self.back_nrs, self.leg_nrs, self.other_nrs or 0)
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class CheckIn:
     new_numbness: bool = False
     new_weakness: bool = False
     seq: int = 0
+    calf_nrs: int | None = None  # asked while a softer-landing focus is active (its load moves to calf and Achilles)
+    achilles_nrs: int | None = None
 
     def __post_init__(self) -> None:
         if self.when not in MOMENTS:
@@ -106,7 +109,7 @@ def classify(sp: SessionPain, profile: str, config: ProgrammeConfig = DEFAULT_CO
     """The session's zone: ``green``, ``amber``, ``red`` or ``unknown`` (see the module doc)."""
     if profile not in PROFILES:
         raise ProgrammeError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
-    run_values = [v for p in (*sp.during, *sp.after) for v in (p.back_nrs, p.leg_nrs)]
+    run_values = [v for p in (*sp.during, *sp.after) for v in (p.back_nrs, p.leg_nrs, p.other_nrs) if v is not None]
     threshold = config.stop_threshold_nrs
     if any(v > threshold for v in run_values) or sp.new_numbness_or_weakness:
         return RED
@@ -123,6 +126,8 @@ def classify(sp: SessionPain, profile: str, config: ProgrammeConfig = DEFAULT_CO
         tol = config.settle_tolerance_nrs
         if sp.morning.back_nrs > reference.back_nrs + tol or sp.morning.leg_nrs > reference.leg_nrs + tol:
             return RED
+        if sp.morning.other_nrs is not None and sp.morning.other_nrs > (reference.other_nrs or 0) + tol:
+            return RED  # calf or Achilles pain that did not settle
     if sp.morning is None or reference is None:
         return UNKNOWN
     if sciatica and extent_rose and sp.morning.leg_extent is None:
@@ -130,6 +135,8 @@ def classify(sp: SessionPain, profile: str, config: ProgrammeConfig = DEFAULT_CO
     if any(v >= AMBER_FROM_NRS for v in run_values) or extent_rose:
         return AMBER
     if sp.morning.back_nrs > reference.back_nrs or sp.morning.leg_nrs > reference.leg_nrs:
+        return AMBER
+    if sp.morning.other_nrs is not None and sp.morning.other_nrs > (reference.other_nrs or 0):
         return AMBER
     return GREEN
 

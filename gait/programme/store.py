@@ -65,7 +65,8 @@ class ProgrammeStore:
     def add_checkin(self, c: CheckIn) -> int:
         return self._insert("programme_checkins", {
             "day": c.day.isoformat(), "moment": c.when, "back_nrs": c.pain.back_nrs, "leg_nrs": c.pain.leg_nrs,
-            "leg_extent": c.pain.leg_extent, "new_numbness": int(c.new_numbness), "new_weakness": int(c.new_weakness)})
+            "leg_extent": c.pain.leg_extent, "new_numbness": int(c.new_numbness), "new_weakness": int(c.new_weakness),
+            "calf_nrs": c.calf_nrs, "achilles_nrs": c.achilles_nrs})
 
     def add_screen(self, s: Screen) -> int:
         return self._insert("programme_screens", {"day": s.day.isoformat(), "answers_json": json.dumps(dict(s.answers))})
@@ -111,7 +112,8 @@ class ProgrammeStore:
         rows: list[tuple[float, str, tuple]] = []
         for table, cols in (
             ("programme_starts", "day, profile, stage, limits_json"),
-            ("programme_checkins", "day, moment, back_nrs, leg_nrs, leg_extent, new_numbness, new_weakness"),
+            ("programme_checkins", "day, moment, back_nrs, leg_nrs, leg_extent, new_numbness, new_weakness, calf_nrs, "
+                                   "achilles_nrs"),
             ("programme_screens", "day, answers_json"),
             ("programme_clearances", "day, note"),
             ("programme_sessions", "day, stage, kind, completed, running_min"),
@@ -127,8 +129,10 @@ class ProgrammeStore:
             if table == "programme_starts":
                 starts.append(Start(_day(r[1]), r[2], int(r[3]), json.loads(r[4] or "{}"), seq))
             elif table == "programme_checkins":
-                checkins.append(CheckIn(_day(r[1]), r[2], Pain(int(r[3]), int(r[4]), None if r[5] is None else int(r[5])),
-                                        bool(r[6]), bool(r[7]), seq))
+                other = max((int(v) for v in (r[8], r[9]) if v is not None), default=None)
+                checkins.append(CheckIn(_day(r[1]), r[2], Pain(int(r[3]), int(r[4]), None if r[5] is None else int(r[5]),
+                                                               other), bool(r[6]), bool(r[7]), seq,
+                                        None if r[8] is None else int(r[8]), None if r[9] is None else int(r[9])))
             elif table == "programme_screens":
                 screens.append(Screen(_day(r[1]), json.loads(r[2]), seq))
             elif table == "programme_clearances":

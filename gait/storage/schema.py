@@ -27,7 +27,8 @@ Schema v5 (current)::
     raw_chunks(id PK, run_id, device, t0_s, t1_s, n, index0, codec, has_gyro, has_flags, data BLOB)
     raw_files(id PK, run_id, device, path, format, size_bytes, sha256, created_at)
     programme_starts(id PK, day, profile, stage, limits_json, created_at)   the programme (gait.programme)
-    programme_checkins(id PK, day, moment, back_nrs, leg_nrs, leg_extent, new_numbness, new_weakness, created_at)
+    programme_checkins(id PK, day, moment, back_nrs, leg_nrs, leg_extent, new_numbness, new_weakness, created_at,
+                       calf_nrs, achilles_nrs)                                  (v6: asked with a softer-landing focus)
     programme_screens(id PK, day, answers_json, created_at)                  red-flag answers {id: bool}
     programme_clearances(id PK, day, note, created_at)                       recorded clinician reviews
     programme_sessions(id PK, day, stage, kind, completed, running_min, zone, created_at)
@@ -76,7 +77,7 @@ from dataclasses import dataclass
 from gait.core.errors import GaitError
 from gait.core.step_fields import FLAGS, STEP_FIELDS, StepField
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 RUN_OPEN = "open"
 RUN_CLOSED = "closed"
@@ -477,6 +478,11 @@ def _v4_to_v5(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _v5_to_v6(conn: sqlite3.Connection) -> None:
+    for column in ("calf_nrs", "achilles_nrs"):
+        conn.execute(f"ALTER TABLE programme_checkins ADD COLUMN {column} INTEGER CHECK ({column} BETWEEN 0 AND 10)")
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int  # the version the database has after this migration
@@ -491,6 +497,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "retraining one focus at a time: focus starts, the focus metric's run and probe values", _v3_to_v4),
     Migration(5, "care around the run: heat and ice timers, the yoga log, the minimal-shoe transition and footwear",
               _v4_to_v5),
+    Migration(6, "calf and Achilles pain in the check-ins (asked while a softer-landing focus is active)", _v5_to_v6),
 )
 assert MIGRATIONS[-1].version == SCHEMA_VERSION
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
