@@ -81,6 +81,8 @@ def yoga(data_dir: str | Path | None, day: dt.date, minutes: float, in_class: bo
     e = care.YogaEntry(day, minutes, care.CLASS if in_class else care.HOME, pain_nrs, new_leg_symptoms)
     with ProgrammeStore.open(data_dir) as ps:
         state, st = _state(ps, day)
+        if st is None:  # the log counts against the programme's weeks and feeds its traffic light
+            raise ProgrammeNotStarted("no programme started yet: gait programme start --profile {sciatica,general}")
         ps.add_yoga(e)
         config = st.config if st else load_config()
         if st is not None:
