@@ -494,6 +494,9 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="pain 0-10 after the run")  # fmt: skip
     g.add_argument("--date", default=None, type=_day, metavar="YYYY-MM-DD",
                    help="the day the run belongs to in the programme (default: today)")  # fmt: skip
+    g.add_argument("--footwear", choices=("regular", "minimal", "barefoot"), default=None,
+                   help="what the run is run in (the programme records it; minimal shoes and barefoot must fit the "
+                        "transition's allowance)")  # fmt: skip
     g.add_argument("--intervals", default=None, metavar="WALK:RUN[xN],...",
                    help="today's walk-run session in seconds, e.g. 180:120x6 (stage 2): after a 10-minute brisk "
                         "walk, 'walk now' / 'run now' at each edge, form cues only while running, 5 minutes' walk "
@@ -553,6 +556,7 @@ def run_options(args: argparse.Namespace) -> Any:
         keys=not args.no_keys,
         plan=_plan(args.intervals),
         day=args.date,
+        footwear=args.footwear,
     )
 
 

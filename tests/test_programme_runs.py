@@ -145,3 +145,17 @@ def test_locked_programme_refuses_through_the_library_too(tmp_path):
     programme(tmp_path, "screen", "--yes", "bladder")
     with pytest.raises(ProgrammeLocked):
         todays_session(tmp_path, dt.date.fromisoformat(DAY))
+
+
+def test_each_run_records_its_footwear_and_minimal_shoes_must_fit_the_transition(tmp_path, capsys):
+    started(tmp_path)
+    code, _ = live(tmp_path, "--footwear", "minimal")  # no transition started: refused before anything connects
+    assert code == 2 and "not_started" in capsys.readouterr().err
+    with Store(tmp_path) as store:
+        assert store.run_ids() == []
+    code, _ = live(tmp_path)
+    assert code == 0
+    out = tmp_path / "export"
+    assert programme(tmp_path, "export", "--out", str(out)) == 0
+    care = [x for x in (out / "care.csv").read_text(encoding="utf-8").splitlines() if not x.startswith("#")]
+    assert f'{DAY},"regular shoes, run",0,' in care  # 20 s of the warm-up walk: no running yet

@@ -27,7 +27,16 @@ from gait.engine.driver import run_source
 from gait.engine.events import RUN_CLOSED, RunSummary
 from gait.engine.setup import RunConfig, RunOptions, load_run_config, open_engine
 from gait.engine.sources import SourceOptions, build_source, devices_for
-from gait.engine.today import interval_plan, log_today, record_focus, stop_rule, todays_focus, todays_session
+from gait.engine.today import (
+    check_footwear,
+    interval_plan,
+    log_footwear,
+    log_today,
+    record_focus,
+    stop_rule,
+    todays_focus,
+    todays_session,
+)
 
 LOCKED_EXIT = 3  # the programme is locked (emergency): as `gait programme` says it
 
@@ -55,6 +64,7 @@ def _programme(options: RunOptions) -> tuple[RunOptions, Any, tuple[Any, Any]]:
     if options.plan is not None:
         print("gait: programme: today's session sets the intervals (--intervals is not used)", file=sys.stderr)
     plan = interval_plan(today)
+    check_footwear(options.data_dir, today, options.footwear, plan.running_s)
     focus = todays_focus(options.data_dir, today.day, plan) if today.kind in ("walk-run", "run") else None
     if focus is not None:
         fb = focus.plan
@@ -66,11 +76,12 @@ def _programme(options: RunOptions) -> tuple[RunOptions, Any, tuple[Any, Any]]:
 def _refused(exc: Exception) -> int | None:
     """The exit code for a programme that refuses today's run (None: not such a refusal)."""
     from gait.programme import ProgrammeLocked, RunNotAllowed
+    from gait.programme.care import CareRefused
 
     if isinstance(exc, ProgrammeLocked):
         print(f"gait: programme locked: {exc}", file=sys.stderr)
         return LOCKED_EXIT
-    if isinstance(exc, RunNotAllowed):
+    if isinstance(exc, RunNotAllowed | CareRefused):
         print(f"gait: programme: {exc}", file=sys.stderr)
         return 2
     return None
@@ -87,6 +98,10 @@ def _log(options: RunOptions, today: Any, engine: Any) -> None:
     except GaitError as exc:
         print(f"gait: programme: session not logged: {exc}", file=sys.stderr)
         return
+    try:
+        log_footwear(options.data_dir, today.day, options.footwear, engine.running_s())
+    except GaitError as exc:
+        print(f"gait: programme: footwear not recorded: {exc}", file=sys.stderr)
     if engine.focus is not None:
         try:
             for line in record_focus(options.data_dir, today.day, engine.focus, engine.running_s()):

@@ -57,6 +57,7 @@ class RunOptions:
     keys: bool = True  # digit keys are pain check-ins (when stdin is a terminal)
     plan: Any = None  # today's walk and run intervals (gait.engine.intervals.IntervalPlan), or None
     day: Any = None  # the day the run belongs to (datetime.date; None: today): the programme's day
+    footwear: str | None = None  # regular | minimal | barefoot (the programme records it with the run)
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,32 @@ def record_focus(data_dir: str | Path | None, day: dt.date, focus: Any, running_
     return said
 
 
+def check_footwear(data_dir: str | Path | None, today: Any, footwear: str | None, planned_running_s: float) -> None:
+    """Before a run in minimal shoes or barefoot: it must fit the transition (started, past its
+    walking weeks, not the day after another such run, within the week's allowance for the
+    planned running time). Raises `gait.programme.care.CareRefused` with the reason."""
+    if footwear in (None, "regular"):
+        return
+    from gait.programme import care
+    from gait.programme.plan import evaluate
+    from gait.programme.store import ProgrammeStore
+
+    with ProgrammeStore.open(data_dir) as ps:
+        hist = ps.history()
+        records = ps.care()
+        plan = care.shoe_plan(records.shoe_starts, records.footwear, evaluate(hist, today.day), hist, today.day)
+        care.check_minimal_run(plan, records.footwear, today.day, planned_running_s / 60.0)
+
+
+def log_footwear(data_dir: str | Path | None, day: dt.date, footwear: str | None, running_s: float) -> None:
+    """Every run in the programme records what it was run in (regular shoes unless told)."""
+    from gait.programme import care
+    from gait.programme.store import ProgrammeStore
+
+    with ProgrammeStore.open(data_dir) as ps:
+        ps.add_footwear(care.FootwearLog(day, footwear or "regular", "run", round(running_s / 60.0, 2)))
+
+
 def log_today(data_dir: str | Path | None, today: Any, *, completed: bool, stopped: bool, running_s: float) -> Any:
     """Record today's session: completed only when the source ended and no stop cut it short
     (a session stopped for pain never counts toward progression)."""
