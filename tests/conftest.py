@@ -86,3 +86,32 @@ def rng_noise_block(seconds: float, fs: float, gyro: bool, seed: int = 0) -> Sam
     acc = rng.normal(0, 0.05, (n, 3)) + np.array([0.0, 0.0, 9.81])
     gyr = rng.normal(0, 0.5, (n, 3)) if gyro else None
     return SampleBlock(time_s=t, acc_mps2=acc, gyr_dps=gyr)
+
+
+# --- the dashboards in a real browser (Debian's chromium through Playwright) ---------------------
+SCREENSHOTS = REPO / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def chromium_path():
+    return need_program("chromium", "apt-get install chromium")
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    from dashboards.bench import CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def keep_screenshots(out: Path) -> None:
+    """Copy a test's screenshots over the README's copies, on request only (GAIT_UPDATE_SCREENSHOTS=1)."""
+    if os.environ.get("GAIT_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for f in out.glob("*.png"):
+            shutil.copy2(f, SCREENSHOTS / f.name)

@@ -11,8 +11,6 @@ Chromium missing: skipped outside CI (install with ``apt-get install chromium``)
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 import time
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, need_program
+from tests.conftest import keep_screenshots
 
 pytest.importorskip("playwright.sync_api")
 
-SHOTS = REPO / "docs" / "screenshots"
 
 
 def js_fixed(v: float, nd: int) -> str:
@@ -33,21 +30,6 @@ def js_fixed(v: float, nd: int) -> str:
     return str(Decimal(v).quantize(q, rounding=ROUND_HALF_UP))
 
 
-@pytest.fixture(scope="module")
-def chromium_path():
-    return need_program("chromium", "apt-get install chromium")
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    from dashboards.bench import CHROMIUM_ARGS
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -55,10 +37,7 @@ def shots(tmp_path_factory):
     out = tmp_path_factory.mktemp("screenshots")
     print(f"\nscreenshots: {out}")
     yield out
-    if os.environ.get("GAIT_UPDATE_SCREENSHOTS") == "1":  # refresh the README's copies on request only
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        for f in out.glob("*.png"):
-            shutil.copy2(f, SHOTS / f.name)
+    keep_screenshots(out)  # the README's copies, on request only
 
 
 @pytest.fixture(scope="module")

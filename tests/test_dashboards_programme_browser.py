@@ -17,33 +17,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, need_program
+from tests.conftest import REPO, keep_screenshots
 from tests.test_dashboards_programme import DAY, programme_history
 
 pytest.importorskip("playwright.sync_api")
 
-SHOTS = REPO / "docs" / "screenshots"
 PAGES = ("/programme", "/checkin", "/export")
 
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from dashboards.bench import CHROMIUM_ARGS
-
-    path = need_program("chromium", "apt-get install chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +38,7 @@ def shots(tmp_path_factory):
     (out / "pages").mkdir()
     print(f"\nscreenshots: {out}")
     yield out
-    if os.environ.get("GAIT_UPDATE_SCREENSHOTS") == "1":  # refresh the README's copies on request only
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        for f in out.glob("*.png"):
-            shutil.copy2(f, SHOTS / f.name)
+    keep_screenshots(out)  # the README's copies, on request only
 
 
 def serve(folder):
