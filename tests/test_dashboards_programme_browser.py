@@ -84,6 +84,7 @@ def test_red_flag_panel_on_every_programme_page(browser, tmp_path, shots):
                 assert page.locator("#app .bad").count() == 0, page.locator("#app").inner_text()
                 assert page.evaluate("document.documentElement.scrollWidth") <= kw["viewport"]["width"], (path, tag)
                 name = path.strip("/")  # kept with the test's screenshots, not copied to the README's
+                page.evaluate("window.scrollTo(0, 0)")
                 page.screenshot(path=str(shots / "pages" / f"programme-{name}-{tag}.png"), full_page=True)
             page.goto(f"{srv.base}/programme")
             page.wait_for_selector("body[data-ready='1']")
@@ -126,6 +127,8 @@ def test_checkin_in_the_page_changes_the_traffic_light(browser, tmp_path, shots)
         assert "saved" in page.locator("#checkin-flash").inner_text().lower()
         assert "Morning: back 5, leg 3" in page.locator("#checkins").inner_text()
         check_panel(page)
+        page.evaluate("window.scrollTo(0, 0)")  # the sticky bar where a reader sees it, at the top
+        page.wait_for_timeout(100)
         page.screenshot(path=str(shots / "programme.png"), full_page=True)
         # a screen answered all "no" needs the page's own origin: Chromium's fetch from the page sends it
         page.goto(f"{srv.base}/checkin")
@@ -230,6 +233,7 @@ def test_focus_and_association_view(browser, tmp_path, shots):
             assert assoc.locator("#assoc-empty").count() == 0
             _no_horizontal_scroll(page, kw["viewport"]["width"])
             check_panel(page)
+            page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(shots / "pages" / f"programme-focus-{tag}.png"), full_page=True)
             assert not errors, errors
             assert not outside, outside
