@@ -159,3 +159,16 @@ def test_each_run_records_its_footwear_and_minimal_shoes_must_fit_the_transition
     assert programme(tmp_path, "export", "--out", str(out)) == 0
     care = [x for x in (out / "care.csv").read_text(encoding="utf-8").splitlines() if not x.startswith("#")]
     assert f'{DAY},"regular shoes, run",0,' in care  # 20 s of the warm-up walk: no running yet
+
+
+def test_the_red_flags_are_spoken_before_the_first_session_of_each_week(tmp_path, capsys):
+    started(tmp_path)
+    code, text = live(tmp_path)  # Monday: the week's first session
+    assert code == 0
+    lines = text.splitlines()
+    first = next(i for i, x in enumerate(lines) if "Seek emergency care now" in x)
+    assert first < next(i for i, x in enumerate(lines) if "Walk briskly for 10 minutes" in x)  # before the session
+    assert "both legs" in lines[first]
+    assert programme(tmp_path, "screen", "--yes", "", day="2026-11-04") == 0
+    code, text = live(tmp_path, day="2026-11-04")  # Wednesday, same week: not again
+    assert code == 0 and "Seek emergency care now" not in text and "Walk briskly" in text

@@ -36,6 +36,7 @@ from gait.engine.today import (
     stop_rule,
     todays_focus,
     todays_session,
+    weekly_briefing,
 )
 
 LOCKED_EXIT = 3  # the programme is locked (emergency): as `gait programme` says it
@@ -53,12 +54,12 @@ def _say_stored(options: RunOptions, summary: RunSummary) -> None:
         print(f"gait: run {summary.run_id} stored in {where} ({summary.status})", file=sys.stderr)
 
 
-def _programme(options: RunOptions) -> tuple[RunOptions, Any, tuple[Any, Any]]:
+def _programme(options: RunOptions) -> tuple[RunOptions, Any, tuple[Any, Any, str | None]]:
     """Today's session when the data folder holds a programme: its intervals and stop rule.
     Raises `ProgrammeLocked` / `RunNotAllowed` (from gait.programme) when no run may start."""
     today = todays_session(options.data_dir, options.day)
     if today is None:
-        return options, None, (None, None)
+        return options, None, (None, None, None)
     for text in today.messages:
         print(f"gait: programme: {text}", file=sys.stderr)
     if options.plan is not None:
@@ -70,7 +71,7 @@ def _programme(options: RunOptions) -> tuple[RunOptions, Any, tuple[Any, Any]]:
         fb = focus.plan
         print(f"gait: programme: today's focus: {fb.metric}, feedback {fb.feedback_fraction:.0%} of running time"
               + (f", a {fb.probe} probe" if fb.probe else ""), file=sys.stderr)  # fmt: skip
-    return replace(options, plan=plan), today, (stop_rule(today), focus)
+    return replace(options, plan=plan), today, (stop_rule(today), focus, weekly_briefing(options.data_dir, today.day))
 
 
 def _refused(exc: Exception) -> int | None:
@@ -123,10 +124,10 @@ def live(
 ) -> int:
     """``gait live`` (and ``gait record`` with ``record``): returns the exit code."""
     try:  # the programme, a bad config or source: before connecting; then the run
-        options, today, (rule, focus) = _programme(options)
+        options, today, (rule, focus, briefing) = _programme(options)
         cfg = load_run_config(options)
         source = build_source(source_options)
-        engine = asyncio.run(_live(source, source_options, options, cfg, record, out, bus, rule, focus))
+        engine = asyncio.run(_live(source, source_options, options, cfg, record, out, bus, rule, focus, briefing))
     except (GaitError, ValueError, OSError) as exc:
         code = _refused(exc)
         if code is None:
@@ -153,6 +154,7 @@ async def _live(
     bus: Any,
     rule: Any = None,
     focus: Any = None,
+    briefing: str | None = None,
 ) -> Any:
     recorder = engine = None
     try:
@@ -179,6 +181,7 @@ async def _live(
             run_config=cfg,
             stop_rule=rule,
             focus=focus,
+            briefing=briefing,
         )
     except BaseException as exc:  # nothing streamed yet: disconnect (STOP) and close what is open
         if recorder is not None:
@@ -196,7 +199,7 @@ def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO
     (starting at the capture's wall-clock start, the capture referenced) and coached. Without
     ``--config``, the configuration the capture was recorded with (when it holds one)."""
     try:
-        options, today, (rule, focus) = _programme(options)
+        options, today, (rule, focus, briefing) = _programme(options)
         source = ReplaySource(capture, speed=parse_speed(speed))
     except (CaptureError, GaitError, OSError, ValueError) as exc:
         code = _refused(exc)
@@ -238,6 +241,7 @@ def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO
             run_config=cfg,
             stop_rule=rule,
             focus=focus,
+            briefing=briefing,
         )
     except (GaitError, OSError, ValueError) as exc:
         _err(str(exc))

@@ -110,6 +110,7 @@ class RunEngine:
         stop_rule: Callable[[int, int, int | None], str | None] | None = None,
         feedback_on: Callable[[float], bool] | None = None,
         focus: Any = None,
+        briefing: str | None = None,
     ):
         self.sessions = SessionSet(devices, auto=True)
         self.pipeline_config = pipeline or PipelineConfig(placement="sacrum")
@@ -128,6 +129,7 @@ class RunEngine:
         self.stopped = False  # a stop alert ended the running part (pain)
         self.stopped_s: float | None = None
         self.stop_rule = stop_rule  # the programme's in-run rule: (back, leg, extent) -> stop phrase or None
+        self.briefing = briefing  # said first, before the session (the weekly red-flag reminder)
         self.focus = focus  # today's one focus (gait.engine.focus.FocusFeedback): it alone speaks about form
         if focus is not None and feedback_on is None:
             feedback_on = focus.feedback
@@ -162,6 +164,8 @@ class RunEngine:
                 if hasattr(sink, "attach"):
                     self._guard(sink, sink.attach, self)
             self._emit(RunState(RUN_STARTED, 0.0))
+            if self.briefing:  # safety first: before the session's first call
+                self._alerts([Alert(0.0, "interval", ALERT_CUE, self.briefing, target="safety")])
             if self.pain_before is not None:
                 self.pain(self.pain_before, "before", time_s=0.0)
             self._advance_plan(0.0)

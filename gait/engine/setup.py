@@ -180,6 +180,7 @@ def open_engine(
     stop_rule: Any = None,
     feedback_on: Any = None,
     focus: Any = None,
+    briefing: str | None = None,
 ) -> RunEngine:
     """A run engine with its sinks: the terminal (unless ``display`` is False), the local store
     (a new run, unless ``options.store`` is False), InfluxDB (when configured), the cue player
@@ -266,6 +267,7 @@ def open_engine(
         stop_rule=stop_rule,
         feedback_on=feedback_on,
         focus=focus,
+        briefing=briefing,
     )
 
 

@@ -67,6 +67,20 @@ def stop_rule(today: Any) -> Callable[[int, int, int | None], str | None]:
     return rule
 
 
+def weekly_briefing(data_dir: str | Path | None, day: dt.date) -> str | None:
+    """The red-flag summary as it is spoken before the first session of each calendar week (None:
+    already said this week)."""
+    from gait.programme import phrases
+    from gait.programme.store import ProgrammeStore
+
+    with ProgrammeStore.open(data_dir) as ps:
+        sessions = ps.history().sessions
+    week = day.isocalendar()[:2]
+    if any(s.day.isocalendar()[:2] == week and s.day < day for s in sessions):
+        return None
+    return " ".join([phrases.WEEKLY_BRIEFING_INTRO, phrases.RED_FLAG_TITLE, *(f"{x}." for x in phrases.RED_FLAG_LINES)])
+
+
 def todays_focus(data_dir: str | Path | None, day: dt.date, plan: IntervalPlan | None) -> Any:
     """Today's one form focus (`gait.engine.focus.FocusFeedback`), or None when none speaks."""
     from gait.engine.focus import FocusFeedback

@@ -51,6 +51,7 @@ URGENT_QUESTIONS: tuple[tuple[str, str], ...] = (
 )
 
 # One line per emergency sign: shown on every programme page and check-in, and first in every export.
+WEEKLY_BRIEFING_INTRO = "Before this week's first session, a reminder."  # then the red-flag summary, spoken
 RED_FLAG_TITLE = "Seek emergency care now (emergency department, or call your emergency number) if you notice:"
 RED_FLAG_LINES: tuple[str, ...] = (
     "numbness or tingling around your genitals, bottom or inner thighs",
