@@ -506,3 +506,17 @@ def test_decode_hex_control_point_and_errors():
         decode_hex("pmd", "02 EA 54")
     with pytest.raises(ProtocolError):
         decode_hex("pmd", G10.hex(), factor=-1.0)
+
+
+def test_a_frame_whose_first_sample_falls_before_the_epoch_is_a_typed_error_and_leaves_no_trace():
+    stream = pmd.PmdStream(device="H10")
+    stream.configure(MT.ACC, sample_rate_hz=200)
+    # 36 samples at 200 Hz end 175 ms after the first: a last-sample time of 100 ms cannot be right
+    early = pmd.encode_data_frame(MT.ACC, 0x01, 100_000_000, np.zeros((36, 3), dtype=int))
+    with pytest.raises(pmd.BeforeEpoch, match="before the device's epoch") as err:
+        stream.decode(early)
+    assert isinstance(err.value, TimestampError)
+    frames = _h10_frames(2)
+    parts = [stream.decode(f) for f in frames]  # the clock was not moved by the bad frame
+    assert int(parts[0].time_ns[0]) > 0 and not parts[1].clock_jump and not parts[1].gap_before
+    assert pmd.sample_times_ns(175_000_000, 36, sample_rate_hz=200)[0] == 0  # exactly at the epoch is fine

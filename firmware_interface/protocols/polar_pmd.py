@@ -848,6 +848,11 @@ def _round_offsets(base: int, x: np.ndarray) -> np.ndarray:
     return r.astype(np.int64)
 
 
+class BeforeEpoch(TimestampError):
+    """A frame whose first sample would fall before the device's epoch (2000-01-01): its timestamp
+    is too small for its number of samples (a corrupted frame, or a clock that was not set)."""
+
+
 def sample_times_ns(
     timestamp_ns: int, n: int, *, previous_ns: int | None = None, sample_rate_hz: float | None = None
 ) -> np.ndarray:
@@ -882,8 +887,13 @@ def sample_times_ns(
             protocol=PROTOCOL,
             hint="configure the measurement's sample rate (from the START request)",
         )
-    if n > 1 and base + float(x[0]) < -9.2e18:
-        raise TimestampError("sample times fall before the int64 range", protocol=PROTOCOL)
+    if n > 1 and base + float(x[0]) < 0:
+        raise BeforeEpoch(
+            f"the frame's first sample would fall {-(base + float(x[0])) / 1e9:.6f} s before the device's epoch "
+            "(2000-01-01): the timestamp is too small for this many samples",
+            protocol=PROTOCOL,
+            hint="a corrupted frame, or a device clock that was not set",
+        )
     offsets = _round_offsets(base, x)
     times = np.empty(n, dtype=np.int64)
     times[:-1] = offsets + np.int64(base)
@@ -1036,6 +1046,8 @@ class PmdStream:
                     jump, use_prev = True, None
         try:
             times = sample_times_ns(ts, n, previous_ns=use_prev, sample_rate_hz=rate)
+        except BeforeEpoch:
+            raise  # a frame that cannot be right: it leaves no trace
         except TimestampError:
             if 0 <= ts <= _INT64_MAX:
                 self._previous[key] = ts  # a good frame we could not time: the next one can be
