@@ -53,7 +53,7 @@ def run_import(args: argparse.Namespace) -> int:
         return _import_phone(args)
     try:
         trials = import_dataset(args.kind, args.source, args.out)
-    except (FileNotFoundError, OSError, ValueError) as exc:
+    except (FileNotFoundError, OSError, ValueError, ImportError) as exc:  # ImportError: an optional reader missing
         print(f"gait: error: {exc}", file=sys.stderr)
         return 2
     for t in trials:

@@ -181,7 +181,13 @@ def read_c3d_markers(path: str | Path) -> MarkerData:
     from ``POINT:UNITS`` (the RIC files leave it blank; their values are mm, which is assumed
     when the parameter is missing or empty).
     """
-    import c3d  # pure python, on PyPI
+    try:
+        import c3d  # pure python, on PyPI: the validation extra
+    except ImportError:
+        raise ImportError(
+            f"{Path(path).name}: reading C3D motion capture needs the c3d package: pip install 'gait-form[validation]' "
+            "(or pip install c3d)"
+        ) from None
 
     path = Path(path)
     with open(path, "rb") as fh, warnings.catch_warnings():
