@@ -17,7 +17,7 @@ from firmware_interface.protocols.registry import decode_hex, protocols
 from gait.core.calibration import calibration_from_samples
 from gait.core.config import PLACEMENTS, SIDES, Calibration, PipelineConfig, load_pipeline_toml
 from gait.core.errors import GaitError, RecordingFormatError
-from gait.core.records import StepMetrics
+from gait.core.records import Q_IMPLAUSIBLE, StepMetrics
 from gait.pipeline import AnalysisResult, analyze
 
 
@@ -81,12 +81,28 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(vals) if vals else None
 
 
+def no_running_text(steps: Sequence[StepMetrics]) -> str | None:
+    """One line when a recording holds no running: no contacts at all, or every one implausible
+    (walking or handling analysed as running gives one contact per stride at 305-390 spm)."""
+    if not steps:
+        return "no running found: no foot contacts detected (walking, standing or handling?)"
+    if all(Q_IMPLAUSIBLE in s.quality for s in steps):
+        return (
+            f"no running found: all {len(steps)} contacts are flagged implausible "
+            "(walking or handling, not running?); the figures are not a run's"
+        )
+    return None
+
+
 def summary_text(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisResult) -> str:
     lines = [
         f"Recording: {rec.path}  ({rec.duration_s:.1f} s at {rec.sampling_rate_hz:.0f} Hz, "
         f"{'acc+gyro' if rec.gyr_dps is not None else 'acc only'})",
         f"Contacts:  {len(steps)}",
     ]
+    no_running = no_running_text(steps)
+    if no_running is not None:
+        lines.append(f"No running:           {no_running}")
     rows = [
         ("Cadence", _median([s.cadence_spm for s in steps]), "spm", ".1f"),
         ("Contact time", _median([s.gct_ms for s in steps]), "ms", ".0f"),
@@ -144,6 +160,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.jsonl:
         for notice in result.notices:
             print(f"gait: notice: {notice.message}", file=sys.stderr)
+        no_running = no_running_text(result.steps)
+        if no_running is not None:
+            print(f"gait: warning: {args.path}: {no_running}", file=sys.stderr)
         write = sys.stdout.write
         for step in result.steps:
             write(json.dumps(step.to_contract()) + "\n")
@@ -437,6 +456,11 @@ def _add_optional_commands(sub) -> None:
     p.set_defaults(func=cmd_bench_ble)
 
     def cmd_import(args: argparse.Namespace) -> int:
+        if args.kind == "phone":
+            return _import_phone_export(args.source, args.out, args.platform)
+        if args.platform != "auto":
+            _err("--platform is for 'gait import phone' only")
+            return 2
         from gait.validation.importers import run_import
 
         return run_import(args)
@@ -445,7 +469,33 @@ def _add_optional_commands(sub) -> None:
     p.add_argument("kind", choices=("rbds", "ric", "alcantara", "adept", "phone"))
     p.add_argument("source", help="the data set's folder")
     p.add_argument("out", help="output folder for CSV recordings")
+    p.add_argument("--platform", choices=("auto", "android", "ios", "standardised"), default="auto",
+                   help="phone: the phone's platform when a Sensor Logger export has no Metadata.csv "
+                        "(iOS and Android differ in sign; 'standardised' if 'Standardise Units & Frames' was on)")  # fmt: skip
     p.set_defaults(func=cmd_import)
+
+
+def _import_phone_export(source: str, out_arg: str, platform: str) -> int:
+    """``gait import phone SRC OUT``: a phyphox or Sensor Logger export -> OUT/<name>.csv (or OUT.csv)."""
+    from firmware_interface.phones.importers import import_phone_export
+
+    out = Path(out_arg)
+    try:
+        if out.suffix.lower() != ".csv":
+            out.mkdir(parents=True, exist_ok=True)
+            out = out / (Path(source).stem + ".csv")
+        rec = import_phone_export(source, out, platform=platform)
+    except (GaitError, ValueError) as exc:
+        _err(str(exc))
+        return 2
+    except OSError as exc:
+        _err(f"{exc.filename or source}: {exc.strerror or exc}")
+        return 2
+    for warning in rec.warnings:
+        print(f"gait: note: {warning}", file=sys.stderr)
+    print(f"{out}  ({len(rec)} samples at {rec.sampling_rate_hz:.0f} Hz, "
+          f"{'acc+gyro' if rec.gyr_dps is not None else 'acc only'}; {rec.metadata.get('acc_source', '')})")  # fmt: skip
+    return 0
 
 
 # ----------------------------------------------------------------------------------------------

@@ -13,7 +13,10 @@ phyphox-android/-ios]. Separator ``,``, tab or ``;``; decimal point or comma (th
 offers all of these) [V: phyphox-ios ``ExperimentExportSet.swift``]; an empty cell is ``""``.
 Each ``Time`` column starts a group: the value columns after it belong to that time column.
 Values and signs as in `phyphox` (acceleration with g is already specific force; linear +
-gravity add up to it; gyroscope rad/s -> deg/s).
+gravity add up to it; gyroscope rad/s -> deg/s). The multi-sensor ("simple experiment") export
+writes one file per sensor with bare labels, ``"Time (s)","X (m/s^2)",...`` or ``"X (rad/s)"``:
+the unit tells acceleration from rotation, and whether the acceleration holds gravity is told
+from the data (`_holds_gravity`), since neither label nor file name says it.
 
 **Sensor Logger** (zip export): one CSV per sensor, ``Accelerometer.csv``,
 ``TotalAcceleration.csv`` (Android), ``Gravity.csv``, ``Gyroscope.csv``, each with the header
@@ -22,7 +25,11 @@ nanoseconds [D: awesome-sensor-logger README and UNITS.md], plus ``Metadata.csv`
 ``platform`` (iOS or Android) [D] and, in recent versions, ``standardisation`` [U: column name
 not seen in a primary source]. Conventions as in `sensor_logger`: TotalAcceleration as it is;
 else Accelerometer + Gravity, negated on iOS unless standardised. ``platform`` overrides
-Metadata.csv; with neither, a file set without TotalAcceleration raises `PhoneConventionError`.
+Metadata.csv (``gait import phone --platform``); with neither, Accelerometer + Gravity alone
+raises `PhoneConventionError`. Without TotalAcceleration and Gravity,
+``AccelerometerUncalibrated.csv`` (the raw signal, with gravity) is used: on iOS it is CoreMotion's
+raw accelerometer in g, reading -1 g on the up axis (so x -9.80665); a file in m/s^2 (its mean
+vector near 9.8) is taken as the Android convention.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ SENSOR_LOGGER_FILES = {
     "accelerometer.csv": "lin",
     "gravity.csv": "grav",
     "gyroscope.csv": "gyr",
+    "accelerometeruncalibrated.csv": "uncal",
 }
 
 
@@ -145,7 +153,8 @@ def _phyphox_kind(label: str) -> tuple[str, str | None, str] | None:
         return ("time", None, unit)
     if "absolute" in name or "abs" == name.strip():
         return None
-    if "gyro" in name or "angular" in name:
+    bare = name.strip() in ("x", "y", "z")
+    if "gyro" in name or "angular" in name or (bare and unit.replace(" ", "") in ("rad/s", "deg/s", "°/s")):
         kind = "gyr"
     elif "linear" in name:
         kind = "lin"
@@ -153,6 +162,8 @@ def _phyphox_kind(label: str) -> tuple[str, str | None, str] | None:
         kind = "grav"
     elif "acceleration" in name or "accelerometer" in name:
         kind = "acc"
+    elif bare and unit.replace("²", "^2").replace(" ", "") in ("m/s^2", "m/s2", "g"):
+        kind = "acc?"  # a sensor's own file ("X (m/s^2)"): with or without gravity, told from the data
     else:
         return None
     axis = _AXIS.search(name)
@@ -243,6 +254,38 @@ def _phyphox_meta(files: list[_File]) -> dict[str, str]:
     return meta
 
 
+def _gravity_figures(v: np.ndarray) -> tuple[float, float]:
+    """(|mean vector|, median |a|) of an acceleration stream, in its own unit."""
+    ok = np.all(np.isfinite(v), axis=1)
+    if not ok.any():
+        return float("nan"), float("nan")
+    v = v[ok]
+    return float(np.linalg.norm(v.mean(axis=0))), float(np.median(np.linalg.norm(v, axis=1)))
+
+
+def _holds_gravity(v: np.ndarray, g: float = GRAVITY_MPS2) -> bool | None:
+    """Whether an acceleration stream (in units of ``g``) holds gravity: True, False, or None (cannot tell).
+
+    A file's name does not say it (course exports call linear acceleration ``Accelerometer.csv``
+    too), so the data decide. With gravity, the mean vector is about g long (gravity averaged
+    over the recording) and the median |a| is near g; without it, both are near 0 at rest. A run
+    makes linear acceleration large (median |a| near g on a real run), but its mean stays
+    small, so the mean vector decides and the median settles what lies between.
+    """
+    mean_len, med = _gravity_figures(v)
+    if not np.isfinite(mean_len):
+        return None
+    if mean_len >= 0.5 * g:
+        return True
+    if mean_len < 0.25 * g:
+        return False
+    if abs(med - g) <= 0.2 * g:
+        return True
+    if med < 0.3 * g:
+        return False
+    return None
+
+
 def read_phyphox_export(path: str | Path, *, rate_hz: float | None = None) -> Recording:
     """A phyphox CSV export (zip, directory or one CSV) -> `Recording`."""
     path = Path(path)
@@ -252,15 +295,28 @@ def read_phyphox_export(path: str | Path, *, rate_hz: float | None = None) -> Re
     for f in files:
         if not f.in_meta:
             _phyphox_streams(f, streams, warnings)
+    told = ""
+    if "acc?" in streams:
+        t, v = streams.pop("acc?")
+        with_g = _holds_gravity(v)
+        mean_g, med = _gravity_figures(v)
+        told = f" (told from the data: |mean a| {mean_g:.2f}, median |a| {med:.2f} m/s^2)"
+        if with_g is None:
+            raise PhoneConventionError(
+                f"{path}: cannot tell whether the acceleration holds gravity{told}",
+                hint="export 'Acceleration with g' (phyphox) and import again",
+            )
+        streams.setdefault("acc" if with_g else "lin", (t, v))
     if "acc" in streams:
         acc_parts: tuple[str, ...] = ("acc",)
-        acc_source = "accelerometer (with g)"
+        acc_source = "accelerometer (with g)" + told
     elif "lin" in streams and "grav" in streams:
         acc_parts = ("lin", "grav")
         acc_source = "linear acceleration + gravity"
     else:
+        found = sorted(streams) or "nothing"
         raise PhoneConventionError(
-            f"{path}: no acceleration with gravity in this phyphox export (found: {sorted(streams) or 'nothing'})",
+            f"{path}: no acceleration with gravity in this phyphox export (found: {found}){told}",
             hint="record with 'Acceleration with g' (or accelerometer + gyroscope); linear acceleration lacks gravity",
         )
     meta = {"source": "phyphox", "acc_source": acc_source, **_phyphox_meta(files)}
@@ -324,24 +380,35 @@ def read_sensor_logger_export(path: str | Path, *, platform: str = "auto", rate_
             platform = "standardised"
         elif md_platform in ("ios", "android"):
             platform = md_platform
+    sign = 1.0
+    uncal_scale = 1.0
     if "total" in raw:
         acc_parts: tuple[str, ...] = ("total",)
         acc_source = "TotalAcceleration"
-        sign = 1.0
-    elif "lin" in raw and "grav" in raw:
-        if platform == "auto":
-            raise PhoneConventionError(
-                f"{path}: Accelerometer + Gravity without TotalAcceleration and no platform in Metadata.csv; "
-                "iOS and Android differ in sign",
-                hint="pass platform='ios' or 'android' ('standardised' if 'Standardise Units & Frames' was on)",
-            )
+    elif "lin" in raw and "grav" in raw and platform != "auto":
         acc_parts = ("lin", "grav")
         sign = -1.0 if platform == "ios" else 1.0
         acc_source = "Accelerometer + Gravity" + (" (negated: iOS convention)" if sign < 0 else "")
+    elif "uncal" in raw and _holds_gravity(raw["uncal"][1], 1.0) and _gravity_figures(raw["uncal"][1])[0] < 3.0:
+        # iOS: CoreMotion's raw accelerometer in g, reading -1 g on the up axis
+        acc_parts = ("uncal",)
+        uncal_scale = -GRAVITY_MPS2
+        acc_source = "AccelerometerUncalibrated (in g, CoreMotion convention: x -9.80665)"
+    elif "uncal" in raw and _holds_gravity(raw["uncal"][1]):
+        # m/s^2 with +g up (Android, or iOS with 'Standardise Units & Frames')
+        acc_parts = ("uncal",)
+        acc_source = "AccelerometerUncalibrated (m/s^2)"
+    elif "lin" in raw and "grav" in raw:
+        raise PhoneConventionError(
+            f"{path}: Accelerometer + Gravity without TotalAcceleration and no platform in Metadata.csv; "
+            "iOS and Android differ in sign",
+            hint="pass --platform ios or --platform android ('standardised' if 'Standardise Units & Frames' "
+            "was on); gravity reads + on the up axis on Android",
+        )
     else:
         raise PhoneConventionError(
             f"{path}: no acceleration with gravity (found {sorted(raw) or 'nothing'})",
-            hint="record TotalAcceleration (Android) or Accelerometer and Gravity",
+            hint="record TotalAcceleration (Android), Accelerometer and Gravity, or AccelerometerUncalibrated",
         )
     used = [k for k in (*acc_parts, "gyr") if k in raw]
     origin = min(int(raw[k][0].min()) for k in used if raw[k][0].size)
@@ -353,6 +420,8 @@ def read_sensor_logger_export(path: str | Path, *, platform: str = "auto", rate_
             v = rad_to_deg(v)
         elif k in ("lin", "grav"):
             v = sign * v
+        elif k == "uncal":
+            v = uncal_scale * v
         streams[k] = (t, v)
     meta = {
         "source": "sensor-logger",
