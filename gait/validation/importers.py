@@ -49,8 +49,6 @@ def import_dataset(kind: str, source: str | Path, out: str | Path) -> list[datas
 
 
 def run_import(args: argparse.Namespace) -> int:
-    if args.kind == "phone":
-        return _import_phone(args)
     try:
         trials = import_dataset(args.kind, args.source, args.out)
     except (FileNotFoundError, OSError, ValueError, ImportError) as exc:  # ImportError: an optional reader missing
@@ -60,24 +58,4 @@ def run_import(args: argparse.Namespace) -> int:
         truth = f"  truth: {t.truth}" if t.truth else ""
         print(f"{t.csv}  ({t.placement}{' ' + t.side if t.side else ''}, {t.rate_hz:.0f} Hz){truth}")
     print(f"{len(trials)} recording(s) written to {args.out}", file=sys.stderr)
-    return 0
-
-
-def _import_phone(args: argparse.Namespace) -> int:
-    from firmware_interface.phones.importers import import_phone_export
-    from gait.core.errors import GaitError
-
-    out = Path(args.out)
-    if out.suffix.lower() != ".csv":
-        out.mkdir(parents=True, exist_ok=True)
-        out = out / (Path(args.source).stem + ".csv")
-    try:
-        rec = import_phone_export(args.source, out)
-    except (GaitError, OSError, ValueError) as exc:
-        print(f"gait: error: {exc}", file=sys.stderr)
-        return 2
-    for warning in rec.warnings:
-        print(f"gait: note: {warning}", file=sys.stderr)
-    print(f"{out}  ({len(rec)} samples at {rec.sampling_rate_hz:.0f} Hz, "
-          f"{'acc+gyro' if rec.gyr_dps is not None else 'acc only'})")
     return 0
