@@ -379,13 +379,16 @@ def _add_optional_commands(sub) -> None:
 
     def cmd_compare_fit(args: argparse.Namespace) -> int:
         from gait.storage import Store
-        from gait.storage.export import compare_run_with_fit
+        from gait.storage.export import FitCompareError, FitFileError, compare_run_with_fit
 
         with Store(args.data_dir) as store:
             try:
                 comparison = compare_run_with_fit(store, args.run_id, args.fit, offset_s=args.offset_s)
             except KeyError:
                 _err(f"no run {args.run_id} in the store (see gait runs)")
+                return 2
+            except (FitFileError, FitCompareError) as exc:
+                _err(str(exc))
                 return 2
         print(comparison.table())
         return 0

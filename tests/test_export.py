@@ -140,11 +140,19 @@ def test_fit_export_decodes_with_the_official_sdk(run, tmp_path):
     assert session["start_time"] == START
 
     # the records carry the per-second means of our steps, at the FIT field resolution
-    info, cols = store.run(run_id), store.steps(run_id)
+    # (steps flagged implausible or warm-up left out: here the first three, all in the first second)
+    info, all_cols = store.run(run_id), store.steps(run_id)
+    keep = ~ex.flagged_out(all_cols)
+    assert keep.sum() == 697
+    cols = all_cols.select(np.nonzero(keep)[0])
     sec = ex.per_second(
-        np.asarray(info.wall_time(cols.ic_s)), cols, store.step_speeds(run_id, cols), store.distances(run_id, cols)
+        np.asarray(info.wall_time(all_cols.ic_s))[keep],
+        cols,
+        store.step_speeds(run_id, all_cols)[keep],
+        store.distances(run_id, all_cols)[keep],
     )
     recs = msgs["record_mesgs"]
+    assert recs[0]["timestamp"] == START + dt.timedelta(seconds=1)  # the first second held only warm-up steps
     assert len(recs) == sec.time_s.size
     numeric = [k for k, v in recs[10].items() if isinstance(v, (int, float))]
     got = {k: np.array([r.get(k, np.nan) for r in recs], dtype=float) for k in numeric}
@@ -275,5 +283,5 @@ def test_decode_rejects_garbage(tmp_path):
     with pytest.raises(ValueError, match="not a FIT file"):
         ex.read_fit_dynamics(b"hello, this is not a FIT file at all")
     data = bytearray((FIXTURES / "garmin_style_run.fit").read_bytes())
-    with pytest.raises(ValueError, match="integrity"):
+    with pytest.raises(ex.FitFileError, match="truncated"):
         ex.read_fit_dynamics(bytes(data[: len(data) // 2]))

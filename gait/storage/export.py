@@ -10,7 +10,7 @@ FIT goes through Garmin's official Python SDK (``garmin-fit-sdk``): it decodes, 
 21.200 it encodes as well, so one maintained library that tracks Garmin's profile does both
 directions. The FIT activity has the standard running-dynamics ``record`` fields, one record per
 second of the run (FIT timestamps are whole seconds; a second's steps are averaged, as watches
-do): ``cadence`` (strides/min of one foot, i.e. steps/min / 2) + ``fractional_cadence``,
+do; steps flagged implausible or warm-up are left out of the records and averages): ``cadence`` (strides/min of one foot, i.e. steps/min / 2) + ``fractional_cadence``,
 ``vertical_oscillation`` (mm), ``stance_time`` (ms), ``stance_time_percent`` (% of the stride),
 ``stance_time_balance`` (% of contact time on the left, over the last 20 steps), ``step_length``
 (mm, when speed is known), ``vertical_ratio`` (%), ``speed``/``distance`` when known. Metrics
@@ -18,6 +18,12 @@ FIT has no field for go into developer fields (FIT 2.0, self-described with unit
 ``foot_strike_angle`` (deg), ``foot_strike`` (0 rearfoot, 1 midfoot, 2 forefoot), ``trunk_lean``
 (deg), ``impact`` (g). Lap, session and activity messages close the file, so it opens in
 Garmin Connect, GoldenCheetah, Runalyze and the like.
+
+Reading a watch's file checks its framing first (`check_fit_bytes`: headers, sizes, file CRCs; a
+header CRC of 0x0000 is "not computed" and accepted) and raises `FitFileError` with one line
+naming the file and what is wrong. Each record's cadence is read with its own session's sport:
+running and walking cadence is doubled to steps/min, any other (cycling: crank rpm) is not a step
+cadence and is never compared with ours.
 
 pyarrow and garmin-fit-sdk are imported when used, so the store works without them.
 """
@@ -35,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from gait.core.errors import GaitError
 from gait.core.step_fields import CLASS, FIELD_BY_NAME, FLAGS, STEP_FIELDS, TEXT, TIME, StepField
 from gait.storage.local import StepColumns, Store
 
@@ -358,6 +365,17 @@ def per_second(
     )
 
 
+EXPORT_LEFT_OUT = ("implausible", "warmup")  # quality flags of steps a FIT activity leaves out
+
+
+def flagged_out(cols: StepColumns) -> np.ndarray:
+    """Steps left out of the exported per-second records and averages (flagged implausible or warm-up)."""
+    out = np.zeros(len(cols), dtype=bool)
+    for flag in EXPORT_LEFT_OUT:
+        out |= cols.has_flag(flag)
+    return out
+
+
 def _v(x: float, scale: float = 1.0, lo: float = 0.0, hi: float = math.inf) -> float | None:
     """A finite value in range (after scaling) or None (the field is left out)."""
     if x is None or not math.isfinite(x):
@@ -397,7 +415,15 @@ def fit_activity_bytes(store: Store, run_id: int, *, developer_fields: bool = Tr
     speed = store.step_speeds(run_id, cols)
     distance = store.distances(run_id, cols)
     wall = np.asarray(info.wall_time(cols.ic_s), dtype=np.float64)
-    sec = per_second(wall, cols, speed, distance)
+    # the figures other tools show leave out steps flagged implausible or warm-up
+    keep = ~flagged_out(cols)
+    if not keep.any():
+        raise ValueError(f"run {run_id} has no steps to export: every step is flagged {' or '.join(EXPORT_LEFT_OUT)}")
+    all_cols = cols
+    cols = cols.select(np.nonzero(keep)[0])
+    speed = speed[keep] if speed is not None else None
+    distance = distance[keep] if distance is not None else None
+    sec = per_second(wall[keep], cols, speed, distance)
 
     enc = fit.Encoder()
     start = _fit_datetime(min(info.start_time, float(sec.time_s[0])))
@@ -474,6 +500,7 @@ def fit_activity_bytes(store: Store, run_id: int, *, developer_fields: bool = Tr
     elapsed = end_unix - start.timestamp()
     timer = float(sec.time_s.size)  # seconds with steps: time spent running
     totals = _totals(sec, cols, elapsed, timer)
+    totals["total_cycles"] = len(all_cols) // 2  # strides: every step counts, flagged or not
     lap = {
         "mesg_num": M["LAP"],
         "message_index": 0,
@@ -560,36 +587,144 @@ class WatchDynamics:
     developer: dict[str, np.ndarray] = field(default_factory=dict)  # developer fields by name
     session: dict[str, Any] = field(default_factory=dict)  # the session message (decoded)
     device: str = ""
-    sport: str | None = None
+    sport: str | None = None  # the first session's
+    record_sport: np.ndarray | None = None  # per record: the sport of the record's own session
+    other_cadence_rpm: np.ndarray | None = None  # cadence of records in other sports (cycling: crank rpm)
+    sessions: int = 0
+
+    def non_foot_sports(self) -> list[str]:
+        """The sports of the records other than running or walking (e.g. ``["cycling"]``)."""
+        if self.record_sport is None:
+            return [] if self.sport in FOOT_SPORTS else [str(self.sport)]
+        return sorted({str(s) for s in self.record_sport if s not in FOOT_SPORTS})
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
 
 
+class FitFileError(GaitError, ValueError):
+    """A FIT file that cannot be read: empty, not FIT, truncated or corrupt (one line, naming the file)."""
+
+    def __init__(self, name: str, message: str):
+        self.name = name
+        super().__init__(f"{name}: {message}")
+
+
+class FitCompareError(GaitError, ValueError):
+    """A watch's FIT file that cannot be compared with a run (e.g. it does not overlap it)."""
+
+
+# Sports whose FIT ``cadence`` counts strides per minute (doubled to steps); any other sport's
+# cadence is something else (cycling: crank revolutions per minute) and is not a step cadence.
+FOOT_SPORTS = frozenset({None, "running", "walking", "hiking", "generic", "training"})
+
+
+def _fit_crc(data: bytes | bytearray) -> int:
+    """The FIT CRC-16 of ``data`` (the protocol's nibble-table form)."""
+    table = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
+             0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)  # fmt: skip
+    crc = 0
+    for byte in data:
+        tmp = table[crc & 0xF]
+        crc = ((crc >> 4) & 0x0FFF) ^ tmp ^ table[byte & 0xF]
+        tmp = table[crc & 0xF]
+        crc = ((crc >> 4) & 0x0FFF) ^ tmp ^ table[(byte >> 4) & 0xF]
+    return crc
+
+
+def check_fit_bytes(data: bytes | bytearray, name: str = "FIT data") -> int:
+    """Check the framing of a FIT file (one or several chained FIT files): each header, its data size
+    and its file CRC. A 14-byte header's CRC of 0x0000 means "not computed" (the FIT protocol allows
+    it) and is accepted. Returns the number of chained files; raises `FitFileError`."""
+    size = len(data)
+    if size == 0:
+        raise FitFileError(name, "the file is empty (0 bytes), not a FIT file")
+    pos, count = 0, 0
+    while pos < size:
+        where = "" if pos == 0 else f"at byte {pos} (a further chained FIT file): "
+        head = bytes(data[pos : pos + 14])
+        if len(head) < 12 or head[0] not in (12, 14) or head[8:12] != b".FIT":
+            if pos == 0:
+                raise FitFileError(name, f"not a FIT file (no FIT file header; {size} bytes)")
+            raise FitFileError(name, f"{where}the file header is corrupt (not a FIT header)")
+        hsize = head[0]
+        data_size = int.from_bytes(head[4:8], "little")
+        end = pos + hsize + data_size + 2
+        if end > size:
+            raise FitFileError(
+                name, f"{where}truncated: the header announces {data_size} bytes of records, the file ends "
+                f"{end - size} bytes short (an interrupted copy or download?)"
+            )  # fmt: skip
+        if hsize == 14:
+            header_crc = int.from_bytes(head[12:14], "little")
+            if header_crc != 0 and header_crc != _fit_crc(head[:12]):
+                raise FitFileError(name, f"{where}the file header's CRC does not match the header (corrupt)")
+        stored = int.from_bytes(data[end - 2 : end], "little")
+        if stored != _fit_crc(data[pos : end - 2]):
+            raise FitFileError(name, f"{where}the file CRC does not match its contents (corrupt or altered)")
+        pos, count = end, count + 1
+    return count
+
+
+def _fit_source(source: str | Path | bytes | bytearray) -> tuple[bytearray, str]:
+    if isinstance(source, (bytes, bytearray)):
+        return bytearray(source), "FIT data"
+    path = Path(source)
+    try:
+        return bytearray(path.read_bytes()), str(source)
+    except FileNotFoundError:
+        raise FitFileError(str(source), "no such file") from None
+    except IsADirectoryError:
+        raise FitFileError(str(source), "is a folder, not a FIT file") from None
+    except OSError as exc:
+        raise FitFileError(str(source), f"cannot be read ({exc.strerror or exc})") from None
+
+
 def decode_fit(source: str | Path | bytes) -> dict[str, list[dict[str, Any]]]:
-    """Decode a FIT file with the official SDK; raises ValueError if it is not a valid FIT file."""
+    """Decode a FIT file with the official SDK; raises `FitFileError` (a ValueError) if it is not a
+    valid FIT file."""
     fit = _fit()
-    data = bytearray(source) if isinstance(source, (bytes, bytearray)) else bytearray(Path(source).read_bytes())
-    check = fit.Decoder(fit.Stream.from_byte_array(data))
-    if not check.is_fit():
-        raise ValueError("not a FIT file")
-    if not check.check_integrity():
-        raise ValueError("FIT file failed its integrity check (truncated or corrupt)")
-    messages, errors = fit.Decoder(fit.Stream.from_byte_array(data)).read()
+    data, name = _fit_source(source)
+    check_fit_bytes(data, name)
+    try:
+        messages, errors = fit.Decoder(fit.Stream.from_byte_array(data)).read()
+    except Exception as exc:  # the SDK reports most problems in ``errors``; anything else is the file's
+        raise FitFileError(name, f"cannot be decoded ({exc})") from None
     if errors:
-        raise ValueError(f"FIT decode errors: {errors}")
+        raise FitFileError(name, f"cannot be decoded ({'; '.join(str(e) for e in errors)})")
     return messages
+
+
+def _record_sports(t: np.ndarray, sessions: list[dict[str, Any]]) -> np.ndarray:
+    """Each record's sport: that of the last session starting at or before it (the first session's
+    for records before every session)."""
+    out = np.full(t.size, None, dtype=object)
+    spans = sorted(
+        ((s["start_time"].timestamp(), s.get("sport")) for s in sessions if s.get("start_time") is not None),
+        key=lambda x: x[0],
+    )
+    if not spans:
+        out[:] = sessions[0].get("sport") if sessions else None
+        return out
+    starts = np.array([a for a, _ in spans])
+    idx = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(spans) - 1)
+    for i, k in enumerate(idx):
+        out[i] = spans[k][1]
+    return out
 
 
 def read_fit_dynamics(source: str | Path | bytes) -> WatchDynamics:
     """Running dynamics from a FIT activity (records' cadence, vertical_oscillation, stance_time,
-    stance_time_balance, vertical_ratio, step_length, speed; developer fields by name)."""
+    stance_time_balance, vertical_ratio, step_length, speed; developer fields by name).
+
+    Each record's cadence is read with its own session's sport: doubled (strides to steps) for
+    running and walking; for any other sport (e.g. cycling: crank rpm) it is not a step cadence,
+    ``cadence_spm`` is NaN there and the raw value is in ``other_cadence_rpm``."""
     msgs = decode_fit(source)
     records = [r for r in msgs.get("record_mesgs", []) if r.get("timestamp") is not None]
     sessions = msgs.get("session_mesgs", [])
     session = sessions[0] if sessions else {}
     sport = session.get("sport")
-    per_foot = sport in (None, "running", "walking", "generic", "training")
     file_id = (msgs.get("file_id_mesgs") or [{}])[0]
     device = f"{file_id.get('manufacturer', '')} {file_id.get('garmin_product', file_id.get('product', ''))}".strip()
 
@@ -597,9 +732,11 @@ def read_fit_dynamics(source: str | Path | bytes) -> WatchDynamics:
         return np.array([r.get(name, np.nan) for r in records], dtype=np.float64) * scale
 
     t = np.array([r["timestamp"].timestamp() for r in records], dtype=np.float64)
-    cad = col("cadence") + np.nan_to_num(col("fractional_cadence"), nan=0.0)
-    if per_foot:
-        cad = cad * 2.0
+    rec_sport = _record_sports(t, sessions)
+    per_foot = np.array([s in FOOT_SPORTS for s in rec_sport], dtype=bool)
+    raw = col("cadence") + np.nan_to_num(col("fractional_cadence"), nan=0.0)
+    cad = np.where(per_foot, raw * 2.0, np.nan)
+    other = np.where(per_foot, np.nan, raw)
     speed = col("enhanced_speed")
     speed = np.where(np.isfinite(speed), speed, col("speed"))
     names = {d["key"]: d["field_name"] for d in msgs.get("field_description_mesgs", []) if "key" in d}
@@ -621,6 +758,9 @@ def read_fit_dynamics(source: str | Path | bytes) -> WatchDynamics:
         session=session,
         device=device,
         sport=sport,
+        record_sport=rec_sport,
+        other_cadence_rpm=other,
+        sessions=len(sessions),
     )
 
 
@@ -641,9 +781,10 @@ class Comparison:
     window_s: float
     pairs: int  # watch records with at least one of our steps in their window
     metrics: dict[str, MetricDiff]
+    notes: list[str] = field(default_factory=list)  # one line each, printed above the table
 
     def table(self) -> str:
-        lines = [f"{'metric':<20} {'n':>6} {'ours':>9} {'watch':>9} {'diff':>8} {'|diff|':>8} {'sd':>8}"]
+        lines = [*self.notes, f"{'metric':<20} {'n':>6} {'ours':>9} {'watch':>9} {'diff':>8} {'|diff|':>8} {'sd':>8}"]
 
         def f(v: float | None) -> str:
             return f"{v:9.2f}" if v is not None else f"{'-':>9}"
@@ -687,8 +828,20 @@ def compare_dynamics(
         lg = np.where((s == "left") & np.isfinite(g), g, np.nan)
         rg = np.where((s == "right") & np.isfinite(g), g, np.nan)
     metrics: dict[str, MetricDiff] = {}
+    notes: list[str] = []
+    other = watch.non_foot_sports()
+    if other:
+        what = " and ".join(other)
+        whole = watch.record_sport is None or not any(s in FOOT_SPORTS for s in watch.record_sport)
+        part = "the file is" if whole else "part of the file is"
+        notes.append(
+            f"watch: {part} {what}: its cadence there is not a step cadence (cycling: crank rpm) "
+            "and is not compared with ours"
+        )
     for name in COMPARED:
         w = getattr(watch, name)
+        if name == "cadence_spm" and other and not np.isfinite(w).any():
+            continue  # no step cadence in the file at all (said in the note)
         if name == "stance_time_balance_pct":
             if side is None or "gct_ms" not in ours_sorted:
                 continue
@@ -720,7 +873,7 @@ def compare_dynamics(
             mean_abs_diff=float(np.abs(d).mean()) if k else None,
             sd_diff=float(d.std(ddof=1)) if k > 1 else None,
         )
-    return Comparison(offset_s=offset_s, window_s=window_s, pairs=int(has.sum()), metrics=metrics)
+    return Comparison(offset_s=offset_s, window_s=window_s, pairs=int(has.sum()), metrics=metrics, notes=notes)
 
 
 def compare_run_with_fit(
@@ -736,4 +889,26 @@ def compare_run_with_fit(
         with np.errstate(invalid="ignore", divide="ignore"):
             ours["step_length_m"] = np.where(cols.cadence_spm > 0, speed * 60.0 / cols.cadence_spm, np.nan)
     wall = np.asarray(info.wall_time(cols.ic_s), dtype=np.float64)
-    return compare_dynamics(wall, ours, watch, offset_s=offset_s, window_s=window_s, side=cols.side)
+    name = "the watch file" if isinstance(fit, (WatchDynamics, bytes, bytearray)) else str(fit)
+    if len(watch) == 0:
+        raise FitCompareError(f"{name}: has no records with a time, nothing to compare with run {run_id}")
+    if len(cols) == 0:
+        raise FitCompareError(f"run {run_id} has no steps to compare with {name}")
+    cmp = compare_dynamics(wall, ours, watch, offset_s=offset_s, window_s=window_s, side=cols.side)
+    if cmp.pairs == 0:
+
+        def span(a: float, b: float) -> str:
+            fa, fb = dt.datetime.fromtimestamp(a, tz=dt.UTC), dt.datetime.fromtimestamp(b, tz=dt.UTC)
+            return (
+                f"{fa:%Y-%m-%d %H:%M:%S}-{fb:%H:%M:%S} UTC"
+                if fa.date() == fb.date()
+                else f"{fa:%Y-%m-%d %H:%M} - {fb:%Y-%m-%d %H:%M} UTC"
+            )
+
+        shift = f" (shifted by --offset-s {offset_s:g})" if offset_s else ""
+        raise FitCompareError(
+            f"{name}: does not overlap run {run_id}: the watch recorded {span(watch.time_s.min() + offset_s, watch.time_s.max() + offset_s)}"
+            f"{shift}, the run's steps are {span(float(np.nanmin(wall)), float(np.nanmax(wall)))}; "
+            "is it the same run? If the clocks differ, pass --offset-s"
+        )
+    return cmp
