@@ -937,7 +937,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except RecordingFormatError as exc:
+    except (RecordingFormatError, GaitError) as exc:  # a typed error says what is wrong: one line, not a traceback
         _err(str(exc))
         return 2
     except BrokenPipeError:
