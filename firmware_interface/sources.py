@@ -364,7 +364,7 @@ class PodSource(Source):
 
     async def packets(self) -> AsyncIterator[RawPacket]:
         rx0 = self.rx0_ns if self.rx0_ns is not None else time.monotonic_ns()
-        t0 = self._t0()
+        t0 = self._t0_s
         iters = [s.packets(rx0, t0) for s in self.streams]
         merged = heapq.merge(*iters, key=lambda p: p.rx_time_ns)
         pacer = Pacer(self.speed)
@@ -373,9 +373,6 @@ class PodSource(Source):
                 return
             await pacer.wait(packet.rx_time_ns)
             yield packet
-
-    def _t0(self) -> float:
-        return self._t0_s
 
 
 class CsvSource(PodSource):
@@ -404,7 +401,6 @@ class CsvSource(PodSource):
         side = side or rec.metadata.get("side")
         rate = nearest_openpod_rate(rec.sampling_rate_hz)
         gyro = rec.gyr_dps is not None
-        self._t_first = float(rec.time_s[0])
         blocks = _csv_blocks(rec.time_s, rec.acc_mps2, rec.gyr_dps, rate, block_s)
         config = DeviceConfig(device, openpod_device.SPEC.kind, placement, side, {"sample_rate_hz": rate})
         stream = PodStream(
@@ -416,7 +412,7 @@ class CsvSource(PodSource):
             jitter_ms=jitter_ms,
             impairment=impairment or Impairment(),
         )
-        super().__init__([stream], speed=speed, rx0_ns=rx0_ns)
+        super().__init__([stream], speed=speed, rx0_ns=rx0_ns, t0=float(rec.time_s[0]))
         self.metadata = {
             "source": "csv",
             "path": Path(path).name,
@@ -426,9 +422,6 @@ class CsvSource(PodSource):
             "csv_metadata": rec.metadata,
             "impairment": stream.impairment.to_dict(),
         }
-
-    def _t0(self) -> float:
-        return self._t_first
 
 
 def _csv_blocks(

@@ -96,7 +96,7 @@ def replay_adept(
         notes="adeptdata outdoor run (GPL-3), replayed by gait demo",
         start_time=start_time,
         stop=stop,
-    )
+    ).summary
     say(
         f"replayed {summary.packets:,} packets, {summary.steps:,} steps in {time.perf_counter() - wall0:.1f} s: "
         f"run {summary.run_id} ({summary.reason}); capture {record}"

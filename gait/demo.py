@@ -31,6 +31,7 @@ from firmware_interface.files.adept import read_adept
 from firmware_interface.session import DeviceConfig
 from gait.core.config import PipelineConfig
 from gait.core.records import Gap, QualityEvent, SampleBlock, StepMetrics
+from gait.engine.engine import RunEngine
 from gait.engine.events import DeviceHealth, RunSummary
 from gait.engine.setup import RunOptions
 from gait.engine.sinks import Collector, Sink
@@ -151,11 +152,12 @@ def play_recording(
     notes: str = "",
     start_time: float | None = None,
     stop: threading.Event | None = None,
-) -> RunSummary:
+) -> RunEngine:
     """A recording (one block per device) through the one run path: played as openpod pods
     (`gait.engine.sources.pods_from_blocks`) at ``speed`` x real time (None: as fast as
     possible) into `gait.engine` with the sinks ``options`` ask for plus ``sinks``; ``record``:
-    also write the packets to a capture file (`gait replay` of it gives the same run)."""
+    also write the packets to a capture file (`gait replay` of it gives the same run). Returns the
+    finished engine (its ``summary``, and each device's pipeline error in ``devices``)."""
     import asyncio
 
     from firmware_interface.capture import CaptureWriter
@@ -198,11 +200,13 @@ def play_recording(
         return asyncio.run(run_source(source, engine, handle_sigint=main, link_loss_timeout_s=None, stop_event=stop))
 
     if not in_loop:
-        return run()
+        run()
+        return engine
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(run).result()
+        pool.submit(run).result()
+    return engine
 
 
 def stream_sensors(
@@ -221,17 +225,16 @@ def stream_sensors(
     sinks: list[object] = [collector] + ([progress] if progress is not None else [])
     first = next(iter(sensors.values()))[0]
     options = RunOptions(store=False, coach=coach, cues="silent", placement=first.placement, speed_mps=speed_mps)
-    summary = play_recording(sensors, options, speed=speed, sinks=sinks)
+    engine = play_recording(sensors, options, speed=speed, sinks=sinks)
     results: dict[str, StreamResult] = {}
-    errors = {m.split(": pipeline stopped: ", 1)[0]: m.split(": pipeline stopped: ", 1)[1]
-              for m in collector.messages if ": pipeline stopped: " in m}  # fmt: skip
     for name, (device, _) in sensors.items():
-        r = StreamResult(name, device.placement or "sacrum", error=errors.get(device.id))
+        st = engine.devices.get(device.id)
+        r = StreamResult(name, device.placement or "sacrum", error=st.error if st is not None else None)
         r.steps = sorted(collector.steps.get(device.id, []), key=lambda s: s.ic_s)
         r.gaps = collector.gaps.get(device.id, [])
         r.notices = collector.notices.get(device.id, [])
         results[name] = r
-    return results, summary, collector
+    return results, engine.summary, collector
 
 
 # ----------------------------------------------------------------------------------------------

@@ -74,8 +74,8 @@ def _programme(options: RunOptions) -> tuple[RunOptions, Any, tuple[Any, Any, st
     return replace(options, plan=plan), today, (stop_rule(today), focus, weekly_briefing(options.data_dir, today.day))
 
 
-def _refused(exc: Exception) -> int | None:
-    """The exit code for a programme that refuses today's run (None: not such a refusal)."""
+def _refused(exc: Exception) -> int:
+    """One line for an error before the run starts, and its exit code (3: the programme is locked)."""
     from gait.programme import ProgrammeLocked, RunNotAllowed
     from gait.programme.care import CareRefused
 
@@ -85,7 +85,8 @@ def _refused(exc: Exception) -> int | None:
     if isinstance(exc, RunNotAllowed | CareRefused):
         print(f"gait: programme: {exc}", file=sys.stderr)
         return 2
-    return None
+    _err(str(exc))
+    return 2
 
 
 def _log(options: RunOptions, today: Any, engine: Any) -> None:
@@ -129,10 +130,7 @@ def live(
         source = build_source(source_options)
         engine = asyncio.run(_live(source, source_options, options, cfg, record, out, bus, rule, focus, briefing))
     except (GaitError, ValueError, OSError) as exc:
-        code = _refused(exc)
-        if code is None:
-            _err(str(exc))
-        return 2 if code is None else code
+        return _refused(exc)
     except ImportError as exc:
         _err(f"{exc}; {EMULATION_HINT}")
         return 2
@@ -202,10 +200,7 @@ def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO
         options, today, (rule, focus, briefing) = _programme(options)
         source = ReplaySource(capture, speed=parse_speed(speed))
     except (CaptureError, GaitError, OSError, ValueError) as exc:
-        code = _refused(exc)
-        if code is None:
-            _err(str(exc))
-        return 2 if code is None else code
+        return _refused(exc)
     meta = source.capture_metadata
     live_meta = meta.get("live", {}) if isinstance(meta.get("live"), dict) else {}
     stored = meta.get("config")

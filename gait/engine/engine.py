@@ -69,6 +69,11 @@ PAIN_PHASES = ("before", "during", "after")
 DATA_LINK_EVENTS = ("connected", "disconnected", "stopped", "restart", "rate_changed", "unsupported")
 
 
+def _silenced(alerts: Sequence[Alert]) -> list[Alert]:
+    """The alerts recorded silently: a cue or a clear is not spoken (stops and silent ones stay)."""
+    return [replace(a, kind=ALERT_SILENT) if a.kind in (ALERT_CUE, ALERT_CLEAR) else a for a in alerts]
+
+
 @dataclass
 class _Device:
     config: PipelineConfig | None = None
@@ -446,7 +451,7 @@ class RunEngine:
         if self.coach_placement is None or placement is None or placement == self.coach_placement:
             alerts = self.coach.on_step(common) if self.coach is not None else []
             if self.focus is not None:  # one focus speaks: the block's; the coach's rules are recorded silently
-                alerts = [replace(a, kind=ALERT_SILENT) if a.kind in (ALERT_CUE, ALERT_CLEAR) else a for a in alerts]
+                alerts = _silenced(alerts)
                 alerts += self._focus_cue(common)
             self._alerts(self._form_cues_allowed(alerts))
 
@@ -473,7 +478,7 @@ class RunEngine:
             allowed = bool(self.feedback_on(self.running_s()))
         if allowed:
             return alerts
-        return [replace(a, kind=ALERT_SILENT) if a.kind in (ALERT_CUE, ALERT_CLEAR) else a for a in alerts]
+        return _silenced(alerts)
 
     def _alerts(self, alerts: Sequence[Alert]) -> None:
         for a in alerts:

@@ -20,13 +20,7 @@ from typing import Any
 from gait.core.records import StepMetrics
 from gait.programme import phrases
 from gait.programme.retrain import BLOCK_SESSIONS, METRIC_STEP_FIELD
-from gait.programme.retrain_store import RUNNING_MIN_SPM, WARMUP_FLAG
-
-
-def running_step(step: StepMetrics) -> bool:
-    if step.cadence_spm is None or WARMUP_FLAG in step.quality or "implausible" in step.quality:
-        return False
-    return step.flight_ms > 0 if step.flight_ms is not None else step.cadence_spm >= RUNNING_MIN_SPM
+from gait.programme.retrain_store import running_step
 
 
 class FocusFeedback:

@@ -258,7 +258,6 @@ class Collector(Sink):
         self.pain: list[Any] = []
         self.gaps: dict[str, list[Gap]] = {}
         self.notices: dict[str, list[QualityEvent]] = {}
-        self.messages: list[str] = []
         self.summary: RunSummary | None = None
 
     def handle(self, event: Any) -> None:
@@ -274,8 +273,6 @@ class Collector(Sink):
             self.gaps.setdefault(event.device, []).append(event.gap)
         elif isinstance(event, Notice):
             self.notices.setdefault(event.device, []).append(event.event)
-        elif hasattr(event, "text") and not isinstance(event, RunState):
-            self.messages.append(event.text)
 
     def close(self, summary: RunSummary) -> None:
         self.summary = summary

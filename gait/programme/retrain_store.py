@@ -14,6 +14,7 @@ import datetime as dt
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -73,8 +74,17 @@ class RunBaseline:
     steps: int
 
 
+def running_step(step: Any) -> bool:
+    """One step (`StepMetrics`) is running by the same rule as `running_mask`: a flight phase (or,
+    without one, at least `RUNNING_MIN_SPM`), a cadence, and no warm-up or implausible flag."""
+    if step.cadence_spm is None or WARMUP_FLAG in step.quality or "implausible" in step.quality:
+        return False
+    return step.flight_ms > 0 if step.flight_ms is not None else step.cadence_spm >= RUNNING_MIN_SPM
+
+
 def running_mask(cols) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The running steps of a stored run (see `RUNNING_MIN_SPM`)."""
+    """The running steps of a stored run (see `RUNNING_MIN_SPM`; `running_step` is the same rule
+    for one step in a live run)."""
     cadence = cols.cadence_spm
     flight = cols.flight_ms
     has_flight = np.isfinite(flight)
