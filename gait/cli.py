@@ -239,10 +239,41 @@ def _add_optional_commands(sub) -> None:
 
     p = sub.add_parser("validate", help="accuracy table on public running data (virtual IMUs from motion capture)")
     p.add_argument("--cache", default=".cache/validation", help="where the virtual IMU recordings are built")
-    p.add_argument("--data", default=None, help="folder with the raw data sets (default: the repository's data/)")
+    p.add_argument("--data", default=None,
+                   help="folder with the raw data sets, laid out as data/datasets.toml's paths "
+                        "(default: fetched on first use into the user cache)")  # fmt: skip
     p.add_argument("--no-gaitmap", action="store_true", help="skip the gaitmap side-by-side rows")
     p.add_argument("--markdown", default=None, help="also write the table as Markdown to this file")
     p.set_defaults(func=cmd_validate)
+
+    def cmd_data(args: argparse.Namespace) -> int:
+        from gait import public_data as pd
+
+        sets = pd.registry()
+        names = args.names or list(sets)
+        if args.action == "fetch":
+            root = pd.fetch(names, sets=sets)
+            print(f"{len(names)} data set(s) present and checked in {root}")
+            return 0
+        if args.action == "path":
+            print(pd.fetch(names, sets=sets, log=None))
+            return 0
+        mirror = pd.mirror_dir()
+        print(f"cache: {pd.cache_dir()}" + (f"; mirror (${pd.MIRROR_ENV}): {mirror}" if mirror else ""))
+        for name in names:
+            ds = sets[name] if name in sets else None
+            if ds is None:
+                raise pd.DataUnavailable(f"unknown data set {name}; registered: {', '.join(sets)}")
+            size_mb = sum((pd.cache_dir() / f.path).stat().st_size for f in ds.files
+                          if (pd.cache_dir() / f.path).is_file()) / 1e6  # fmt: skip
+            print(f"{name}: {ds.title}; {len(ds.files)} files, {size_mb:.1f} MB cached")
+            print(f"  {ds.attribution()}")
+        return 0
+
+    p = sub.add_parser("data", help="the public data sets (demo, validation): list, fetch into the cache, or path")
+    p.add_argument("action", choices=("list", "fetch", "path"), nargs="?", default="list")
+    p.add_argument("names", nargs="*", help="data set names (default: all in data/datasets.toml)")
+    p.set_defaults(func=cmd_data)
 
     def cmd_bench(args: argparse.Namespace) -> int:
         from gait.bench.speed import run_bench

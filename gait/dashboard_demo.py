@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gait.demo import ADEPT_PATH, ADEPT_RATE_HZ, adept_sensors, load_adept_run, play_recording
+from gait.demo import ADEPT_RATE_HZ, adept_sensors, load_adept_run, play_recording
 from gait.engine.events import DeviceHealth
 from gait.engine.setup import RunOptions
 from gait.engine.sinks import Sink
@@ -72,7 +72,7 @@ def replay_adept(
     folder and onto ``bus`` (a `dashboards.bus.LiveBus`), coached with ``preset``. ``speed`` x
     real time (None: as fast as possible); ``start_s``/``minutes`` select a stretch; ``record``:
     the capture file to write (default: in the store's ``captures`` folder). Returns the run id."""
-    blocks = load_adept_run(data_path or ADEPT_PATH, None if minutes is None else start_s / 60.0 + minutes)
+    blocks = load_adept_run(data_path, None if minutes is None else start_s / 60.0 + minutes)
     hip = blocks["left_hip"]
     if start_s:
         hip = hip.slice(int(round(start_s * ADEPT_RATE_HZ)), len(hip))

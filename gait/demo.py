@@ -1,7 +1,7 @@
 """``gait demo``: a real 25-minute outdoor run through the live pipeline, then a runner's summary.
 
-The run is ``data/adept-outdoor-run/acc_running.csv.gz`` (adeptdata, GPL-3; one runner, about
-3.35 km): two ActiGraph GT9X accelerometers at 100 Hz, in g, no gyroscope —
+The run is the adeptdata ``acc_running`` recording (GPL-3; one runner, about 3.35 km), fetched on
+first use from its original place (``gait.public_data``, registry ``data/datasets.toml``): two ActiGraph GT9X accelerometers at 100 Hz, in g, no gyroscope —
 ``left_hip`` on the belt (used as the ``waist`` placement) and ``left_ankle`` clipped to the shoe
 below the ankle (used as the ``foot`` placement, left side, accelerometer-only mode).
 
@@ -35,6 +35,7 @@ from gait.engine.engine import RunEngine
 from gait.engine.events import DeviceHealth, RunSummary
 from gait.engine.setup import RunOptions
 from gait.engine.sinks import Collector, Sink
+from gait.public_data import attribution, dataset_dir
 from gait.run_words import (
     MODE_FLAGS,
     bounce_verdict,
@@ -49,8 +50,8 @@ from gait.run_words import (
     usable,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ADEPT_PATH = REPO_ROOT / "data" / "adept-outdoor-run" / "acc_running.csv.gz"
+ADEPT_DATASET = "adept-outdoor-run"
+ADEPT_FILE = "acc_running.rda"
 ADEPT_RATE_HZ = 100.0
 ADEPT_RANGE_G = 8  # ActiGraph GT9X: +-8 g
 HIP_DEVICE = "left_hip"
@@ -59,9 +60,15 @@ ANKLE_DEVICE = "left_ankle"
 # ----------------------------------------------------------------------------------------------
 # loading
 # ----------------------------------------------------------------------------------------------
-def load_adept_run(path: str | Path = ADEPT_PATH, minutes: float | None = None) -> dict[str, SampleBlock]:
+def adept_path() -> Path:
+    """The published adept run (``acc_running.rda``), fetched and checked on first use."""
+    return dataset_dir(ADEPT_DATASET) / ADEPT_FILE
+
+
+def load_adept_run(path: str | Path | None = None, minutes: float | None = None) -> dict[str, SampleBlock]:
     """The adept outdoor run as ``{"left_hip": SampleBlock, "left_ankle": SampleBlock}`` (m/s^2,
     device axes, time from the first sample); ``minutes`` keeps only the first N minutes."""
+    path = path or adept_path()
     streams = read_adept(path)
     if "left_hip" not in streams:
         raise ValueError(f"{path}: no left_hip samples")
@@ -246,7 +253,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--speed", default="max", help="'max' (as fast as possible, default) or N: replay at N x real time"
     )
     parser.add_argument("--minutes", type=float, default=None, help="use only the first N minutes of the run")
-    parser.add_argument("--data", default=None, help="path of acc_running.csv.gz (default: the copy in data/)")
+    parser.add_argument("--data", default=None, help="the adept run: acc_running.rda or a CSV export of it (default: fetched on first use)")
 
 
 def _parse_speed(value: object) -> float | None:
@@ -287,10 +294,13 @@ def run_demo(
     except ValueError as exc:
         print(f"gait demo: {exc}", file=sys.stderr)
         return 2
-    data_path = Path(data or ADEPT_PATH)
+    data_path = Path(data) if data else adept_path()
     if not data_path.exists():
         print(f"gait demo: recording not found: {data_path}", file=sys.stderr)
         return 1
+    if not data:
+        for line in attribution([ADEPT_DATASET]):
+            say(f"data: {line}")
 
     t_load = time.perf_counter()
     blocks = load_adept_run(data_path, minutes)

@@ -1,7 +1,9 @@
-"""Shared fixtures: real recordings from data/ (copied into the repository with their licences)."""
+"""Shared fixtures: real recordings from the public data sets (fetched on first use, see
+data/datasets.toml; on a machine without internet GAIT_DATA_MIRROR names a local copy)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -13,7 +15,6 @@ import pytest
 from gait.core.records import SampleBlock, slice_block
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO / "data"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # Live and replay runs are stored by default: keep the tests' runs out of the user's data folder
@@ -34,10 +35,42 @@ def need_program(name: str, install: str) -> str:
     pytest.skip(msg)
 
 
+@functools.cache
+def _fetched() -> tuple[Path | None, str]:
+    from gait.public_data import DataUnavailable, fetch
+
+    try:
+        return fetch(), ""
+    except DataUnavailable as exc:
+        return None, str(exc)
+
+
+def data_root() -> Path:
+    """The folder of the fetched public data sets; skip (outside CI) or fail (under CI) when they
+    cannot be had. Usable at module level (the skip then covers the module)."""
+    root, why = _fetched()
+    if root is not None:
+        return root
+    msg = f"public data sets not available: {why}"
+    if IN_CI:
+        pytest.fail(msg, pytrace=False)
+    pytest.skip(msg, allow_module_level=True)
+
+
+def data_dir(name: str) -> Path:
+    """One data set's folder (see data_root)."""
+    return data_root() / name
+
+
+def adept_run_path() -> Path:
+    """The adept outdoor run as published (acc_running.rda)."""
+    return data_dir("adept-outdoor-run") / "acc_running.rda"
+
+
 def _adept(loc_id: str, start_s: float, seconds: float) -> SampleBlock:
     from gait.validation.datasets import adept_recordings
 
-    rec = {r.metadata.get("sensor", r.path): r for r in adept_recordings(DATA)}
+    rec = {r.metadata.get("sensor", r.path): r for r in adept_recordings(data_root())}
     chosen = next(r for key, r in rec.items() if loc_id in key)
     t0 = chosen.time_s[0] + start_s
     m = (chosen.time_s >= t0) & (chosen.time_s < t0 + seconds)
@@ -62,7 +95,7 @@ def validation_trials(tmp_path_factory):
     from gait.validation.datasets import build_validation_set
 
     out = tmp_path_factory.mktemp("validation")
-    return build_validation_set(out, DATA)
+    return build_validation_set(out, data_root())
 
 
 def stream(pipe_or_stage, block: SampleBlock, sizes: list[int]) -> list:

@@ -14,7 +14,7 @@ from gait.cli import main
 from gait.core.config import PipelineConfig
 from gait.core.records import StepMetrics
 from gait.pipeline import analyze
-from tests.conftest import REPO
+from tests.conftest import REPO, data_dir
 
 
 def _trial(trials, placement, rate=200, name=None):
@@ -103,7 +103,7 @@ def test_calibrate_command(tmp_path, capsys):
 
 
 def test_import_command(tmp_path, capsys):
-    assert main(["import", "alcantara", str(REPO / "data" / "alcantara-sacral"), str(tmp_path)]) == 0
+    assert main(["import", "alcantara", str(data_dir("alcantara-sacral")), str(tmp_path)]) == 0
     csvs = sorted(tmp_path.rglob("*.csv"))
     assert len(csvs) == 20
     rec = read_recording(csvs[0])

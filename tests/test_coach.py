@@ -34,9 +34,9 @@ from gait.core.records import (
     Alert,
     StepMetrics,
 )
+from tests.conftest import adept_run_path
 
 REPO = Path(__file__).resolve().parents[1]
-ADEPT = REPO / "data" / "adept-outdoor-run" / "acc_running.csv.gz"
 Fn = Callable[[float], float]
 
 
@@ -475,14 +475,12 @@ def test_unknown_preset_and_bad_toml():
 # ------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def hip_steps() -> list[StepMetrics]:
-    if not ADEPT.exists():
-        pytest.skip("data/adept-outdoor-run is missing")
     from firmware_interface.files.adept import read_adept
     from gait.core.config import PipelineConfig
     from gait.core.records import SampleBlock
     from gait.pipeline import analyze
 
-    hip = read_adept(ADEPT)["left_hip"]
+    hip = read_adept(adept_run_path())["left_hip"]
     block = SampleBlock(time_s=hip.time_s - hip.time_s[0], acc_mps2=hip.acc_mps2)
     return analyze(block, PipelineConfig(placement="waist"), 100.0).steps
 

@@ -11,11 +11,10 @@ import datetime as dt
 import statistics
 
 import numpy as np
-import pytest
 
 from gait.cli import main
 from gait.cues import CuePlayer
-from gait.demo import ADEPT_PATH, adept_sensors, load_adept_run
+from gait.demo import adept_sensors, load_adept_run
 from gait.engine.driver import run_source
 from gait.engine.intervals import IntervalPlan
 from gait.engine.setup import RunOptions, open_engine
@@ -23,6 +22,7 @@ from gait.engine.sources import pods_from_blocks
 from gait.engine.today import record_focus, todays_focus, todays_session
 from gait.programme.retrain_store import running_mask
 from gait.storage import Store
+from tests.conftest import adept_run_path
 from tests.test_session_intervals import Said
 
 D0 = dt.date(2025, 6, 2)
@@ -73,8 +73,8 @@ def run_session(data, n: int, store: bool):
                            or "step" in x.lower()]  # fmt: skip
 
 
-@pytest.mark.skipif(not ADEPT_PATH.exists(), reason="the adept recording is not in data/")
 def test_session_1_cues_session_8_is_silent_and_its_probe_is_stored(tmp_path):
+    adept_run_path()  # fetched, or the test skips (fails under CI)
     first = tmp_path / "s1"
     n1 = block_until(first, 0)
     engine1, focus1, cues1 = run_session(first, n1, store=False)

@@ -35,11 +35,11 @@ from gait.engine.engine import RunEngine
 from gait.engine.setup import RunOptions, open_engine
 from gait.storage import Store
 from gait.storage.influx import RunTags
+from tests.conftest import adept_run_path
 
 pytest_plugins = ["tests.vm_server"]  # fixtures vm_server, vm_factory (as in tests/test_influx.py)
 
 REPO = Path(__file__).resolve().parents[1]
-ADEPT = REPO / "data" / "adept-outdoor-run" / "acc_running.csv.gz"
 START_S, SECONDS = 120.0, 40.0  # 40 s of steady running, 20 min into the recording
 
 # A coach that speaks early on this run: no quiet start, the focus fixed on bounce, and a band the
@@ -68,7 +68,7 @@ STEP_RE = re.compile(r"^\s*(?P<t>\d+\.\d{3}) (?P<dev>\S+) +\S+ +cad (?P<cad>\S+)
 def recording(tmp_path_factory) -> dict[str, Path]:
     """A CSV of the real hip recording, its live-recorded capture, and the coach config."""
     folder = tmp_path_factory.mktemp("live-outputs")
-    hip = read_adept(ADEPT)["left_hip"]
+    hip = read_adept(adept_run_path())["left_hip"]
     m = (hip.time_s >= START_S) & (hip.time_s < START_S + SECONDS)
     lines = ["# placement: waist", "time_s,acc_x_mps2,acc_y_mps2,acc_z_mps2"]
     for t, a in zip(hip.time_s[m] - START_S, hip.acc_mps2[m], strict=True):

@@ -16,13 +16,14 @@ import pytest
 
 from gait.cli import cmd_live, main, parse
 from gait.cues import CuePlayer
-from gait.demo import ADEPT_PATH, adept_sensors, load_adept_run
+from gait.demo import adept_sensors, load_adept_run
 from gait.engine.driver import run_source
 from gait.engine.setup import RunOptions, open_engine
 from gait.engine.sources import pods_from_blocks
 from gait.engine.today import interval_plan, stop_rule, todays_session
 from gait.programme import ProgrammeLocked, phrases
 from gait.storage import Store
+from tests.conftest import adept_run_path
 from tests.test_session_intervals import Said
 
 DAY = "2026-11-02"
@@ -94,8 +95,8 @@ def test_a_session_logs_itself_one_a_day_and_the_day_after_running_is_a_rest_day
     assert code == 2 and "rest" in capsys.readouterr().err.lower()
 
 
-@pytest.mark.skipif(not ADEPT_PATH.exists(), reason="the adept recording is not in data/")
 def test_the_programmes_stop_rule_on_a_real_run_in_stage_2(tmp_path, capsys):
+    adept_run_path()  # fetched, or the test skips (fails under CI)
     started(tmp_path)
     today = todays_session(tmp_path, dt.date.fromisoformat(DAY))
     assert today.kind == "walk-run" and today.stage == 2

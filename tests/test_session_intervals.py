@@ -16,11 +16,12 @@ import pytest
 
 from gait.core.records import ALERT_SILENT
 from gait.cues import CuePlayer
-from gait.demo import ADEPT_PATH, adept_sensors, load_adept_run
+from gait.demo import adept_sensors, load_adept_run
 from gait.engine.driver import run_source
 from gait.engine.intervals import IntervalPlan
 from gait.engine.setup import RunOptions, open_engine
 from gait.engine.sources import pods_from_blocks
+from tests.conftest import adept_run_path
 from tests.test_live_outputs import COACH_TOML  # a coach that speaks about bounce at once and often
 
 STAGE_2 = [(180.0, 120.0)] * 6  # 6 x (walk 3:00 / run 2:00), after a 10-minute warm-up walk
@@ -68,8 +69,7 @@ class PainAt:
 
 
 def session(tmp_path: Path, pain_at_s: float | None = None, pain_before: int | None = None, score: int = 0):
-    if not ADEPT_PATH.exists():
-        pytest.skip("the adept recording is not in data/")
+    adept_run_path()  # fetched, or the test skips (fails under CI)
     sensors = {"hip": adept_sensors(load_adept_run())["hip"]}
     coach_file = tmp_path / "coach.toml"
     coach_file.write_text(COACH_TOML)
@@ -147,8 +147,7 @@ def _coached_run(tmp_path, feedback_on):
 
 
 def test_faded_feedback_speaks_only_inside_its_windows(tmp_path):
-    if not ADEPT_PATH.exists():
-        pytest.skip("the adept recording is not in data/")
+    adept_run_path()  # fetched, or the test skips (fails under CI)
     _, full = _coached_run(tmp_path, lambda running_s: True)
     _, none = _coached_run(tmp_path, lambda running_s: False)
     _, half = _coached_run(tmp_path, lambda running_s: (running_s // 120) % 2 == 0)  # on, off, on... 2-minute windows

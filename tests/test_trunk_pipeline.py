@@ -26,6 +26,7 @@ from gait.dsp.orientation import OrientationFlag, TrunkOrientationStage
 from gait.dsp.sanitize import SanitizeStage
 from gait.metrics import lean, quality, temporal, vertical
 from gait.metrics.assemble import assemble_step
+from tests.conftest import data_dir
 
 G = GRAVITY_MPS2
 REPO = Path(__file__).resolve().parents[1]
@@ -442,13 +443,12 @@ def _cross(x: np.ndarray, thr: float):
     return up + (thr - x[up]) / (x[up + 1] - x[up]), dn + (x[dn] - thr) / (x[dn] - x[dn + 1])
 
 
-ALCANTARA = REPO / "data" / "alcantara-sacral"
 
 
-@pytest.mark.skipif(not (ALCANTARA / "GRF_trials01-20.csv").exists(), reason="Alcantara data not present")
 def test_alcantara_sacral_accelerometer_against_force():
-    acc = np.loadtxt(ALCANTARA / "Accelerometer_trials01-20.csv", delimiter=",")
-    grf = np.loadtxt(ALCANTARA / "GRF_trials01-20.csv", delimiter=",")
+    alcantara = data_dir("alcantara-sacral")
+    acc = np.loadtxt(alcantara / "Accelerometer_trials01-20.csv", delimiter=",")
+    grf = np.loadtxt(alcantara / "GRF_trials01-20.csv", delimiter=",")
     fs = 500.0
     n = grf.shape[1]
     tp = fp = fn = 0

@@ -1,6 +1,6 @@
 """Tests of the validation-data tooling (gait.validation): readers, virtual IMU, truth, build.
 
-Uses the public data in the repository's data/ folder (see data/LICENSES.md).
+Uses the public data sets of data/datasets.toml (fetched on first use, or from GAIT_DATA_MIRROR).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from gait.validation.virtual_imu import (
     simulate_sensor,
     track_segment,
 )
+from tests.conftest import data_root
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-pytestmark = pytest.mark.skipif(not (DATA / "rbds").is_dir(), reason="data/ not present")
+DATA = data_root()
 
 
 @functools.cache
@@ -312,7 +312,7 @@ def test_alcantara_and_adept(built):
     adept = [t for t in trials if t.name.startswith("adept_")]
     assert {(t.placement, t.side) for t in adept} == {("foot", "left"), ("waist", None)}
     for t in adept:
-        assert t.truth is None and (t.csv.parent / "LICENSE-GPL-3.txt").is_file()
+        assert t.truth is None and (t.csv.parent / "DESCRIPTION").is_file()  # GPL-3 package metadata beside it
         meta, header, data = read_csv(t.csv)
         assert "GPL-3" in meta["license"]
         assert data.shape[0] == 150000 and np.all(np.diff(data[:, 0]) > 0)

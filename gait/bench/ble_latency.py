@@ -2,7 +2,7 @@
 
 An emulated Polar H10 (`firmware_interface.emulation.H10Emulator`) streams ACC at 200 Hz, in
 real time (``time_scale=1``), the motion of a real recording: by default the adeptdata outdoor
-run's hip accelerometer (``data/adept-outdoor-run``, a waist clip: a sacrum-like trunk signal),
+run's hip accelerometer (adeptdata ``acc_running``, a waist clip: a sacrum-like trunk signal),
 100 Hz resampled to 200 Hz, from minute one on. It goes the way real hardware goes:
 
     emulated H10 notify -> ATT over Bumble's in-process radio -> bleak API (BumbleClient backend)
@@ -47,8 +47,6 @@ import numpy as np
 
 from gait.core.records import SampleBlock, StepMetrics
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ADEPT_PATH = REPO_ROOT / "data" / "adept-outdoor-run" / "acc_running.csv.gz"
 DEFAULT_SECONDS = 45.0
 DEFAULT_RATE_HZ = 200
 DEFAULT_START_S = 60.0  # the adept runner is running by then
@@ -75,9 +73,9 @@ def load_motion(
     hip run; ``seconds`` plus a margin from ``start_s`` on (the emulator loops past the end)."""
     margin = 10.0
     if csv is None:
-        from firmware_interface.files.adept import read_adept
+        from gait.demo import load_adept_run
 
-        hip = read_adept(ADEPT_PATH)["left_hip"]
+        hip = load_adept_run()["left_hip"]
         t, acc = hip.time_s, hip.acc_mps2
         what = f"adept outdoor run, left hip (waist clip), 100 Hz -> {rate_hz:g} Hz, from {start_s:g} s"
         placement = placement or "waist"
@@ -271,7 +269,7 @@ def add_ble_bench_args(p: argparse.ArgumentParser) -> None:
     """Arguments of ``gait bench-ble``."""
     p.add_argument("--seconds", type=float, default=DEFAULT_SECONDS, help="seconds of running, real time (default 45)")
     p.add_argument(
-        "--csv", default=None, help="a CSV recording to stream instead of the adept hip run (data/adept-outdoor-run)"
+        "--csv", default=None, help="a CSV recording to stream instead of the adept hip run (fetched on first use)"
     )
     p.add_argument(
         "--start-s", type=float, default=DEFAULT_START_S, dest="start_s", help="where in the recording to start"

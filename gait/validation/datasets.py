@@ -2,7 +2,8 @@
 
     python -m gait.validation.datasets OUT_DIR [--source-dir DATA_DIR]
 
-Sources (``data/`` in the repository by default, see ``data/LICENSES.md``):
+Sources: the public data sets of ``data/datasets.toml``, fetched on first use and checked by SHA-256
+(`gait.public_data`; ``--source-dir`` reads a folder of the same layout instead):
 
 * RBDS001 and RBDS0041 at 2.5 m/s (markers 150 Hz + treadmill force) and the RIC trials
   20140515T133244 and 20141003T073938 (4-marker clusters, 200 Hz, no force): "virtual IMU"
@@ -16,7 +17,7 @@ Sources (``data/`` in the repository by default, see ``data/LICENSES.md``):
 * Alcantara et al. 2022: 20 trials of a real sacral accelerometer (vertical + AP, 500 Hz) with
   treadmill vertical GRF (truth contacts).
 * adeptdata ``acc_running``: 25 min of a real outdoor run, ankle (shoe clip) and hip, 100 Hz,
-  no truth. GPL-3: written into its own sub-folder together with the licence text.
+  no truth. GPL-3: written into its own sub-folder together with the package's description.
 
 The output is a cache: nothing here is meant to be committed.
 """
@@ -35,6 +36,7 @@ import numpy as np
 
 from firmware_interface.files.adept import read_adept
 from firmware_interface.files.recording import write_recording
+from gait.public_data import fetch
 from gait.validation import mocap, truth
 from gait.validation.virtual_imu import (
     G_MPS2,
@@ -49,14 +51,17 @@ from gait.validation.virtual_imu import (
     track_segment,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SOURCE_DIR = REPO_ROOT / "data"
 SCHEMA = "gait-validation-truth/1"
 
 SACRUM_CUTOFF_HZ = 15.0
 FOOT_CUTOFF_HZ = 20.0
 OUTPUT_RATES_HZ = (100.0, 200.0)
 DATASETS = ("rbds", "ric")
+
+
+def source_root(source_dir: str | Path | None, *names: str) -> Path:
+    """``source_dir``, else the fetched public data sets ``names`` (folder with one sub-folder each)."""
+    return Path(source_dir) if source_dir else fetch(names)
 
 # standing calibration recordings: this long, cut from a static trial at least this long (else the
 # static pose is held still: RIC static trials have one frame, RBDS001's lasts 1 s)
@@ -558,7 +563,7 @@ def calibrate_kinematic_method(source_dir: str | Path | None = None, trials: lis
     on the two RBDS trials: IC / TO / GCT mean and SD of (kinematic - force) in ms.
     ``trials``: already loaded RBDS trials (else they are read from ``source_dir``)."""
     if trials is None:
-        source_dir = Path(source_dir) if source_dir else DEFAULT_SOURCE_DIR
+        source_dir = source_root(source_dir, "rbds")
         trials = [load_rbds_trial(source_dir, subject) for subject in RBDS_TRIALS]
     res = {}
     for trial in trials:
@@ -1155,7 +1160,7 @@ def load_mocap_trials(
     source_dir: str | Path | None = None, datasets: tuple[str, ...] | list[str] = DATASETS
 ) -> list[MocapTrial]:
     """The motion-capture trials of the given data sets ("rbds", "ric"), read from ``source_dir``."""
-    source_dir = Path(source_dir) if source_dir else DEFAULT_SOURCE_DIR
+    source_dir = source_root(source_dir, *datasets)
     unknown = set(datasets) - set(DATASETS)
     if unknown:
         raise ValueError(f"unknown motion-capture data set(s) {sorted(unknown)}; have {list(DATASETS)}")
@@ -1177,7 +1182,7 @@ def mocap_recordings(
     at each rate. Only the requested data sets are read; RIC's kinematic-method validation needs
     the RBDS force trials and is left out (with a note) when data/rbds is not there."""
     model = model or SensorModel()
-    source_dir = Path(source_dir) if source_dir else DEFAULT_SOURCE_DIR
+    source_dir = source_root(source_dir, "rbds", *datasets)
     recs = []
     kin_validation = None
     trials = load_mocap_trials(source_dir, datasets)
@@ -1217,7 +1222,7 @@ def alcantara_trials(source_dir: str | Path | None = None) -> list[Recording]:
     recorded), in m/s^2 (g * 9.80665). No gyro. Truth: contacts where the vertical GRF exceeds
     0.1 body weight (low-passed 50 Hz); side unknown.
     """
-    src = (Path(source_dir) if source_dir else DEFAULT_SOURCE_DIR) / "alcantara-sacral"
+    src = source_root(source_dir, "alcantara-sacral") / "alcantara-sacral"
     acc = np.loadtxt(src / "Accelerometer_trials01-20.csv", delimiter=",", ndmin=2)
     grf = np.loadtxt(src / "GRF_trials01-20.csv", delimiter=",", ndmin=2)
     info = _read_csv_dicts(src / "Sub_Info_trials01-20.csv")
@@ -1302,9 +1307,10 @@ def adept_recordings(source_dir: str | Path | None = None) -> list[Recording]:
     start is in the metadata). No truth. GPL-3 data: written to the ``adept-outdoor-run``
     sub-folder with the licence text.
     """
-    src = (Path(source_dir) if source_dir else DEFAULT_SOURCE_DIR) / "adept-outdoor-run"
-    streams = read_adept(src / "acc_running.csv.gz")
-    licence = src / "LICENSE-GPL-3.txt"
+    src = source_root(source_dir, "adept-outdoor-run") / "adept-outdoor-run"
+    published = src / "acc_running.rda"
+    streams = read_adept(published if published.exists() else src / "acc_running.csv.gz")
+    description = src / "source-text" / "DESCRIPTION"
     recs = []
     for loc_id, placement, side in (("left_ankle", "foot", "left"), ("left_hip", "waist", None)):
         stream = streams[loc_id]
@@ -1315,7 +1321,7 @@ def adept_recordings(source_dir: str | Path | None = None) -> list[Recording]:
         meta = {
             "source": "adeptdata R package 1.1 (Karas, Urbanek, Harezlak, Fadel), object acc_running, "
             f"loc_id {loc_id}; ActiGraph GT9X Link, outdoor run",
-            "license": "GPL-3.0 (see LICENSE-GPL-3.txt next to this file)",
+            "license": "GPL-3.0 (https://www.gnu.org/licenses/gpl-3.0.html; package DESCRIPTION next to this file)",
             "placement": placement,
         }
         if side:
@@ -1335,7 +1341,7 @@ def adept_recordings(source_dir: str | Path | None = None) -> list[Recording]:
             }
         )
         name = f"adept_outdoor_run_{loc_id}_100hz"
-        extra = {"LICENSE-GPL-3.txt": licence} if licence.exists() else {}
+        extra = {"DESCRIPTION": description} if description.exists() else {}
         recs.append(
             Recording(
                 name,
@@ -1360,10 +1366,10 @@ def adept_recordings(source_dir: str | Path | None = None) -> list[Recording]:
 
 def build_validation_set(out_dir: str | Path, source_dir: str | Path | None = None) -> list[Trial]:
     """Build every validation recording into ``out_dir`` (sub-folders mocap/, alcantara/,
-    adept-outdoor-run/). ``source_dir`` defaults to the repository's data/ folder."""
+    adept-outdoor-run/). ``source_dir`` defaults to the fetched public data sets."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    source_dir = Path(source_dir) if source_dir else DEFAULT_SOURCE_DIR
+    source_dir = source_root(source_dir, "rbds", "ric", "alcantara-sacral", "adept-outdoor-run")
     trials: list[Trial] = []
     for rec in mocap_recordings(source_dir):
         trials.append(rec.write(out_dir))
@@ -1391,7 +1397,7 @@ def build_validation_set(out_dir: str | Path, source_dir: str | Path | None = No
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m gait.validation.datasets", description=__doc__.split("\n\n")[0])
     ap.add_argument("out_dir", help="directory to write the recordings into (a cache; not committed)")
-    ap.add_argument("--source-dir", default=None, help="raw data folder (default: the repository's data/)")
+    ap.add_argument("--source-dir", default=None, help="raw data folder laid out as data/datasets.toml's paths (default: fetched on first use)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     trials = build_validation_set(args.out_dir, args.source_dir)

@@ -32,6 +32,7 @@ from firmware_interface.files.recording import read_recording
 from gait.core.calibration import calibration_from_samples
 from gait.core.config import PipelineConfig
 from gait.core.records import SampleBlock
+from gait.public_data import attribution, registry
 from gait.validation import report
 from gait.validation.score import (
     Consistency,
@@ -482,6 +483,7 @@ def run_validation(
                  "trunk truth cadence = 60 / (next IC - IC), foot = 120 / (IC - previous IC of that foot).")
     notes.append("Matching: one-to-one nearest IC within 40 % of the median truth step time; a foot sensor is "
                  "scored against its own foot's contacts only.")
+    notes += [f"Data: {line}" for line in attribution(registry())]
 
     log("")
     log(report.text_table(rows))
