@@ -53,8 +53,8 @@ from firmware_interface.devices.spec import (
     side_from_name,
 )
 from firmware_interface.openpod import codec as openpod
+from firmware_interface.protocols import metawear, rsc
 from firmware_interface.protocols import polar_pmd as pmd
-from firmware_interface.protocols import rsc
 from gait.core.errors import GaitError
 
 logger = logging.getLogger(__name__)
@@ -434,11 +434,84 @@ class _RscDriver(_Driver):
         await self.link._unsubscribe_all(client)
 
 
+class _MetaWearDriver(_Driver):
+    """MetaWear: one notify characteristic carries both the module-info answers and the data.
+
+    Every connection: notifications on, module info of the accelerometer and gyro read (the
+    board names its chip: BMI160 or BMI270; any other is `protocols.UnsupportedFrame`), then
+    configure, subscribe, enable and start with that chip's commands. The gyro streams only
+    when the settings ask for it (``gyro=True``), as the session decodes it only then."""
+
+    protocol = Protocol.METAWEAR
+    data_uuids = (metawear.METAWEAR_NOTIFY_UUID,)
+
+    def __init__(self, link: DeviceLink) -> None:
+        super().__init__(link)
+        self.board: metawear.BoardInfo | None = None
+        self.gyro = False
+
+    def _watch(self, payload: bytes) -> None:
+        if not metawear.is_module_info(payload):
+            return
+        try:
+            self.link._resolve(metawear.decode_module_info(payload))
+        except metawear.ProtocolError as exc:
+            self.link.health.malformed += 1
+            logger.warning("%s: bad module info %s: %s", self.link.name, payload.hex(" "), exc)
+
+    async def _module_info(self, client: BleakClient, module: int) -> metawear.ModuleInfo:
+        def match(msg: Any) -> bool:
+            return isinstance(msg, metawear.ModuleInfo) and msg.module == module
+
+        request = metawear.module_info_request(module)
+        return await self.link._request(client, metawear.METAWEAR_COMMAND_UUID, request, match)
+
+    async def prepare(self, client: BleakClient) -> None:
+        await self.link._subscribe(client, metawear.METAWEAR_NOTIFY_UUID, watch=self._watch)
+        acc = await self._module_info(client, metawear.ACC_MODULE)
+        gyro = await self._module_info(client, metawear.GYRO_MODULE)
+        self.board = metawear.detect_board(acc, gyro)  # UnsupportedFrame: not a BMI160 / BMI270 board
+        self.gyro = bool(self.link.settings.gyro)
+        if self.gyro and not self.board.gyro:
+            raise DeviceNotSupported(f"{self.link.name}: this board has no gyro")
+
+    async def start(self, client: BleakClient) -> None:
+        assert self.board is not None
+        s, d = self.link.settings, self.link.spec.defaults
+        commands = metawear.start_streaming_commands(
+            chip=self.board.chip,
+            acc_odr_hz=int(s.acc_rate_hz or d.acc_rate_hz or 200),
+            acc_range_g=int(s.acc_range_g or d.acc_range_g or 16),
+            gyro_odr_hz=int(s.gyr_rate_hz or s.acc_rate_hz or d.gyr_rate_hz or 200) if self.gyro else None,
+            gyro_range_dps=int(s.gyr_range_dps or d.gyr_range_dps or 2000),
+            packed=self.board.packed_acc,
+            packed_gyro=self.board.packed_gyro,
+        )
+        for command in commands:
+            await self.link._write(client, metawear.METAWEAR_COMMAND_UUID, command)
+
+    async def stop(self, client: BleakClient) -> None:
+        if self.board is not None:
+            for command in metawear.stop_streaming_commands(chip=self.board.chip, gyro=self.gyro):
+                with contextlib.suppress(Exception):
+                    await self.link._write(client, metawear.METAWEAR_COMMAND_UUID, command)
+        await self.link._unsubscribe_all(client)
+
+
 _DRIVERS: dict[Protocol, type[_Driver]] = {
     Protocol.PMD: _PmdDriver,
     Protocol.OPENPOD: _OpenpodDriver,
     Protocol.RSC: _RscDriver,
+    Protocol.METAWEAR: _MetaWearDriver,
 }
+
+
+def _watched(callback: Callable[[Any, bytearray], None], watch: Callable[[bytes], None]) -> Callable[..., None]:
+    def on_notify(sender: Any, data: bytearray) -> None:  # SYNC: enqueue, then let the driver look
+        callback(sender, data)
+        watch(bytes(data))
+
+    return on_notify
 
 
 # =============================================================================================
@@ -575,9 +648,19 @@ class DeviceLink:
         self._put(RawPacket(self.clock(), self.device_id, LINK_CHANNEL, what))
 
     # -- helpers for drivers -----------------------------------------------------------------
-    async def _subscribe(self, client: BleakClient, uuid: str, *, control: bool = False) -> None:
+    async def _subscribe(
+        self,
+        client: BleakClient,
+        uuid: str,
+        *,
+        control: bool = False,
+        watch: Callable[[bytes], None] | None = None,
+    ) -> None:
+        """Notifications of ``uuid`` into the queue (``control``: also to the driver's
+        `on_control`); ``watch``: also to this (a characteristic that carries both answers
+        and data, as MetaWear's does)."""
         callback = self._control_callback(uuid) if control else self._data_callback(uuid)
-        await client.start_notify(uuid, callback)
+        await client.start_notify(uuid, callback if watch is None else _watched(callback, watch))
         if uuid not in self._subscribed:
             self._subscribed.append(uuid)
 

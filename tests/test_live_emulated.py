@@ -222,11 +222,11 @@ def scan(*argv: str) -> subprocess.CompletedProcess:
     return gait("scan", *argv)
 
 
-def test_gait_scan_emulated_lists_the_four_devices():
+def test_gait_scan_emulated_lists_the_five_devices():
     res = scan("--emulated")
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
-    assert len([x for x in lines[1:] if not x.startswith("#")]) == 4
+    assert len([x for x in lines[1:] if not x.startswith("#")]) == 5
     assert lines[0].split() == ["NAME", "ADDRESS", "KIND", "MEASURES", "WEAR", "ON", "RSSI"]
     body = "\n".join(lines[1:])
     for name, kind, wear in (
@@ -234,11 +234,12 @@ def test_gait_scan_emulated_lists_the_four_devices():
         ("Polar Sense 5E6F7A8B", " verity ", "waist, sacrum, foot"),
         ("RunPod 4C5D", " rsc ", "foot"),
         ("openpod-7E21-L", "openpod", "foot (left)"),
+        ("MetaWear 3C1A", " metawear ", "foot, sacrum"),
     ):
         line = next(x for x in lines if x.startswith(name))
         assert kind in line and wear in line, line
     assert "speed+cadence" in body and "acc, gyro" in body
-    assert "# 4 supported devices found (emulated" in body
+    assert "# 5 supported devices found (emulated" in body
 
 
 def _bluetooth_present() -> bool:

@@ -47,6 +47,13 @@ VALID = {
         parse_hex("13 05 3E 43 FF 7F 00 80"),
         parse_hex("13 07 09 15 AD 26 08 DE 8A 1A 0D 26 65 E4 8D 20 AC 27 73 EC"),
     ],
+    "metawear-bmi270": [
+        parse_hex("03 04 16 C4 94 A2 2A D0"),
+        parse_hex("03 05 62 B7 53 0D E9 FD 16 D0 4D 0E 57 02 8A FF A1 05 0A 01"),
+        parse_hex("13 04 3E 43 FF 7F 00 80"),
+        parse_hex("13 05 09 15 AD 26 08 DE 8A 1A 0D 26 65 E4 8D 20 AC 27 73 EC"),
+    ],
+    "metawear-info": [parse_hex("03 80 04 00"), parse_hex("13 80 01 00"), parse_hex("03 80 01 01"), parse_hex("13 80")],
     "movesense": [
         movesense.encode_data(1, 123456, "acc", acc=np.ones((4, 3)))[0],
         movesense.encode_data(2, 99, "imu6", acc=np.ones((2, 3)), gyro=np.zeros((2, 3)))[0],
@@ -61,6 +68,8 @@ DECODERS = {
     "rsc": [rsc.decode_measurement, lambda d: rsc.decode_measurement(d, cadence_unit="strides")],
     "rsc-feature": [rsc.decode_feature],
     "metawear": [metawear.decode_notification],
+    "metawear-bmi270": [lambda d: metawear.decode_notification(d, chip="bmi270")],
+    "metawear-info": [metawear.decode_module_info, lambda d: metawear.detect_board(d[:4], d[4:] or None)],
     "movesense": [
         movesense.decode_notification,
         movesense.decode_command,
@@ -108,7 +117,7 @@ def test_bit_flips_of_valid_frames(group, index, fn, pick, flips, tail):
 
 
 @FAST
-@given(text=st.text(max_size=80), name=st.sampled_from(["pmd", "pmd-cp", "rsc", "metawear", "movesense-imu6", "x"]))
+@given(text=st.text(max_size=80), name=st.sampled_from(["pmd", "pmd-cp", "rsc", "metawear", "metawear-bmi270", "movesense-imu6", "x"]))
 def test_registry_takes_any_text(text, name):
     try:
         out = decode_hex(name, text)
@@ -230,6 +239,25 @@ def test_metawear_stream_rejected_packets_leave_no_trace(garbage):
             stream.decode(data)
         except ProtocolError:
             assert stream._count == before
+
+
+@FAST
+@given(garbage=st.lists(_mutations(), max_size=10), group=st.sampled_from(["metawear-bmi270", "metawear-info"]))
+def test_metawear_module_info_and_bmi270_rejections_leave_no_trace(garbage, group):
+    stream = metawear.MetaWearStream(chip="bmi270")
+    for m in garbage:
+        data = _apply(VALID[group], m)
+        before = (stream.chip, dict(stream._count), dict(stream._base_s), stream.acc_odr_hz, stream.acc_range_g)
+        try:
+            if metawear.is_module_info(data):
+                stream.on_module_info(data)
+            elif data[:1] in (b"\x03", b"\x13") and data[1:2] == b"\x03":
+                stream.on_command(data)
+            else:
+                stream.decode(data)
+        except ProtocolError:
+            after = (stream.chip, dict(stream._count), dict(stream._base_s), stream.acc_odr_hz, stream.acc_range_g)
+            assert after == before
 
 
 # --- the vectorised delta decoder against a plain reading of the algorithm --------------------

@@ -1,6 +1,12 @@
 """Movesense sensors (GATT Sensor Data Protocol firmware): its spec and its session.
 
 No BLE driver and no emulator yet: captures and files only.
+
+Verified against byte vectors: only the commands the host writes (subscribe, unsubscribe,
+hello). Unverified [U]: everything the sensor sends. No real data frame has been published,
+so the DATA layout, the first-sample timestamp, the units and the DATA_PART2 use come from
+the sample firmware and its client, and the only test vector is synthetic
+(`firmware_interface/protocols/README.md` lists each [U] item).
 """
 
 from __future__ import annotations
@@ -77,7 +83,12 @@ SPEC = DeviceSpec(
     defaults=DefaultSettings(acc_rate_hz=208, gyr_rate_hz=208),
     acc_rates_hz=(13, 26, 52, 104, 208, 416, 833, 1666),
     gyr_rates_hz=(13, 26, 52, 104, 208, 416, 833, 1666),
-    notes="GATT Sensor Data Protocol (GSP) firmware sample app; not emulated yet.",
+    notes=(
+        "GATT Sensor Data Protocol (GSP) firmware sample app. Unverified: no real data frame has been "
+        "checked (the data layout, timestamps, units and DATA_PART2 use come from the sample firmware; "
+        "the test vector is synthetic); only the subscribe/unsubscribe/hello command bytes match test "
+        "vectors. No BLE driver, not emulated: captures and files only."
+    ),
     session=MovesenseSession,
     data_uuids=(movesense.GSP_DATA_UUID,),
 )

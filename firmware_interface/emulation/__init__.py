@@ -2,7 +2,7 @@
 
 `backend`: a bleak backend (`BumbleScanner`, `BumbleClient`) on Google Bumble's in-process
 virtual radio (`EmulatedAir`); `peripherals`: emulated sensors (Polar H10, Polar Verity Sense,
-an RSC foot pod, an openpod pod) as Bumble GATT servers, driven by recorded or synthetic
+an RSC foot pod, an openpod pod, a MetaWear MetaMotion R or S) as Bumble GATT servers, driven by recorded or synthetic
 motion, with fault injection; `source`: them as a source (`EmulatedSource`), and the list of
 emulated kinds (`emulators()`: kind, class, scan RSSI; `emulator_for(kind)`), each emulator
 named by its kind's canonical name (`firmware_interface.devices.registry`).
@@ -15,6 +15,7 @@ from firmware_interface.emulation.peripherals import (
     EmulatedPeripheral,
     Faults,
     H10Emulator,
+    MetaWearEmulator,
     Motion,
     OpenpodEmulator,
     RscPodEmulator,
@@ -96,6 +97,7 @@ __all__ = [
     "EmulatedPeripheral",
     "Faults",
     "H10Emulator",
+    "MetaWearEmulator",
     "Motion",
     "OpenpodEmulator",
     "RscPodEmulator",

@@ -13,6 +13,9 @@ Devices:
 - `OpenpodEmulator`: an openpod pod per ``openpod/SPEC.md`` (capabilities, START / STOP /
   CONFIGURE / GET_CONFIG / SET_TIME with the spec's validation order and status codes, IMU
   packets with seq + CRC, 100 ms flush rule, device-initiated stop ``82 00 0C``).
+- `MetaWearEmulator`: an MbientLab MetaMotion R (BMI160) or MetaMotion S (BMI270, ``chip=
+  "bmi270"``): module-info answers naming the chip, that chip's config / subscribe / enable /
+  start commands, int16 acc and gyro packets (packed 3 samples or single); no timestamps.
 
 Every device is driven by a `Motion` (device time in s -> specific force in m/s^2 and angular
 rate in deg/s): `synthetic_running`, `motion_from_block` or `motion_from_csv` (the project's
@@ -54,6 +57,7 @@ from bumble.device import Connection, Device
 
 from firmware_interface.devices.spec import BATTERY_LEVEL_UUID, BATTERY_SERVICE_UUID, HEART_RATE_SERVICE_UUID
 from firmware_interface.openpod import codec as op
+from firmware_interface.protocols import metawear as mw
 from firmware_interface.protocols import polar_pmd as pmd
 from firmware_interface.protocols import rsc
 from firmware_interface.protocols.common import STANDARD_GRAVITY_MPS2
@@ -254,6 +258,10 @@ class EmulatedPeripheral:
 
     def wear(self, placement: str | None, side: str | None) -> None:
         """Where the device is worn (before `attach`): nothing to do unless the device says it."""
+
+    def use_settings(self, settings: dict[str, Any]) -> None:
+        """The ``--device`` keys that describe the device itself (before `attach`), e.g. a
+        MetaWear's ``chip``: none by default."""
 
     # -- lifetime ----------------------------------------------------------------------------
     async def attach(self, air: EmulatedAir | None = None) -> EmulatedPeripheral:
@@ -1116,10 +1124,199 @@ class OpenpodEmulator(EmulatedPeripheral):
         return bytes(bad)
 
 
+# =============================================================================================
+# MbientLab MetaWear (MetaMotion R: BMI160; MetaMotion S: BMI270)
+# =============================================================================================
+
+# the module-info answers of the two boards, as in MbientLab's SDK tests (C++ SDK test/common.py)
+METAMOTION_R_MODULE_INFO = {mw.ACC_MODULE: bytes.fromhex("03 80 01 01"), mw.GYRO_MODULE: bytes.fromhex("13 80 00 01")}
+METAMOTION_S_MODULE_INFO = {mw.ACC_MODULE: bytes.fromhex("03 80 04 00"), mw.GYRO_MODULE: bytes.fromhex("13 80 01 00")}
+
+
+@dataclass
+class _MetaWearSensor:
+    """One sensor (accelerometer or gyro) of an emulated board: what the host set."""
+
+    config: mw.SensorConfig
+    enabled: bool = False
+    started: bool = False
+    single: bool = False  # subscribed to the one-sample data register
+    packed: bool = False  # subscribed to the packed (3 samples) register
+    running: tuple[int, bool] | None = None  # (rate, packed) of the stream now running
+    task: asyncio.Task | None = None
+
+
+class MetaWearEmulator(EmulatedPeripheral):
+    """An MbientLab MetaMotion board: a MetaMotion R (``chip="bmi160"``, the default) or a
+    MetaMotion S (``chip="bmi270"``; ``--device kind=metawear,chip=bmi270``).
+
+    It answers the module-info reads (``03 80``, ``13 80``) with its chip, takes that chip's
+    config / subscribe / enable / start / stop commands and streams int16 data on the notify
+    characteristic while a sensor is configured, enabled, subscribed and started: packed (3
+    samples) when the host subscribed to the packed register, else one sample per packet.
+    Commands for registers its chip does not have are ignored and listed in ``ignored`` (a
+    host speaking BMI160 to a MetaMotion S gets no data). ``module_info`` replaces answers
+    (module -> bytes), e.g. ``{0x03: bytes.fromhex("03 80 00 01")}`` for a MetaWear R's
+    MMA8452Q. On a disconnection the board forgets its streams (the host sends them again)."""
+
+    kind = "metawear"
+    default_name = "MetaWear 3C1A"
+    scan_rssi = -63
+    streams_gyro = True
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        chip: str = "bmi160",
+        module_info: dict[int, bytes] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, **kwargs)
+        self.extra_module_info = dict(module_info or {})
+        self.commands: list[bytes] = []  # every command written, in order
+        self.ignored: list[bytes] = []  # the commands this board did not act on
+        self.set_chip(chip)
+
+    def set_chip(self, chip: str) -> None:
+        """BMI160 (MetaMotion R) or BMI270 (MetaMotion S): module info, registers, defaults."""
+        self.chip = mw.as_chip(chip)
+        base = METAMOTION_S_MODULE_INFO if self.chip is mw.Chip.BMI270 else METAMOTION_R_MODULE_INFO
+        self.module_info = {**base, **self.extra_module_info}
+        self._reset_sensors()
+
+    def use_settings(self, settings: dict[str, Any]) -> None:
+        if settings.get("chip") is not None:
+            self.set_chip(str(settings["chip"]))
+
+    def _reset_sensors(self) -> None:
+        # power-on defaults of the SDKs: acc 100 Hz (+-2 g BMI160, +-8 g BMI270), gyro 100 Hz 2000 dps
+        acc_range = 8 if self.chip is mw.Chip.BMI270 else 2
+        self.sensors = {
+            "acc": _MetaWearSensor(mw.SensorConfig("acc", 100, acc_range)),
+            "gyro": _MetaWearSensor(mw.SensorConfig("gyro", 100, 2000)),
+        }
+
+    @property
+    def has_gyro(self) -> bool:
+        return len(self.module_info.get(mw.GYRO_MODULE, b"")) > 2
+
+    def _services(self) -> list[gatt.Service]:
+        props = gatt.Characteristic.Properties
+        self.notify_char = gatt.Characteristic(
+            _uuid(mw.METAWEAR_NOTIFY_UUID), props.NOTIFY, gatt.Characteristic.READABLE, b""
+        )
+        self.command_char = gatt.Characteristic(
+            _uuid(mw.METAWEAR_COMMAND_UUID),
+            props.WRITE | props.WRITE_WITHOUT_RESPONSE,
+            gatt.Characteristic.WRITEABLE,
+            gatt.CharacteristicValue(write=self._on_command_write),
+        )
+        return [gatt.Service(_uuid(mw.METAWEAR_SERVICE_UUID), [self.command_char, self.notify_char])]
+
+    def _advertising_data(self) -> bytes:
+        return _adv(self.name, uuids128=(mw.METAWEAR_SERVICE_UUID,))
+
+    def _on_link_down(self) -> None:
+        super()._on_link_down()
+        self._reset_sensors()
+
+    def _stop_all_streams(self) -> None:
+        super()._stop_all_streams()
+        for sensor in getattr(self, "sensors", {}).values():
+            sensor.task, sensor.running = None, None
+
+    # -- commands ----------------------------------------------------------------------------
+    def _on_command_write(self, _connection: Connection, value: bytes) -> None:
+        data = bytes(value)
+        self.commands.append(data)
+        try:
+            acted = self._command(data)
+        except mw.ProtocolError as exc:
+            acted = False
+            self._log(f"bad command {data.hex(' ')}: {exc}")
+        if not acted:
+            self.ignored.append(data)
+
+    def _command(self, data: bytes) -> bool:
+        module, reg, params = mw.split_command(data)
+        if reg == mw.MODULE_INFO_REGISTER and not params:
+            answer = self.module_info.get(module, mw.encode_module_info(module, None))
+            self._spawn(self._answer(answer), stream=False)
+            return True
+        if module not in (mw.ACC_MODULE, mw.GYRO_MODULE):
+            return False
+        kind = "acc" if module == mw.ACC_MODULE else "gyro"
+        if kind == "gyro" and not self.has_gyro:
+            return False
+        sensor = self.sensors[kind]
+        regs = mw.REGISTERS[self.chip]
+        single_reg, packed_reg = (regs.acc, regs.acc_packed) if kind == "acc" else (regs.gyro, regs.gyro_packed)
+        if reg == mw.REG_CONFIG:
+            sensor.config = mw.decode_config(data, chip=self.chip)
+        elif reg == mw.REG_ENABLE and params in (b"\x01\x00", b"\x00\x01"):
+            sensor.enabled = params[0] == 1
+        elif reg == mw.REG_POWER and len(params) == 1 and params[0] in (0, 1, 2):
+            sensor.started = params[0] != 0  # 2: a BMI270 accelerometer below 12.5 Hz (SDK source)
+        elif reg in (single_reg, packed_reg) and params in (b"\x00", b"\x01"):
+            setattr(sensor, "packed" if reg == packed_reg else "single", params == b"\x01")
+        else:
+            return False
+        self._update(kind)
+        return True
+
+    async def _answer(self, payload: bytes) -> None:
+        if self.device is not None and self.connection is not None:
+            with contextlib.suppress(Exception):
+                await self.device.notify_subscriber(self.connection, self.notify_char, payload)
+
+    # -- streams -----------------------------------------------------------------------------
+    def _update(self, kind: str) -> None:
+        """Start, restart or stop ``kind``'s stream to match what the host set."""
+        sensor = self.sensors[kind]
+        want = None
+        if sensor.started and sensor.enabled and (sensor.single or sensor.packed):
+            want = (sensor.config.odr_hz, sensor.packed)
+        if want == sensor.running:
+            return
+        if sensor.task is not None:
+            sensor.task.cancel()
+            sensor.task = None
+        sensor.running = want
+        if want is None:
+            self._log(f"{kind} stopped")
+            return
+        rate, packed = want
+        self._mark_run_start()
+        self._log(f"{kind} {rate} Hz{' packed' if packed else ''}")
+        per_packet = mw.PACKED_SAMPLES if packed else 1
+        sensor.task = self._spawn(
+            self._stream_loop(
+                kind,
+                float(rate),
+                lambda _k: per_packet,
+                lambda k, t, a, g: self._build(kind, packed, a, g),
+                self.notify_char,
+                lambda good: good[:-1],  # truncated
+            )
+        )
+
+    def _build(self, kind: str, packed: bool, acc: np.ndarray, gyr: np.ndarray | None) -> SentPacket:
+        cfg = self.sensors[kind].config
+        if kind == "acc":
+            raw = acc / STANDARD_GRAVITY_MPS2 * mw.ACC_LSB_PER_G[cfg.full_scale]
+        else:
+            raw = (gyr if gyr is not None else np.zeros_like(acc)) * mw.GYRO_LSB_PER_DPS[cfg.full_scale]
+        counts = np.clip(np.rint(raw), -32768, 32767).astype(np.int64)
+        payload = mw.encode_notification(kind, counts, packed=packed, chip=self.chip)
+        return SentPacket(kind, 0, 0, payload, raw=counts)
+
+
 __all__ = [
     "EmulatedPeripheral",
     "Faults",
     "H10Emulator",
+    "MetaWearEmulator",
     "Motion",
     "OpenpodEmulator",
     "PmdMeasurementSpec",

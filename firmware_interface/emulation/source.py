@@ -22,6 +22,7 @@ from firmware_interface.emulation.backend import BumbleClient, BumbleScanner, Em
 from firmware_interface.emulation.peripherals import (
     EmulatedPeripheral,
     H10Emulator,
+    MetaWearEmulator,
     OpenpodEmulator,
     RscPodEmulator,
     VeritySenseEmulator,
@@ -34,7 +35,13 @@ from firmware_interface.sources import BleSource, Source
 
 # The emulated devices, one per kind (its `kind` is the canonical name of the registry);
 # `gait scan --emulated` shows them with their `scan_rssi`. Adding an emulator: one line here.
-EMULATORS: tuple[type[EmulatedPeripheral], ...] = (H10Emulator, VeritySenseEmulator, OpenpodEmulator, RscPodEmulator)
+EMULATORS: tuple[type[EmulatedPeripheral], ...] = (
+    H10Emulator,
+    VeritySenseEmulator,
+    OpenpodEmulator,
+    RscPodEmulator,
+    MetaWearEmulator,
+)
 
 
 @dataclass(frozen=True)
@@ -183,6 +190,7 @@ class EmulatedSource(Source):
         if dev.samples_per_frame and hasattr(emu, "max_samples_per_frame"):
             emu.max_samples_per_frame = int(dev.samples_per_frame)
         emu.wear(placement, dev.side)
+        emu.use_settings(settings)
         return emu, {"placement": placement, "settings": settings}
 
     async def prepare(self) -> None:

@@ -2,8 +2,8 @@
 
 - `polar_pmd`: Polar Measurement Data (H10, Verity Sense): control point, settings, ACC/GYRO frames
 - `rsc`: Bluetooth SIG Running Speed and Cadence (0x2A53 / 0x2A54)
-- `metawear`: MbientLab MetaWear accelerometer / gyro streaming (BMI160)
-- `movesense`: Movesense GATT Sensor Data Protocol (IMU subscriptions)
+- `metawear`: MbientLab MetaWear accelerometer / gyro streaming (BMI160 and BMI270 boards)
+- `movesense`: Movesense GATT Sensor Data Protocol (IMU subscriptions; received data unverified)
 - `registry`: protocol name -> decoder (`decode_hex`, for ``gait decode``)
 
 Decoders raise only `ProtocolError` subclasses on bad input (see `errors`). README.md in this

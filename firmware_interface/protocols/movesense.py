@@ -7,9 +7,19 @@ continuation appended to the previous DATA payload of the same ref). A DATA payl
 Acc/Gyro/Magn/IMU6/IMU9 is ``u32 LE timestamp_ms`` then one array per sensor, each N x
 (float32 LE x, y, z); N is not in the packet.
 
-[U] No real frame has been published: the layout is read from the sample firmware and its
-Python client, and the test vector is synthetic. Capture one real frame on hardware before
-calling this byte-exact. See README.md for the other [U] items.
+What is verified and what is not, plainly (tags as in README.md):
+
+- [V] The commands the host writes: SUBSCRIBE ``01 <ref> <ASCII path>``, UNSUBSCRIBE
+  ``02 <ref>``, HELLO ``00 <ref>``, and the HELLO answer ``01 <ref> "Hello"``: the protocol
+  reference's vectors, the bytes the sample firmware's Python client writes.
+- [U] Everything the sensor sends as data. No real frame has been published: the DATA /
+  DATA_PART2 header, the u32 ms timestamp, the float32 arrays and their order are read from
+  the sample firmware and its Python client, and the only test vector is synthetic. Capture
+  one real frame on hardware before calling this byte-exact.
+- [U] The timestamp is that of the first sample (third-party doc comments).
+- [U] The units: acc m/s^2, gyro deg/s, magn uT (not checked against a real frame).
+- [U] Which resources and rates use DATA_PART2, and where firmware splits a DATA.
+- [U] Command-result status codes as a big-endian u16 (507 = subscription table full).
 """
 
 from __future__ import annotations
@@ -164,8 +174,9 @@ class GspCommandResult:
 
 @dataclass(frozen=True, eq=False, slots=True)
 class MovesenseData:
-    """A reassembled DATA payload: ``timestamp_ms`` (device time of the FIRST sample, u32 ms)
-    and (n, 3) float64 arrays: acc in m/s^2, gyro in deg/s, magn in uT (None if absent)."""
+    """A reassembled DATA payload: ``timestamp_ms`` (device time of the FIRST sample [U], u32
+    ms) and (n, 3) float64 arrays: acc in m/s^2, gyro in deg/s, magn in uT [U: units not
+    checked against a real frame] (None if absent)."""
 
     kind: str
     timestamp_ms: int
@@ -181,7 +192,10 @@ class MovesenseData:
 
 
 def decode_data_payload(payload: bytes, kind: str) -> MovesenseData:
-    """Decode a DATA payload (the bytes after type and ref, PART2 already appended)."""
+    """Decode a DATA payload (the bytes after type and ref, PART2 already appended).
+
+    [U] The layout (u32 LE ms timestamp, then float32 x,y,z arrays in the order acc, gyro,
+    magn) is the sample firmware's; no real frame has been checked."""
     if kind not in RESOURCES:
         raise UnsupportedFrame(0, protocol=PROTOCOL, what=f"resource kind {kind!r}")
     payload = as_bytes(payload, PROTOCOL)

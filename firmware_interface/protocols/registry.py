@@ -132,20 +132,25 @@ def _rsc_feature(data: bytes, factor: float | None) -> dict:
     return {"protocol": "rsc-feature", **rsc.decode_feature(data).to_dict()}
 
 
-def _metawear(data: bytes, factor: float | None) -> dict:
-    factor = _check_factor(factor, "metawear")
-    msg = metawear.decode_notification(data)
-    out = {
-        "protocol": "metawear",
-        "kind": msg.kind,
-        "packed": msg.packed,
-        "n_samples": len(msg),
-        "samples_raw": json_rows(msg.raw),
-        "factor": factor,
-        "samples": None if factor is None else json_rows(msg.raw * factor),
-        "note": "no device timestamp in MetaWear data; --factor is units per LSB (1/LSB-per-g or 1/LSB-per-dps)",
-    }
-    return out
+def _metawear(chip: metawear.Chip) -> Callable[[bytes, float | None], dict]:
+    name = "metawear" if chip is metawear.Chip.BMI160 else f"metawear-{chip.value}"
+
+    def decode(data: bytes, factor: float | None) -> dict:
+        factor = _check_factor(factor, name)
+        msg = metawear.decode_notification(data, chip=chip)
+        return {
+            "protocol": name,
+            "chip": chip.value,
+            "kind": msg.kind,
+            "packed": msg.packed,
+            "n_samples": len(msg),
+            "samples_raw": json_rows(msg.raw),
+            "factor": factor,
+            "samples": None if factor is None else json_rows(msg.raw * factor),
+            "note": "no device timestamp in MetaWear data; --factor is units per LSB (1/LSB-per-g or 1/LSB-per-dps)",
+        }
+
+    return decode
 
 
 def _movesense(data: bytes, factor: float | None) -> dict:
@@ -207,11 +212,19 @@ DECODERS: dict[str, Callable[[bytes, float | None], dict]] = {
     "rsc": _rsc("steps"),
     "rsc-strides": _rsc("strides"),
     "rsc-feature": _rsc_feature,
-    "metawear": _metawear,
+    "metawear": _metawear(metawear.Chip.BMI160),
+    "metawear-bmi270": _metawear(metawear.Chip.BMI270),
     "movesense": _movesense,
     **{f"movesense-{kind}": _movesense_kind(kind) for kind in movesense.RESOURCES},
 }
-ALIASES = {"polar": "pmd", "polar-pmd": "pmd", "polar_pmd": "pmd", "gsp": "movesense", "mbient": "metawear"}
+ALIASES = {
+    "polar": "pmd",
+    "polar-pmd": "pmd",
+    "polar_pmd": "pmd",
+    "gsp": "movesense",
+    "mbient": "metawear",
+    "metawear-bmi160": "metawear",
+}
 
 DESCRIPTIONS = {
     "pmd": "Polar PMD data frame (FB005C82): ACC/GYRO, raw or delta; --factor = START-response FACTOR",
@@ -221,7 +234,8 @@ DESCRIPTIONS = {
     "rsc": "RSC measurement 0x2A53, cadence in steps/min",
     "rsc-strides": "RSC measurement 0x2A53 from a device that reports strides/min",
     "rsc-feature": "RSC feature 0x2A54",
-    "metawear": "MetaWear acc/gyro data notification; --factor = units per LSB",
+    "metawear": "MetaWear acc/gyro data notification, BMI160 board (MetaMotion R/RL/C); --factor = units per LSB",
+    "metawear-bmi270": "MetaWear acc/gyro data notification, BMI270 board (MetaMotion S); --factor = units per LSB",
     "movesense": "Movesense GSP notification (type, ref, payload)",
     **{f"movesense-{k}": f"Movesense GSP DATA notification of /Meas/{v[0]}" for k, v in movesense.RESOURCES.items()},
 }
