@@ -259,3 +259,42 @@ def test_side_and_lean_errors():
     assert s.side_n == 8 and s.side_correct == 7  # contact 7 is 'left' in truth, 'right' detected
     assert s.side_acc_pct == 87.5
     assert s.lean_mae_deg == 1.0
+
+
+def test_speed_bands_and_speed_text():
+    from gait.validation.score import speed_band, speeds_text
+
+    assert [speed_band(v) for v in (2.5, 2.91, 3.33, 3.35, 3.5, 4.17, 4.5)] == [
+        "~2.5", "~3.5", "~3.5", "~3.5", "~3.5", "~4.5", "~4.5"]
+    assert speed_band(None) == "?" and speed_band(math.nan) == "?"
+    assert speeds_text([2.5, 2.5]) == "2.5"
+    assert speeds_text([3.353539, 2.910051, None]) == "2.91-3.35"
+    assert speeds_text([None]) == "?"
+
+
+def test_steps_without_a_side_are_counted_apart_from_wrong_ones():
+    from gait.validation.score import Detected, TruthContact, pool, score_trial
+
+    truth = [TruthContact(ic_s=i * 0.35, to_s=i * 0.35 + 0.25, side="left" if i % 2 else "right") for i in range(10)]
+    sides = [t.side for t in truth]
+    sides[2] = None  # no side
+    sides[3] = None
+    sides[5] = "right"  # wrong
+    detected = [Detected(ic_s=t.ic_s, to_s=t.to_s, side=s) for t, s in zip(truth, sides)]
+    s = score_trial(detected, truth)
+    assert (s.side_n, s.side_correct, s.side_missing) == (8, 7, 2)
+    assert s.side_missing_pct == 20.0 and s.side_acc_pct == 87.5
+    p = pool([s, s])
+    assert (p.side_n, p.side_missing) == (16, 4) and p.side_missing_pct == 20.0
+
+
+def test_report_splits_rows_by_speed_and_lists_goals():
+    from gait.validation import report
+
+    truth = _truth(6)
+    s = score_trial([_det(t.ic_s, t.to_s) for t in truth], truth)
+    rows = [report.Row("RIC", "sacrum", "200", "ours", s, speed="2.91-3.35")]
+    text = report.text_table(rows)
+    assert "speed m/s" in text.splitlines()[0] and "2.91-3.35" in text.splitlines()[2]
+    goals = [report.GoalResult("sacrum", "steps with the right side >= 99.5 %", "~3.5", 99.7, True, "RIC")]
+    assert "met" in report.goals_text(goals) and "| ~3.5 |" in report.goals_text(goals, markdown=True)

@@ -16,6 +16,7 @@ COLUMNS = (
     "dataset",
     "placement",
     "Hz",
+    "speed m/s",
     "algorithm",
     "trials",
     "n truth",
@@ -30,8 +31,10 @@ COLUMNS = (
     "strike acc %",
     "lean MAE deg",
     "side acc %",
+    "no side %",
     "notes",
 )
+_HEAD = 5  # label columns before the numbers
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Row:
     truth_kind: str = ""  # "force", "kinematic", "force+kinematic"
     notes: list[str] = field(default_factory=list)
     pooled: bool = False
+    speed: str = ""  # the treadmill speeds of the row's trials (m/s), e.g. "2.5" or "2.91-3.35"
 
 
 @dataclass
@@ -53,6 +57,19 @@ class FloorResult:
     value: float
     verdict: bool | None  # True PASS, False FAIL, None no data
     basis: str = ""  # which pool the value comes from
+
+
+@dataclass
+class GoalResult:
+    """One accuracy goal measured in one speed band. ``verdict`` None: the truth there cannot judge it
+    (kinematic truth of contact timing) or there is no data."""
+
+    placement: str
+    goal: str
+    band: str
+    value: float
+    verdict: bool | None
+    basis: str = ""
 
 
 def _f(value: float, digits: int = 1) -> str:
@@ -69,10 +86,10 @@ def _pm(bias: float, sd: float) -> str:
 
 def row_cells(row: Row) -> list[str]:
     s = row.score
-    head = [row.dataset, row.placement, row.rate, row.algorithm]
+    head = [row.dataset, row.placement, row.rate, row.speed or "–", row.algorithm]
     notes = "; ".join(row.notes)
     if s is None:
-        return [*head, *(["–"] * (len(COLUMNS) - 5)), notes]
+        return [*head, *(["–"] * (len(COLUMNS) - _HEAD - 1)), notes]
     return [
         *head,
         str(s.n_trials),
@@ -87,7 +104,8 @@ def row_cells(row: Row) -> list[str]:
         _f(s.fsa_mae_deg),
         _f(s.strike_acc_pct, 0),
         _f(s.lean_mae_deg),
-        _f(s.side_acc_pct, 0),
+        _f(s.side_acc_pct, 1),
+        _f(s.side_missing_pct, 1),
         notes,
     ]
 
@@ -100,7 +118,7 @@ def text_table(rows: Sequence[Row], max_notes: int = 70) -> str:
             c[-1] = c[-1][: max_notes - 1] + "…"
         cells.append(c)
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    right = set(range(4, len(COLUMNS) - 1))
+    right = set(range(_HEAD, len(COLUMNS) - 1))
 
     def fmt(c: list[str]) -> str:
         return "  ".join(v.rjust(w) if i in right else v.ljust(w) for i, (v, w) in enumerate(zip(c, widths))).rstrip()
@@ -116,11 +134,14 @@ def text_table(rows: Sequence[Row], max_notes: int = 70) -> str:
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * 4 + ["---:"] * (len(COLUMNS) - 5) + ["---"]) + "|"]
+    lines = [
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join(["---"] * _HEAD + ["---:"] * (len(COLUMNS) - _HEAD - 1) + ["---"]) + "|",
+    ]
     for r in rows:
         c = [v.replace("|", "\\|") for v in row_cells(r)]
         if r.pooled:
-            c[:4] = [f"**{v}**" for v in c[:4]]
+            c[:_HEAD] = [f"**{v}**" for v in c[:_HEAD]]
         lines.append("| " + " | ".join(c) + " |")
     return "\n".join(lines)
 
@@ -138,6 +159,20 @@ def floors_text(results: Sequence[FloorResult], markdown: bool = False) -> str:
     return "\n".join(
         f"  {fr.placement:<7} {fr.floor.name:<{w}}  {_f(fr.value, 2):>7}  {verdict[fr.verdict]:<7}  {fr.basis}"
         for fr in results
+    )
+
+
+def goals_text(results: Sequence[GoalResult], markdown: bool = False) -> str:
+    verdict = {True: "met", False: "not met", None: "not judged"}
+    if markdown:
+        lines = ["| placement | goal | speed band m/s | value | verdict | basis |", "|---|---|---|---:|---|---|"]
+        for g in results:
+            lines.append(f"| {g.placement} | {g.goal} | {g.band} | {_f(g.value, 2)} | {verdict[g.verdict]} | {g.basis} |")
+        return "\n".join(lines)
+    w = max((len(g.goal) for g in results), default=10)
+    return "\n".join(
+        f"  {g.placement:<7} {g.goal:<{w}}  {g.band:<5} {_f(g.value, 2):>7}  {verdict[g.verdict]:<10}  {g.basis}"
+        for g in results
     )
 
 
@@ -173,13 +208,14 @@ def write_markdown(
     floors: Sequence[FloorResult],
     consistency_md: str,
     notes: Sequence[str] = (),
+    goals: Sequence[GoalResult] = (),
 ) -> None:
     parts = [
         "## Accuracy against public running data",
         "",
         "Produced by `gait validate` (virtual IMU from RBDS and RIC motion capture with treadmill force or "
         "kinematic truth; Alcantara et al. 2022 real sacral accelerometer with force; the adeptdata outdoor run "
-        "for ankle-vs-hip consistency). Errors are detected minus truth. Bold rows pool all datasets of a placement.",
+        "for ankle-vs-hip consistency). Errors are detected minus truth. Rows are split by treadmill speed (m/s); bold rows pool all datasets of a placement at a speed band, and at every speed (all).",
         "",
         markdown_table(rows),
         "",
@@ -187,6 +223,7 @@ def write_markdown(
         "",
         floors_text(floors, markdown=True),
         "",
+        *(["### Goals by speed band", "", goals_text(goals, markdown=True), ""] if goals else []),
         "### Consistency without truth",
         "",
         consistency_md,

@@ -38,11 +38,14 @@ from gait.validation.score import (
     Consistency,
     Score,
     TruthContact,
+    band_rank,
     cadence_consistency,
     floors_for,
     normalize_strike,
     pool,
     score_trial,
+    speed_band,
+    speeds_text,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -272,6 +275,11 @@ class TrialResult:
     truth_kind: str
     error: str = ""
     seconds: float = 0.0
+    speed_mps: float | None = None  # the trial's treadmill speed (from its truth)
+
+    @property
+    def band(self) -> str:
+        return speed_band(self.speed_mps)
 
 
 def _score(trial: TrialInfo, truth: Truth, detected: list[dict]) -> Score:
@@ -282,11 +290,11 @@ def _score(trial: TrialInfo, truth: Truth, detected: list[dict]) -> Score:
 def _group_rows(results: list[TrialResult]) -> list[report.Row]:
     groups: dict[tuple, list[TrialResult]] = defaultdict(list)
     for r in results:
-        groups[(r.trial.dataset, r.trial.placement, f"{r.trial.rate_hz:g}", r.algorithm)].append(r)
+        groups[(r.trial.dataset, r.trial.placement, f"{r.trial.rate_hz:g}", r.algorithm, r.band)].append(r)
     order_ds = {"RBDS": 0, "RIC": 1, "Alcantara": 2}
     rows = []
     for key in sorted(groups, key=lambda k: (k[1] != "sacrum", k[1], order_ds.get(k[0], 9), k[0], float(k[2]),
-                                             _algo_rank(k[3]), k[3])):
+                                             band_rank(k[4]), _algo_rank(k[3]), k[3])):
         rs = groups[key]
         ok = [r for r in rs if r.score is not None]
         by_error: dict[str, list[str]] = defaultdict(list)
@@ -301,7 +309,7 @@ def _group_rows(results: list[TrialResult]) -> list[report.Row]:
             notes.insert(0, "truth: kinematic")
         rows.append(
             report.Row(key[0], key[1], key[2], key[3], pool([r.score for r in ok]) if ok else None,
-                       "+".join(kinds), notes)
+                       "+".join(kinds), notes, speed=speeds_text(r.speed_mps for r in rs))
         )
     return rows
 
@@ -314,9 +322,12 @@ def _pooled_rows(results: list[TrialResult]) -> list[report.Row]:
             by[(r.trial.placement, r.algorithm)].append(r)
     for (placement, algo) in sorted(by, key=lambda k: (k[0] != "sacrum", k[0], _algo_rank(k[1]), k[1])):
         rs = by[(placement, algo)]
-        datasets = sorted({r.trial.dataset for r in rs})
-        rows.append(report.Row("all: " + "+".join(datasets), placement, "all", algo, pool([r.score for r in rs]),
-                               pooled=True))
+        bands = sorted({r.band for r in rs}, key=band_rank)
+        for band in [*bands, "all"] if len(bands) > 1 else ["all"]:
+            sub = rs if band == "all" else [r for r in rs if r.band == band]
+            datasets = sorted({r.trial.dataset for r in sub})
+            rows.append(report.Row("all: " + "+".join(datasets), placement, "all", algo, pool([r.score for r in sub]),
+                                   pooled=True, speed=speeds_text(r.speed_mps for r in sub) if band != "all" else "all"))
     return rows
 
 
@@ -352,6 +363,61 @@ def _floors(results: list[TrialResult]) -> list[report.FloorResult]:
             value = getattr(sc, fl.metric)
             out.append(report.FloorResult(placement, fl, value, fl.check(sc), basis))
     return out
+
+
+def _goals(results: list[TrialResult]) -> list[report.GoalResult]:
+    """The accuracy goals, one line per goal and speed band, each on the truth that can judge it."""
+    out: list[report.GoalResult] = []
+
+    def band_groups(rs: list[TrialResult]) -> list[tuple[str, list[TrialResult]]]:
+        bands = sorted({r.band for r in rs}, key=band_rank)
+        return [(b, [r for r in rs if r.band == b]) for b in bands]
+
+    def basis(rs: list[TrialResult]) -> str:
+        kinds = "+".join(sorted({r.truth_kind for r in rs}))
+        return (f"{'+'.join(sorted({r.trial.dataset for r in rs}))} {speeds_text(r.speed_mps for r in rs)} m/s, "
+                f"{len(rs)} recordings, {kinds} truth")
+
+    ours = [r for r in results if r.algorithm == "ours" and r.score is not None]
+    calibrated = [r for r in results if r.algorithm == CALIBRATED and r.score is not None]
+    # trunk side: recordings whose truth names the sides (the virtual sacrum sensors, with a gyroscope)
+    sided = [r for r in ours if r.trial.placement != "foot" and r.score.side_n + r.score.side_missing > 0]
+    for band, rs in band_groups(sided):
+        sc = pool([r.score for r in rs])
+        out.append(report.GoalResult("sacrum", "steps with the right side >= 99.5 %", band, sc.side_acc_pct,
+                                     _check(sc.side_acc_pct, 99.5, True), basis(rs)))
+        out.append(report.GoalResult("sacrum", "steps without a side (gyro present) = 0 %", band,
+                                     sc.side_missing_pct, _check(sc.side_missing_pct, 0.0, False), basis(rs)))
+    vo = [r for r in ours if r.trial.placement != "foot" and r.score.vo_err_cm.size]
+    for band, rs in band_groups(vo):
+        sc = pool([r.score for r in rs])
+        out.append(report.GoalResult("sacrum", "VO MAE per step <= 0.25 cm", band, sc.vo_mae_cm,
+                                     _check(sc.vo_mae_cm, 0.25, False), basis(rs)))
+    foot = [r for r in ours if r.trial.placement == "foot" and r.score.to_err_ms.size]
+    for band, rs in band_groups(foot):
+        force = [r for r in rs if r.truth_kind == "force"]
+        use = force or rs
+        sc = pool([r.score for r in use])
+        out.append(report.GoalResult("foot", "toe-off bias within +-3 ms", band, sc.to_bias_ms,
+                                     _check(abs(sc.to_bias_ms), 3.0, False) if force else None, basis(use)))
+        worst = max(use, key=lambda r: r.score.gct_mae_ms)
+        out.append(report.GoalResult("foot", "contact time MAE <= 5 ms on every trial (worst)", band,
+                                     worst.score.gct_mae_ms, _check(worst.score.gct_mae_ms, 5.0, False) if force else None,
+                                     basis(use) + f"; worst {worst.trial.name}"))
+    strike = [r for r in calibrated if r.trial.placement == "foot" and r.score.strike_n]
+    for band, rs in band_groups(strike):
+        force = [r for r in rs if r.truth_kind == "force"]
+        use = force or rs
+        sc = pool([r.score for r in use])
+        out.append(report.GoalResult("foot", "strike type >= 90 % (calibrated)", band, sc.strike_acc_pct,
+                                     _check(sc.strike_acc_pct, 90.0, True) if force else None, basis(use)))
+    return out
+
+
+def _check(value: float, limit: float, higher_is_better: bool) -> bool | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return value >= limit if higher_is_better else value <= limit
 
 
 def _adept(trials: list[TrialInfo], log: Callable[[str], None]) -> tuple[Consistency | None, str]:
@@ -465,8 +531,12 @@ def run_validation(
                 "stride. See gait/validation/gaitmap_runner.py."
             )
 
+    for r in results:
+        if r.speed_mps is None and r.trial.name in truths:
+            r.speed_mps = truths[r.trial.name].speed_mps
     rows = _group_rows(results) + ([missing_row] if missing_row else []) + _pooled_rows(results)
     floors = _floors(results)
+    goals = _goals(results)
     consistency, cnote = _adept(trials, log)
 
     label = [r for r in results if r.algorithm == "ours" and r.score is not None and r.score.label_truth_n]
@@ -491,12 +561,15 @@ def run_validation(
     log("floors (our pipeline, pooled per placement):")
     log(report.floors_text(floors))
     log("")
+    log("goals by speed band (our pipeline):")
+    log(report.goals_text(goals))
+    log("")
     log(report.consistency_text(consistency, cnote))
     for n in notes:
         log(f"note: {n}")
     if markdown:
         md_cons = report.consistency_text(consistency, cnote, markdown=True)
-        report.write_markdown(markdown, rows, floors, md_cons, notes)
+        report.write_markdown(markdown, rows, floors, md_cons, notes, goals)
         log(f"markdown written to {markdown}")
     return 1 if any(f.verdict is False for f in floors) else 0
 

@@ -268,6 +268,7 @@ class Score:
     lean_err_deg: np.ndarray = field(default_factory=lambda: np.empty(0))
     side_n: int = 0  # matched contacts where both detection and truth name a side
     side_correct: int = 0
+    side_missing: int = 0  # matched contacts where truth names a side and the detection none
     strike_n: int = 0  # matched contacts where truth and detection both have a strike class
     strike_correct: int = 0
     label_n: int = 0  # matched contacts with an external label and a detected class
@@ -340,6 +341,11 @@ class Score:
         return _pct(self.side_correct, self.side_n)
 
     @property
+    def side_missing_pct(self) -> float:
+        """Share of the matched contacts with a truth side that were given no side."""
+        return _pct(self.side_missing, self.side_n + self.side_missing)
+
+    @property
     def strike_acc_pct(self) -> float:
         return _pct(self.strike_correct, self.strike_n)
 
@@ -355,7 +361,7 @@ class Score:
         keys = (
             "n_trials n_truth n_detected n_matched recall_pct precision_pct ic_bias_ms ic_sd_ms to_bias_ms "
             "to_sd_ms gct_mae_ms gct_bias_ms cadence_err_spm cadence_step_mae_spm vo_mae_cm fsa_mae_deg "
-            "fsa_bias_deg lean_mae_deg side_acc_pct side_n strike_acc_pct strike_n label_agreement_pct label_n label_truth_agreement_pct "
+            "fsa_bias_deg lean_mae_deg side_acc_pct side_n side_missing_pct strike_acc_pct strike_n label_agreement_pct label_n label_truth_agreement_pct "
             "label_truth_n tolerance_s"
         ).split()
         return {k: getattr(self, k) for k in keys}
@@ -414,6 +420,7 @@ def score_trial(
     label_pairs = [(a, b) for a, b in label_pairs if a and b]
     label_truth = [(t.strike, normalize_strike(t.label)) for t in tru if not t.excluded]
     side_pairs = [(d.side, t.side) for d, t in zip(pd, pt, strict=True) if d.side and t.side]
+    side_missing = sum(1 for d, t in zip(pd, pt, strict=True) if t.side and not d.side)
     label_truth = [(a, b) for a, b in label_truth if a and b]
 
     return Score(
@@ -430,6 +437,7 @@ def score_trial(
         lean_err_deg=diffs((d.lean_deg for d in pd), (t.lean_deg for t in pt)),
         side_n=len(side_pairs),
         side_correct=sum(a == b for a, b in side_pairs),
+        side_missing=side_missing,
         strike_n=len(strike_pairs),
         strike_correct=sum(a == b for a, b in strike_pairs),
         label_n=len(label_pairs),
@@ -451,11 +459,47 @@ def pool(scores: Iterable[Score]) -> Score:
                  "fsa_err_deg", "lean_err_deg"):
         setattr(out, name, cat(name))
     for name in ("n_truth", "n_detected", "n_matched", "strike_n", "strike_correct", "label_n", "label_agree",
-                 "label_truth_n", "label_truth_agree", "n_trials", "side_n", "side_correct"):
+                 "label_truth_n", "label_truth_agree", "n_trials", "side_n", "side_correct", "side_missing"):
         setattr(out, name, sum(getattr(s, name) for s in scores))
     tols = [s.tolerance_s for s in scores if math.isfinite(s.tolerance_s)]
     out.tolerance_s = float(np.median(tols)) if tols else math.nan
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# speed bands: every row of the table is split by the treadmill speed of its trials
+
+# (label, lowest speed, highest speed) in m/s, lowest inclusive; labelled by the speeds runners'
+# data sets are usually recorded at (2.5, 3.5, 4.5 m/s)
+SPEED_BANDS: tuple[tuple[str, float, float], ...] = (
+    ("~2.5", 0.0, 2.75),
+    ("~3.5", 2.75, 3.75),
+    ("~4.5", 3.75, math.inf),
+)
+
+
+def speed_band(speed_mps: float | None) -> str:
+    """The label of the band ``speed_mps`` falls in ("?" when the speed is unknown)."""
+    if speed_mps is None or not math.isfinite(speed_mps):
+        return "?"
+    for label, lo, hi in SPEED_BANDS:
+        if lo <= speed_mps < hi:
+            return label
+    return "?"  # pragma: no cover - the bands cover [0, inf)
+
+
+def band_rank(label: str) -> int:
+    """Order of a band label (unknown last)."""
+    return next((i for i, (b, _, _) in enumerate(SPEED_BANDS) if b == label), len(SPEED_BANDS))
+
+
+def speeds_text(speeds: Iterable[float | None]) -> str:
+    """The speeds of a group of trials as text: "2.5", "2.91-3.35" (two decimals, trailing zeros cut)."""
+    known = sorted({round(float(v), 2) for v in speeds if v is not None and math.isfinite(v)})
+    if not known:
+        return "?"
+    fmt = lambda v: f"{v:.2f}".rstrip("0").rstrip(".")  # noqa: E731
+    return fmt(known[0]) if len(known) == 1 else f"{fmt(known[0])}-{fmt(known[-1])}"
 
 
 # --------------------------------------------------------------------------------------------
