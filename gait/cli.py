@@ -18,6 +18,7 @@ from gait.core.calibration import calibration_from_samples
 from gait.core.config import PLACEMENTS, SIDES, Calibration, PipelineConfig, load_pipeline_toml
 from gait.core.errors import GaitError, RecordingFormatError
 from gait.core.records import Q_IMPLAUSIBLE, StepMetrics
+from gait.metrics.motion import UNCLEAR, motion_verdict
 from gait.pipeline import AnalysisResult, analyze
 
 
@@ -81,11 +82,15 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(vals) if vals else None
 
 
-def no_running_text(steps: Sequence[StepMetrics]) -> str | None:
-    """One line when a recording holds no running: no contacts at all, or every one implausible
-    (walking or handling analysed as running gives one contact per stride at 305-390 spm)."""
+def no_running_text(steps: Sequence[StepMetrics], rec: Recording | None = None) -> str | None:
+    """One line when a recording holds no running: no contacts at all (with why, from the
+    recording's samples: `gait.metrics.motion`), or every one implausible (walking or handling
+    analysed as running gives one contact per stride at 305-390 spm)."""
     if not steps:
-        return "no running found: no foot contacts detected (walking, standing or handling?)"
+        if rec is None:
+            return "no running found: no foot contacts detected (walking, standing or handling?)"
+        why = motion_verdict(rec.acc_mps2, rec.sampling_rate_hz).text
+        return f"no running found: no foot contacts detected; {why}"
     if all(Q_IMPLAUSIBLE in s.quality for s in steps):
         return (
             f"no running found: all {len(steps)} contacts are flagged implausible "
@@ -100,7 +105,7 @@ def summary_text(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisR
         f"{'acc+gyro' if rec.gyr_dps is not None else 'acc only'})",
         f"Contacts:  {len(steps)}",
     ]
-    no_running = no_running_text(steps)
+    no_running = no_running_text(steps, rec)
     if no_running is not None:
         lines.append(f"No running:           {no_running}")
     rows = [
@@ -160,7 +165,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.jsonl:
         for notice in result.notices:
             print(f"gait: notice: {notice.message}", file=sys.stderr)
-        no_running = no_running_text(result.steps)
+        no_running = no_running_text(result.steps, rec)
         if no_running is not None:
             print(f"gait: warning: {args.path}: {no_running}", file=sys.stderr)
         write = sys.stdout.write
@@ -527,6 +532,9 @@ def _import_phone_export(source: str, out_arg: str, platform: str) -> int:
         return 2
     for warning in rec.warnings:
         print(f"gait: note: {warning}", file=sys.stderr)
+    verdict = motion_verdict(rec.acc_mps2, rec.sampling_rate_hz)
+    if verdict.kind != UNCLEAR:  # said now rather than by an analysis that finds nothing
+        print(f"gait: note: {out}: no running to analyse: {verdict.text}", file=sys.stderr)
     print(f"{out}  ({len(rec)} samples at {rec.sampling_rate_hz:.0f} Hz, "
           f"{'acc+gyro' if rec.gyr_dps is not None else 'acc only'}; {rec.metadata.get('acc_source', '')})")  # fmt: skip
     return 0

@@ -104,8 +104,10 @@ def test_calibrate_command(tmp_path, capsys):
 
 def test_import_command(tmp_path, capsys):
     assert main(["import", "alcantara", str(data_dir("alcantara-sacral")), str(tmp_path)]) == 0
-    csvs = sorted(tmp_path.rglob("*.csv"))
+    csvs = sorted(tmp_path.rglob("*trial*.csv"))
     assert len(csvs) == 20
+    # the folder's raw one-subject recording (Sample_test_data.csv, 512 Hz, no truth) comes too
+    assert [p.name for p in tmp_path.rglob("*.csv") if p not in csvs] == ["alcantara_sample_test_data_sacrum_512hz.csv"]
     rec = read_recording(csvs[0])
     assert rec.sampling_rate_hz == pytest.approx(500.0, rel=1e-3)
     assert (csvs[0].parent / (csvs[0].stem + ".truth.json")).exists()

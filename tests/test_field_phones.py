@@ -170,3 +170,78 @@ def test_jogging_is_running(tmp_path, capsys):
     assert "no running found" not in text
     cadence, n = _cadence(read_recording(out), "waist")
     assert n > 100 and 140.0 <= cadence <= 180.0
+
+
+# -- recordings without running: one line saying why ------------------------------------------
+
+
+def _resampled(rec, rate_hz: float, path: Path) -> Path:
+    """``rec`` resampled to ``rate_hz`` (polyphase, anti-aliased) as a CSV recording."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    from firmware_interface.files.recording import write_recording
+
+    ratio = Fraction(rate_hz / rec.sampling_rate_hz).limit_denominator(100)
+    acc = resample_poly(rec.acc_mps2, ratio.numerator, ratio.denominator, axis=0)
+    gyr = None if rec.gyr_dps is None else resample_poly(rec.gyr_dps, ratio.numerator, ratio.denominator, axis=0)
+    t = rec.time_s[0] + np.arange(acc.shape[0]) / rate_hz
+    return write_recording(path, t, acc, gyr, {"placement": "waist"})
+
+
+def test_the_50hz_lab_walk_says_walking_on_import_and_analysis(tmp_path, capsys):
+    src = _src("phyphox/lucadomene_gait_lab04")
+    out = tmp_path / "lab04.csv"
+    assert main(["import", "phone", str(src), str(out)]) == 0
+    err = capsys.readouterr().err
+    walking = (
+        "walking, not running: steps at about 95/min with |a| within 0.7-1.4 g (a run lands above 2 g every step)"
+    )
+    assert err == f"gait: note: {out}: no running to analyse: {walking}\n"
+    for placement in ("waist", "sacrum", "foot"):
+        assert main(["analyze", str(out), "--placement", placement]) == 0
+        lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("No running:")]
+        assert lines == [f"No running:           no running found: no foot contacts detected; {walking}"]
+    assert main(["analyze", str(out), "--placement", "waist", "--jsonl"]) == 0
+    jl = capsys.readouterr()
+    assert jl.out == "" and jl.err == f"gait: warning: {out}: no running found: no foot contacts detected; {walking}\n"
+
+
+def test_50hz_is_not_why_the_lab_walk_has_no_contacts(tmp_path):
+    """Running resampled from 100 Hz to the lab walk's 50 Hz keeps its contacts."""
+    rec = import_phone_export(_src("phyphox/brantlii_jogging_hand_brant"), tmp_path / "jog.csv")
+    at_50 = read_recording(_resampled(rec, 50.0, tmp_path / "jog50.csv"))
+    assert at_50.sampling_rate_hz == pytest.approx(50.0, abs=0.5)
+    cad_100, n_100 = _cadence(rec)
+    cad_50, n_50 = _cadence(at_50)
+    assert n_100 > 100 and abs(n_50 - n_100) <= 2 and cad_50 == pytest.approx(cad_100, abs=2.0)
+
+
+def test_below_50hz_the_rate_is_said_to_be_too_low(tmp_path, capsys):
+    rec = import_phone_export(_src("phyphox/lucadomene_gait_lab04"), tmp_path / "lab04.csv")
+    path = _resampled(rec, 25.0, tmp_path / "lab04_25hz.csv")
+    assert main(["analyze", str(path), "--placement", "waist"]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("No running:")]
+    assert lines == [
+        "No running:           no running found: no foot contacts detected; the sample rate (25 Hz) is too low for "
+        "contact detection: record at 50 Hz or more"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rel", "says"),
+    [
+        ("sensorlogger/lynch_2022-09-16_11-15-46", "gentle movement with no step rhythm (|a| within 0.6-1.9 g): "
+                                                   "handling, not running"),  # fmt: skip
+        ("sensorlogger/malimszen_2023-11-24_07-25-54.zip", "the sensor hardly moves (|a| varies by 0.02 g): still, or "
+                                                           "gently handled, not running"),  # fmt: skip
+        ("phyphox/brantlii_jogging_hand_brant", None),
+        ("sensorlogger/lscblack_running2", None),
+    ],
+)
+def test_import_says_when_an_export_holds_no_running(rel, says, tmp_path, capsys):
+    out = tmp_path / "rec.csv"
+    assert main(["import", "phone", str(_src(rel)), str(out)]) == 0
+    notes = [ln for ln in capsys.readouterr().err.splitlines() if "no running to analyse" in ln]
+    assert notes == ([f"gait: note: {out}: no running to analyse: {says}"] if says else [])

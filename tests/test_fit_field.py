@@ -210,9 +210,110 @@ def test_the_same_run_still_compares(tmp_path, capsys):
     store, run_id = _store_run(tmp_path / "data", 1497191649.0, 60)
     store.close()
     assert main(["compare-fit", str(run_id), str(path), "--data-dir", str(tmp_path / "data")]) == 0
-    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[1:]}
-    assert int(rows["cadence_spm"][1]) == 21 and float(rows["cadence_spm"][2]) == pytest.approx(170.0)
-    assert float(rows["cadence_spm"][3]) == pytest.approx(149.05, abs=0.01)
+    lines = capsys.readouterr().out.splitlines()
+    # the first three records (cadence 0: the watch standing still at the start) are not compared
+    assert lines[0] == "watch: 3 of 21 records over the run have cadence 0 (standing still or paused) and are not compared"
+    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    assert int(rows["cadence_spm"][1]) == 18 and float(rows["cadence_spm"][2]) == pytest.approx(170.0)
+    assert float(rows["cadence_spm"][3]) == pytest.approx(149.05 * 21 / 18, abs=0.01)  # 173.89: zeros left out
+
+
+@needs_real
+def test_cadence_zero_records_of_a_long_run_are_counted_and_left_out(tmp_path):
+    path = _real("activity-small-fenix2-run.fit")
+    watch = ex.read_fit_dynamics(path)
+    still = watch.cadence_spm == 0
+    assert len(watch) == 2809 and int(still.sum()) == 14
+    assert not np.isfinite(watch.gct_ms[still]).any()  # the watch has no dynamics there either
+    start = float(watch.time_s[0])
+    store, run_id = _store_run(tmp_path / "data", start, float(watch.time_s[-1] - start) + 1.0)
+    with store:
+        cmp = ex.compare_run_with_fit(store, run_id, path)
+    assert cmp.still_records == 14 and cmp.pairs == 2809 - 14
+    assert cmp.notes == [
+        "watch: 14 of 2809 records over the run have cadence 0 (standing still or paused) and are not compared"
+    ]
+    moving = watch.cadence_spm[~still & np.isfinite(watch.cadence_spm)]
+    assert cmp.metrics["cadence_spm"].n == moving.size
+    assert cmp.metrics["cadence_spm"].mean_watch == pytest.approx(float(moving.mean()))
+    assert cmp.metrics["cadence_spm"].mean_watch > float(np.nanmean(watch.cadence_spm))  # the zeros pulled it down
+
+
+def _paused_fit(t0: dt.datetime, cadences: list[int]) -> bytes:
+    M = fit_sdk.Profile["mesg_num"]
+    enc = fit_sdk.Encoder()
+    enc.write_mesg({"mesg_num": M["FILE_ID"], "type": "activity", "manufacturer": "development", "product": 0,
+                    "time_created": t0})  # fmt: skip
+    for i, c in enumerate(cadences):
+        enc.write_mesg({"mesg_num": M["RECORD"], "timestamp": t0 + dt.timedelta(seconds=i), "cadence": c,
+                        "stance_time": 250.0 if c else 0.0})  # fmt: skip
+    return bytes(enc.close())
+
+
+def test_a_paused_watch_is_not_compared(tmp_path, capsys):
+    t0 = dt.datetime(2024, 5, 1, 7, 0, tzinfo=dt.UTC)
+    path = tmp_path / "paused.fit"
+    path.write_bytes(_paused_fit(t0, [85] * 20 + [0] * 10 + [85] * 20))  # 10 s paused in the middle
+    store, run_id = _store_run(tmp_path / "data", t0.timestamp(), 50)
+    store.close()
+    assert main(["compare-fit", str(run_id), str(path), "--data-dir", str(tmp_path / "data")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "watch: 10 of 50 records over the run have cadence 0 (standing still or paused) and are not compared"
+    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    assert int(rows["cadence_spm"][1]) == 40 and float(rows["cadence_spm"][3]) == pytest.approx(170.0)
+    assert int(rows["gct_ms"][1]) == 40 and float(rows["gct_ms"][3]) == pytest.approx(250.0)  # the pause's 0 ms too
+
+
+def test_a_watch_standing_still_all_along_is_one_line(tmp_path, capsys):
+    t0 = dt.datetime(2024, 5, 1, 7, 0, tzinfo=dt.UTC)
+    path = tmp_path / "still.fit"
+    path.write_bytes(_paused_fit(t0, [0] * 30))
+    store, run_id = _store_run(tmp_path / "data", t0.timestamp(), 30)
+    store.close()
+    assert main(["compare-fit", str(run_id), str(path), "--data-dir", str(tmp_path / "data")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"gait: error: {path}: every record over run {run_id} (30) has cadence 0 (standing still or paused): "
+        "nothing to compare\n"
+    )
+
+
+def test_our_flagged_steps_are_left_out_of_the_comparison_as_in_the_export(tmp_path, capsys):
+    t0 = dt.datetime(2024, 5, 1, 7, 0, tzinfo=dt.UTC)
+    path = tmp_path / "watch.fit"
+    path.write_bytes(_paused_fit(t0, [85] * 40))  # 170 spm, 250 ms all along
+    steps = [_step(0.1 + i * 60 / 170, i, quality=("warmup",), cadence=120.0, gct=400.0) for i in range(30)]
+    steps += [_step(0.1 + i * 60 / 170, i) for i in range(30, 100)]
+    steps[50] = _step(steps[50].ic_s, 50, quality=("implausible",), cadence=330.0, gct=90.0)
+    with Store(tmp_path / "data") as store:
+        run_id = store.open_run(runner="ana", placement="sacrum", start_time=t0.timestamp())
+        store.write(run_id, steps)
+        store.close_run(run_id)
+        cmp = ex.compare_run_with_fit(store, run_id, path)
+        exported = ex.flagged_out(store.steps(run_id))  # the export's own rule
+    assert int(exported.sum()) == 31
+    assert cmp.notes[0] == "ours: 31 of 100 steps flagged implausible or warmup are left out (as in the FIT export)"
+    assert cmp.metrics["cadence_spm"].mean_ours == pytest.approx(170.0)
+    assert cmp.metrics["gct_ms"].mean_ours == pytest.approx(250.0)
+    assert cmp.metrics["cadence_spm"].mean_diff == pytest.approx(0.0, abs=1e-9)
+    assert main(["compare-fit", str(run_id), str(path), "--data-dir", str(tmp_path / "data")]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith("ours: 31 of 100 steps flagged")
+
+
+def test_a_run_with_only_flagged_steps_is_one_line(tmp_path, capsys):
+    t0 = dt.datetime(2024, 5, 1, 7, 0, tzinfo=dt.UTC)
+    path = tmp_path / "watch.fit"
+    path.write_bytes(_paused_fit(t0, [85] * 20))
+    with Store(tmp_path / "data") as store:
+        run_id = store.open_run(runner="ana", placement="sacrum", start_time=t0.timestamp())
+        store.write(run_id, [_step(0.1 + i * 0.35, i, quality=("warmup",)) for i in range(40)])
+        store.close_run(run_id)
+    assert main(["compare-fit", str(run_id), str(path), "--data-dir", str(tmp_path / "data")]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"gait: error: run {run_id} has no steps to compare with {path}: every step is flagged implausible or "
+        "warmup\n"
+    )
 
 
 # --- cycling and multisport files -------------------------------------------------------------

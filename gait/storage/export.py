@@ -23,7 +23,9 @@ Reading a watch's file checks its framing first (`check_fit_bytes`: headers, siz
 header CRC of 0x0000 is "not computed" and accepted) and raises `FitFileError` with one line
 naming the file and what is wrong. Each record's cadence is read with its own session's sport:
 running and walking cadence is doubled to steps/min, any other (cycling: crank rpm) is not a step
-cadence and is never compared with ours.
+cadence and is never compared with ours. A comparison leaves out our steps that the FIT export
+leaves out (`flagged_out`) and the watch's records with cadence 0 (standing still or paused), and
+says how many of each.
 
 pyarrow and garmin-fit-sdk are imported when used, so the store works without them.
 """
@@ -782,6 +784,7 @@ class Comparison:
     pairs: int  # watch records with at least one of our steps in their window
     metrics: dict[str, MetricDiff]
     notes: list[str] = field(default_factory=list)  # one line each, printed above the table
+    still_records: int = 0  # watch records over the run with cadence 0 (standing still, paused): not compared
 
     def table(self) -> str:
         lines = [*self.notes, f"{'metric':<20} {'n':>6} {'ours':>9} {'watch':>9} {'diff':>8} {'|diff|':>8} {'sd':>8}"]
@@ -827,8 +830,17 @@ def compare_dynamics(
         g = ours_sorted["gct_ms"]
         lg = np.where((s == "left") & np.isfinite(g), g, np.nan)
         rg = np.where((s == "right") & np.isfinite(g), g, np.nan)
+    # a record with cadence 0 is the watch standing still or paused: not a running record
+    still = watch.cadence_spm == 0
+    still_overlapping = int((has & still).sum())
+    has = has & ~still
     metrics: dict[str, MetricDiff] = {}
     notes: list[str] = []
+    if still_overlapping:
+        notes.append(
+            f"watch: {still_overlapping} of {still_overlapping + int(has.sum())} records over the run have cadence 0 "
+            "(standing still or paused) and are not compared"
+        )
     other = watch.non_foot_sports()
     if other:
         what = " and ".join(other)
@@ -861,7 +873,7 @@ def compare_dynamics(
             cnt = n[hi] - n[lo]
             with np.errstate(invalid="ignore", divide="ignore"):
                 mine = np.where(cnt > 0, (c[hi] - c[lo]) / np.maximum(cnt, 1), np.nan)
-        pair = np.isfinite(mine) & np.isfinite(w)
+        pair = np.isfinite(mine) & np.isfinite(w) & ~still
         d = mine[pair] - w[pair]
         k = int(pair.sum())
         metrics[name] = MetricDiff(
@@ -873,28 +885,57 @@ def compare_dynamics(
             mean_abs_diff=float(np.abs(d).mean()) if k else None,
             sd_diff=float(d.std(ddof=1)) if k > 1 else None,
         )
-    return Comparison(offset_s=offset_s, window_s=window_s, pairs=int(has.sum()), metrics=metrics, notes=notes)
+    return Comparison(
+        offset_s=offset_s,
+        window_s=window_s,
+        pairs=int(has.sum()),
+        metrics=metrics,
+        notes=notes,
+        still_records=still_overlapping,
+    )
 
 
 def compare_run_with_fit(
     store: Store, run_id: int, fit: str | Path | bytes | WatchDynamics, *, offset_s: float = 0.0, window_s: float = 1.0
 ) -> Comparison:
-    """Compare a stored run with a watch's FIT file of the same run (aligned by wall-clock time)."""
+    """Compare a stored run with a watch's FIT file of the same run (aligned by wall-clock time).
+
+    Our steps that the FIT export leaves out (`flagged_out`: implausible or warm-up) are left out
+    here too, and so are the watch's records with cadence 0 (standing still or paused); the
+    comparison's notes say how many."""
     watch = fit if isinstance(fit, WatchDynamics) else read_fit_dynamics(fit)
     info = store.run(run_id)
-    cols = store.steps(run_id)
-    speed = store.step_speeds(run_id, cols)
+    all_cols = store.steps(run_id)
+    name = "the watch file" if isinstance(fit, (WatchDynamics, bytes, bytearray)) else str(fit)
+    if len(watch) == 0:
+        raise FitCompareError(f"{name}: has no records with a time, nothing to compare with run {run_id}")
+    if len(all_cols) == 0:
+        raise FitCompareError(f"run {run_id} has no steps to compare with {name}")
+    left_out = flagged_out(all_cols)
+    if left_out.all():
+        raise FitCompareError(
+            f"run {run_id} has no steps to compare with {name}: every step is flagged {' or '.join(EXPORT_LEFT_OUT)}"
+        )
+    cols = all_cols.select(np.nonzero(~left_out)[0])
+    speed = store.step_speeds(run_id, all_cols)
+    speed = speed[~left_out] if speed is not None else None
     ours = {name: getattr(cols, name) for name in COMPARED if name in FIELD_BY_NAME}
     if speed is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
             ours["step_length_m"] = np.where(cols.cadence_spm > 0, speed * 60.0 / cols.cadence_spm, np.nan)
     wall = np.asarray(info.wall_time(cols.ic_s), dtype=np.float64)
-    name = "the watch file" if isinstance(fit, (WatchDynamics, bytes, bytearray)) else str(fit)
-    if len(watch) == 0:
-        raise FitCompareError(f"{name}: has no records with a time, nothing to compare with run {run_id}")
-    if len(cols) == 0:
-        raise FitCompareError(f"run {run_id} has no steps to compare with {name}")
     cmp = compare_dynamics(wall, ours, watch, offset_s=offset_s, window_s=window_s, side=cols.side)
+    if left_out.any():
+        cmp.notes.insert(
+            0,
+            f"ours: {int(left_out.sum())} of {len(all_cols)} steps flagged {' or '.join(EXPORT_LEFT_OUT)} are left out "
+            "(as in the FIT export)",
+        )
+    if cmp.pairs == 0 and cmp.still_records:
+        raise FitCompareError(
+            f"{name}: every record over run {run_id} ({cmp.still_records}) has cadence 0 (standing still or "
+            "paused): nothing to compare"
+        )
     if cmp.pairs == 0:
 
         def span(a: float, b: float) -> str:

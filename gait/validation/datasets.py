@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import time
@@ -267,30 +268,46 @@ def _side_prefix(dataset: str, side: str) -> str:
 def load_rbds_trial(source_dir: str | Path, subject: str) -> MocapTrial:
     src = Path(source_dir) / "rbds"
     run_f, static_f, force_f, speed = RBDS_TRIALS[subject]
-    run = mocap.read_rbds_markers(src / run_f)
-    static = mocap.read_rbds_markers(src / static_f)
-    force = mocap.read_rbds_forces(src / force_f)
+    # RBDS0041 is not subject 4 (body mass from force 78 kg vs 57 kg in the table): no row.
+    info = src / "RBDSinfo_v2.txt" if subject == "RBDS001" else None
+    return load_rbds_files(subject, src / run_f, src / static_f, src / force_f, speed, info)
+
+
+def load_rbds_files(
+    name: str,
+    markers: Path,
+    static_path: Path,
+    forces: Path | None,
+    speed_mps: float | None,
+    info: Path | None = None,
+) -> MocapTrial:
+    """One RBDS trial from its files: the run's markers, the subject's standing (static) trial and,
+    when there is one, the run's treadmill forces (the contact truth; without it there is none).
+    ``info``: an ``RBDSinfo`` table whose row for the markers file gives the foot strike labels."""
+    run = mocap.read_rbds_markers(markers)
+    static = mocap.read_rbds_markers(static_path)
+    force = mocap.read_rbds_forces(forces) if forces is not None else None
     feet = [f"{s}.{m}" for s in "RL" for m in ("Heel.Bottom", "MT1", "MT5")]
     run, rot = mocap.standardize_lab_frame(run, feet)
     static = static.rotated(rot, run.frame)
-    force = force.rotated(rot)
+    force = force.rotated(rot) if force is not None else None
     notes = _fix_metatarsal_swaps(run, static)
     fwd = static.mean_of(["R.ASIS", "L.ASIS"]) - static.mean_of(["R.PSIS", "L.PSIS"])
     if np.nanmean(fwd[:, 0]) <= 0:
-        raise ValueError(f"{subject}: static trial does not face the run's forward direction")
+        raise ValueError(f"{name}: static trial does not face the run's forward direction")
     label_row = None
-    if subject == "RBDS001":
-        # RBDS0041 is not subject 4 (body mass from force 78 kg vs 57 kg in the table): no row.
-        rows = mocap.read_rbds_info(src / "RBDSinfo_v2.txt")
-        label_row = next((r for r in rows if r.get("FileName") == run_f), None)
+    if info is not None and info.is_file():
+        rows = mocap.read_rbds_info(info)
+        label_row = next((r for r in rows if r.get("FileName") == markers.name), None)
+    files = f"{markers.name} + {forces.name}" if forces is not None else f"{markers.name} (no force file)"
     return MocapTrial(
-        name=subject,
+        name=name,
         dataset="rbds",
         run=run,
         static=static,
         force=force,
-        speed_mps=speed,
-        source=f"RBDS (Fukuchi, Fukuchi & Duarte 2017, PeerJ 5:e3298), {run_f} + {force_f}, static {static_f}",
+        speed_mps=speed_mps,
+        source=f"RBDS (Fukuchi, Fukuchi & Duarte 2017, PeerJ 5:e3298), {files}, static {static_path.name}",
         license="CC-BY-4.0",
         lab_rotation=rot,
         label_row=label_row,
@@ -665,6 +682,14 @@ def mocap_truth(trial: MocapTrial, tracks: dict[str, SegmentTrack]) -> dict:
         doc["side_assignment"] = side_stats
         doc["speed_mps"] = trial.speed_mps
         doc["speed_method"] = "treadmill speed of the trial (file name)"
+    elif trial.dataset == "rbds":  # markers without their force file: no contact truth
+        contacts = []
+        doc["body_mass_kg"] = None
+        doc["body_mass_method"] = "no force file for this trial"
+        doc["contacts_source"] = None
+        doc["contacts_method"] = "none: the trial's force file (the contact truth) is not there"
+        doc["speed_mps"] = trial.speed_mps
+        doc["speed_method"] = "treadmill speed of the trial (file name)"
     else:
         contacts = kinematic_trial_contacts(trial, tracks)
         doc["body_mass_kg"] = None
@@ -729,10 +754,11 @@ def mocap_truth(trial: MocapTrial, tracks: dict[str, SegmentTrack]) -> dict:
     # labels (RBDS001 only)
     doc["labels"] = None
     if trial.label_row is not None:
+        code = f"{round(trial.speed_mps * 10):d}" if trial.speed_mps else "25"  # RFSI25 = right at 2.5 m/s
         lab = {
             "source": "RBDSinfo_v2.txt",
-            "right": trial.label_row.get("RFSI25"),
-            "left": trial.label_row.get("LFSI25"),
+            "right": trial.label_row.get(f"RFSI{code}"),
+            "left": trial.label_row.get(f"LFSI{code}"),
             "note": "table labels are a weak hint; the marker-derived FSA is the truth",
         }
         agree = {}
@@ -974,6 +1000,7 @@ def _sensor_recordings(
     model: SensorModel,
 ) -> list[Recording]:
     recs = []
+    has_truth = truth_doc.get("contacts_source") is not None
     sensors = [("sacrum", "sacrum", None), ("foot_left", "foot", "left"), ("foot_right", "foot", "right")]
     for key, placement, side in sensors:
         trk = tracks[key]
@@ -1029,7 +1056,7 @@ def _sensor_recordings(
                 meta["side"] = side
             if truth_doc.get("speed_mps"):
                 meta["speed_mps"] = f"{truth_doc['speed_mps']:.3f}"
-                if trial.force is None:
+                if str(truth_doc.get("speed_method", "")).startswith("belt speed"):
                     meta["speed_note"] = "estimated from the markers (belt speed)"
             meta.update(
                 {
@@ -1041,7 +1068,7 @@ def _sensor_recordings(
                     "mount_segment_from_sensor": _fmt_vec(mount)
                     + " (row-major; columns = sensor axes in the segment frame)",
                     "up_in_sensor_static": _fmt_vec(vr.up_in_sensor_static),
-                    "truth": f"{name}.truth.json",
+                    "truth": f"{name}.truth.json" if has_truth else "none (no force file: no contact truth)",
                     "calibration": f"{name}.static.csv",
                 }
             )
@@ -1078,7 +1105,7 @@ def _sensor_recordings(
                     acc_mps2=vr.acc_mps2,
                     gyr_dps=vr.gyr_dps,
                     meta=meta,
-                    truth=tdoc,
+                    truth=tdoc if has_truth else None,
                     source=trial.name,
                     subdir="mocap",
                     calibration=calib,
@@ -1187,14 +1214,25 @@ def mocap_recordings(
     kin_validation = None
     trials = load_mocap_trials(source_dir, datasets)
     for trial in trials:
-        tracks = segment_tracks(trial)
-        doc = mocap_truth(trial, tracks)
-        if trial.force is None:
-            if kin_validation is None:
-                kin_validation = _kinematic_validation(source_dir, trials)
-            doc["kinematic_method_validation"] = kin_validation
-        recs += _sensor_recordings(trial, tracks, doc, rates, model)
+        if trial.force is None and trial.dataset == "ric" and kin_validation is None:
+            kin_validation = _kinematic_validation(source_dir, trials)
+        recs += trial_recordings(trial, rates, model, kin_validation)
     return recs
+
+
+def trial_recordings(
+    trial: MocapTrial,
+    rates: tuple[float, ...] = OUTPUT_RATES_HZ,
+    model: SensorModel | None = None,
+    kinematic_validation: dict | None = None,
+) -> list[Recording]:
+    """Virtual sacrum + left/right instep sensors of one motion-capture trial, at each rate. An
+    RBDS trial without its force file has no contact truth: its recordings have no truth document."""
+    tracks = segment_tracks(trial)
+    doc = mocap_truth(trial, tracks)
+    if doc.get("contacts_source") == "kinematic":
+        doc["kinematic_method_validation"] = kinematic_validation
+    return _sensor_recordings(trial, tracks, doc, rates, model or SensorModel())
 
 
 def _kinematic_validation(source_dir: Path, trials: list[MocapTrial]) -> dict:
@@ -1223,70 +1261,165 @@ def alcantara_trials(source_dir: str | Path | None = None) -> list[Recording]:
     0.1 body weight (low-passed 50 Hz); side unknown.
     """
     src = source_root(source_dir, "alcantara-sacral") / "alcantara-sacral"
-    acc = np.loadtxt(src / "Accelerometer_trials01-20.csv", delimiter=",", ndmin=2)
-    grf = np.loadtxt(src / "GRF_trials01-20.csv", delimiter=",", ndmin=2)
-    info = _read_csv_dicts(src / "Sub_Info_trials01-20.csv")
-    n = grf.shape[1]
-    if acc.shape[1] != 2 * n or acc.shape[0] != grf.shape[0] or len(info) != grf.shape[0]:
-        raise ValueError("alcantara-sacral: inconsistent table shapes")
-    rate = 500.0
+    return alcantara_table_trials(
+        src / "Accelerometer_trials01-20.csv", src / "GRF_trials01-20.csv", src / "Sub_Info_trials01-20.csv"
+    )
+
+
+ALCANTARA_RATE_HZ = 500.0  # the authors' tables (their notebooks: fs = 500)
+ALCANTARA_SOURCE = "Alcantara, Edwards, Millet & Grabowski 2022, PeerJ 10:e12752 (Recurrent_GRF_Prediction data)"
+
+
+def _number_table(path: Path, lines: list[str] | None = None) -> np.ndarray:
+    """A comma-separated table of numbers (``lines``: its text already read, without a header)."""
+    try:
+        return np.loadtxt(path if lines is None else lines, delimiter=",", ndmin=2)
+    except ValueError as exc:
+        why = str(exc).split(";")[0].rstrip(".")  # numpy's own advice after ';' is about its API
+        raise ValueError(f"{path}: not a comma-separated table of numbers ({why})") from None
+
+
+def _number(row: dict[str, str], key: str) -> float | None:
+    try:
+        return float(row[key])
+    except (KeyError, ValueError):  # a missing column or "NA"
+        return None
+
+
+def alcantara_table_trials(
+    acc_path: Path, grf_path: Path | None = None, info_path: Path | None = None, tag: str = ""
+) -> list[Recording]:
+    """Trials of the authors' tables: ``Accelerometer*.csv`` (one trial per row: the vertical then
+    the anteroposterior half, in g, 500 Hz), with ``GRF*.csv`` (vertical GRF in body weights, the
+    contact truth; without it the recordings have no truth) and ``Sub_Info*.csv`` (speed, slope,
+    mass and foot strike distribution per trial; optional). The published variants differ in name
+    (``_trials01-20``, ``_one_sub``, none) and in the number of trials, not in layout. ``tag`` goes
+    into the recording names (none for the data set's own ``_trials01-20`` tables)."""
+    acc = _number_table(acc_path)
+    grf = _number_table(grf_path) if grf_path is not None else None
+    info = _read_csv_dicts(info_path) if info_path is not None else None
+    n = grf.shape[1] if grf is not None else acc.shape[1] // 2
+    if acc.shape[1] != 2 * n:
+        what = f"{grf_path.name} has {n} columns" if grf is not None else "an odd number of columns"
+        raise ValueError(
+            f"{acc_path}: {acc.shape[1]} columns where the vertical and anteroposterior halves need {2 * n} ({what})"
+        )
+    if grf is not None and grf.shape[0] != acc.shape[0]:
+        raise ValueError(f"{grf_path}: {grf.shape[0]} trials (rows), {acc_path.name} has {acc.shape[0]}")
+    if info is not None and len(info) != acc.shape[0]:
+        raise ValueError(f"{info_path}: {len(info)} trials (rows), {acc_path.name} has {acc.shape[0]}")
+    rate = ALCANTARA_RATE_HZ
     t = np.arange(n) / rate
+    prefix = f"alcantara_{tag}" if tag else "alcantara"
     recs = []
-    for i in range(grf.shape[0]):
+    for i in range(acc.shape[0]):
         vert_g, ap_g = acc[i, :n], acc[i, n:]
-        row = info[i]
-        speed = float(row["Speed"])
-        contacts = truth.force_contacts(t, grf[i], rate, threshold_n=0.1, cutoff_hz=50.0, min_contact_s=0.08)
-        ics = np.array([c.ic_s for c in contacts])
-        name = f"alcantara_trial{i + 1:02d}_sacrum_500hz"
-        strike_pct = {k: float(row[k]) for k in ("RFS", "MFS", "FFS")}
-        tdoc = {
-            "schema": SCHEMA,
-            "trial": f"alcantara_trial{i + 1:02d}",
-            "source": "Alcantara, Edwards, Millet & Grabowski 2022, PeerJ 10:e12752 (Recurrent_GRF_Prediction data)",
-            "license": "Apache-2.0",
-            "speed_mps": speed,
-            "slope_pct": float(row["Slope"]),
-            "body_mass_kg": float(row["Mass"]),
-            "body_mass_method": "Sub_Info table",
-            "contacts_source": "force",
-            "contacts_method": "vertical GRF (body weights) low-passed 50 Hz, IC/TO = crossings of 0.1 BW; side unknown",
-            "contacts": [c.to_dict() for c in contacts],
-            "excluded_spans": [],
-            "calibration_csv": None,
-            "steps": [],
-            "vo_method": None,
-            "fsa_method": None,
-            "strike_distribution_pct": strike_pct,
-            "labels": {"source": "Sub_Info_trials01-20.csv", "strike_distribution_pct": strike_pct},
-            "summary": {
-                "n_contacts": len(contacts),
-                "median_gct_ms": float(np.median([c.gct_ms for c in contacts])) if contacts else None,
-                "cadence_spm": float(60.0 / np.median(np.diff(ics))) if ics.size > 1 else None,
-            },
-            "sensor": {
-                "kind": "real",
-                "note": "pre-processed by the authors: 20 Hz low-pass, negative vertical values set to 0; "
-                "acc_z is not recorded and written as 0",
-                "axes": "x = anteroposterior (positive forward), y = vertical incl. gravity (up), z = none",
-            },
-            "notes": ["not a raw signal: impacts and free-fall undershoot are removed by the authors' processing"],
-        }
+        row = info[i] if info is not None else {}
+        speed = _number(row, "Speed")
+        trial_name = f"{prefix}_trial{i + 1:02d}"
+        name = f"{trial_name}_sacrum_500hz"
+        strike_pct = {k: v for k in ("RFS", "MFS", "FFS") if (v := _number(row, k)) is not None} or None
         meta = {
-            "source": "Alcantara et al. 2022 PeerJ 10:e12752, Accelerometer_trials01-20.csv row "
+            "source": f"Alcantara et al. 2022 PeerJ 10:e12752, {acc_path.name} row "
             f"{i + 1} (pre-processed: 20 Hz low-pass, negative vertical set to 0)",
             "license": "Apache-2.0",
             "placement": "sacrum",
-            "speed_mps": f"{speed:g}",
-            "slope_pct": row["Slope"],
-            "sample_rate_hz": "500",
-            "treadmill": "yes",
-            "axes": "x=AP (forward) y=vertical (up, gravity included) z=not recorded (0)",
-            "truth": f"{name}.truth.json",
         }
+        if speed is not None:
+            meta["speed_mps"] = f"{speed:g}"
+        if row.get("Slope"):
+            meta["slope_pct"] = row["Slope"]
+        meta.update(
+            {
+                "sample_rate_hz": "500",
+                "treadmill": "yes",
+                "axes": "x=AP (forward) y=vertical (up, gravity included) z=not recorded (0)",
+                "truth": f"{name}.truth.json" if grf is not None else "none (no GRF table: no contact truth)",
+            }
+        )
+        tdoc = None
+        if grf is not None:
+            contacts = truth.force_contacts(t, grf[i], rate, threshold_n=0.1, cutoff_hz=50.0, min_contact_s=0.08)
+            ics = np.array([c.ic_s for c in contacts])
+            tdoc = {
+                "schema": SCHEMA,
+                "trial": trial_name,
+                "source": ALCANTARA_SOURCE,
+                "license": "Apache-2.0",
+                "speed_mps": speed,
+                "slope_pct": _number(row, "Slope"),
+                "body_mass_kg": _number(row, "Mass"),
+                "body_mass_method": "Sub_Info table" if _number(row, "Mass") is not None else None,
+                "contacts_source": "force",
+                "contacts_method": "vertical GRF (body weights) low-passed 50 Hz, IC/TO = crossings of 0.1 BW; "
+                "side unknown",
+                "contacts": [c.to_dict() for c in contacts],
+                "excluded_spans": [],
+                "calibration_csv": None,
+                "steps": [],
+                "vo_method": None,
+                "fsa_method": None,
+                "strike_distribution_pct": strike_pct,
+                "labels": {"source": info_path.name, "strike_distribution_pct": strike_pct} if strike_pct else None,
+                "summary": {
+                    "n_contacts": len(contacts),
+                    "median_gct_ms": float(np.median([c.gct_ms for c in contacts])) if contacts else None,
+                    "cadence_spm": float(60.0 / np.median(np.diff(ics))) if ics.size > 1 else None,
+                },
+                "sensor": {
+                    "kind": "real",
+                    "note": "pre-processed by the authors: 20 Hz low-pass, negative vertical values set to 0; "
+                    "acc_z is not recorded and written as 0",
+                    "axes": "x = anteroposterior (positive forward), y = vertical incl. gravity (up), z = none",
+                },
+                "notes": ["not a raw signal: impacts and free-fall undershoot are removed by the authors' processing"],
+            }
         a = np.column_stack([ap_g, vert_g, np.zeros(n)]) * G_MPS2
         recs.append(Recording(name, "sacrum", None, rate, t, a, None, meta, tdoc, "alcantara", "alcantara"))
     return recs
+
+
+# a raw recording as the authors' Sample_test_data.csv has it (a sacral IMU's own export)
+ALCANTARA_RAW_AXES = ("Accel_LN_X", "Accel_LN_Y", "Accel_LN_Z")
+
+
+def alcantara_raw_recording(path: Path) -> Recording:
+    """A raw sacral accelerometer recording as the authors publish it beside their tables
+    (``Sample_test_data.csv``: columns ``Accel_LN_X,Accel_LN_Y,Accel_LN_Z`` in m/s^2 and a time
+    column in ms, 512 Hz). Their notes: X is vertical including gravity (it reads -g standing: down),
+    Z anteroposterior with the sign flipped; no foot strike data, so no truth. Written as a rotation
+    of the device's axes, like the tables: acc_x = -Z (forward), acc_y = -X (up), acc_z = Y."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    header = [h.strip() for h in lines[0].split(",")] if lines else []
+    cols = [header.index(a) if a in header else -1 for a in ALCANTARA_RAW_AXES]
+    time_col = next((i for i, h in enumerate(header) if "timestamp" in h.lower() or h.lower().startswith("time")), -1)
+    if min(cols) < 0 or time_col < 0:
+        raise ValueError(
+            f"{path}: expected columns {', '.join(ALCANTARA_RAW_AXES)} and a time column in ms "
+            f"(like Sample_test_data.csv), got {', '.join(header) or 'an empty file'}"
+        )
+    data = _number_table(path, lines[1:])
+    if data.shape[0] < 2:
+        raise ValueError(f"{path}: fewer than two samples")
+    t = (data[:, time_col] - data[0, time_col]) / 1000.0
+    dt_s = np.diff(t)
+    if not np.all(dt_s > 0):
+        raise ValueError(f"{path}: the time column does not increase from sample to sample")
+    rate = float(round(1.0 / np.median(dt_s), 3))
+    x, y, z = (data[:, c] for c in cols)
+    acc = np.column_stack([-z, -x, y])
+    name = f"alcantara_{re.sub(r'[^a-z0-9]+', '_', path.stem.lower()).strip('_')}_sacrum_{rate:.0f}hz"
+    meta = {
+        "source": f"Alcantara et al. 2022 PeerJ 10:e12752 (Recurrent_GRF_Prediction data), {path.name}: a raw "
+        "sacral accelerometer recording",
+        "license": "Apache-2.0",
+        "placement": "sacrum",
+        "sample_rate_hz": f"{rate:g}",
+        "axes": "x=-Accel_LN_Z (forward) y=-Accel_LN_X (up, gravity included) z=Accel_LN_Y",
+        "speed_note": "about 3 m/s, runner 175 cm and 60 kg (the authors' notes in Test_LSTM.ipynb)",
+        "truth": "none (no force or foot strike data with this recording)",
+    }
+    return Recording(name, "sacrum", None, rate, t, acc, None, meta, None, "alcantara", "alcantara")
 
 
 def _read_csv_dicts(path: Path) -> list[dict[str, str]]:
