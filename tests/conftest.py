@@ -16,6 +16,9 @@ from gait.core.records import SampleBlock, slice_block
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# Other people's files (phone exports, watch FIT files, the public data sets as published) are never
+# in the repository: tests read them from the offline mirror beside it, where there is one.
+SHARED_DATA = Path(os.environ.get("GAIT_DATA_MIRROR") or REPO.parent / "shared" / "data")
 
 # Live and replay runs are stored by default: keep the tests' runs out of the user's data folder
 # (set before any test module copies the environment for its subprocesses).

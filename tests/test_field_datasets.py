@@ -8,7 +8,6 @@ The real files are read from the shared data folder next to the repository (``..
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -19,14 +18,9 @@ from gait.cli import main
 from gait.core.config import PipelineConfig
 from gait.pipeline import analyze
 from gait.validation.dataset_files import DatasetFilesError, alcantara_files, rbds_runs
+from tests.conftest import SHARED_DATA
 
-
-def _shared_data() -> Path:
-    mirror = os.environ.get("GAIT_DATA_MIRROR")
-    return Path(mirror) if mirror else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-SHARED = _shared_data()
+SHARED = SHARED_DATA
 
 
 def _real(rel: str) -> Path:

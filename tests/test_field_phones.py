@@ -17,9 +17,9 @@ from firmware_interface.phones.importers import _holds_gravity, import_phone_exp
 from gait.cli import main
 from gait.core.config import PipelineConfig
 from gait.pipeline import analyze
+from tests.conftest import SHARED_DATA
 
-REPO = Path(__file__).resolve().parents[1]
-PHONES = REPO.parent / "shared" / "data" / "real-formats" / "phones"
+PHONES = SHARED_DATA / "real-formats" / "phones"
 
 pytestmark = pytest.mark.skipif(
     not PHONES.is_dir(), reason="../shared/data/real-formats/phones not present (third-party files, not in the repo)"

@@ -5,7 +5,6 @@ export's per-second records without flagged steps."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import garmin_fit_sdk as fit_sdk
@@ -16,15 +15,9 @@ from gait.cli import main
 from gait.core.records import StepMetrics
 from gait.storage import Store
 from gait.storage import export as ex
+from tests.conftest import SHARED_DATA
 
-
-def _real_fit_folder() -> Path:
-    mirror = os.environ.get("GAIT_DATA_MIRROR")
-    base = Path(mirror) if mirror else Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    return base / "real-formats" / "fit"
-
-
-REAL = _real_fit_folder()
+REAL = SHARED_DATA / "real-formats" / "fit"
 needs_real = pytest.mark.skipif(
     not REAL.is_dir(), reason="the real FIT files (shared data folder real-formats/fit) are not on this machine"
 )

@@ -4,7 +4,6 @@ from a mirror; checked by SHA-256; one clear line when they cannot be had."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import socket
 import subprocess
@@ -17,9 +16,9 @@ import pytest
 
 from gait import public_data as pd
 from gait.cli import main
-from tests.conftest import REPO
+from tests.conftest import REPO, SHARED_DATA
 
-SHARED = Path(os.environ.get("GAIT_DATA_MIRROR") or REPO.parent / "shared" / "data")
+SHARED = SHARED_DATA
 
 
 def _free_port() -> int:
