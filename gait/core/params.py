@@ -226,9 +226,14 @@ class TrunkDetectParams(Params):
     alt_width_free_s: float = param(0.004, "alternating half-width difference kept as it is", 0.0, 0.2)
     side_from_ml: bool = param(False, "side from the sign of the stance-mean ML acceleration (unreliable: off)")
     side_min_ml_mps2: float = param(0.3, "that rule needs at least this stance-mean ML acceleration", 0.0, 20.0)
-    side_from_gyro: bool = param(True, "side from the roll rate just after IC (left positive)")
+    side_from_gyro: bool = param(True, "side from the roll rate just after IC (left positive), over the chain of steps")
     side_window_s: float = param(0.1, "the roll rate is averaged over this window after IC", 0.005, 0.5)
-    side_min_roll_dps: float = param(2.0, "below this mean roll rate: no side", 0.0, 500.0)
+    side_min_roll_dps: float = param(2.0, "a chain's side needs at least this much agreeing roll evidence", 0.0, 500.0)
+    side_memory_weight: float = param(0.9, "per step, the share kept of the chain's earlier side evidence", 0.0, 1.0)
+    side_min_steps_count: int = param(3, "steps with roll evidence before a chain's side is known", 1, 100)
+    side_min_agreement_fraction: float = param(0.75, "share of the chain's side evidence that must agree for a known side", 0.5, 1.0)
+    side_hold_s: float = param(2.0, "a new chain's steps wait at most this long for a known side", 0.0, 10.0)
+    side_break_step_ratio: float = param(1.6, "a step longer than this x the typical step breaks the alternation", 1.1, 5.0)
 
 
 @dataclass(frozen=True)

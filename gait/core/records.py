@@ -23,7 +23,8 @@ Q_NAN = "nan"  # non-finite samples were replaced inside the step
 Q_NO_GYRO = "no_gyro"  # foot placement running on the accelerometer only (degraded mode)
 Q_UNCALIBRATED = "uncalibrated"  # angle zero taken from a default, not a standing calibration
 Q_WARMUP = "warmup"  # orientation / gravity estimate not yet settled
-QUALITY_FLAGS = (Q_GAP, Q_CLIPPING, Q_IMPLAUSIBLE, Q_LOW_RATE, Q_NAN, Q_NO_GYRO, Q_UNCALIBRATED, Q_WARMUP)
+Q_SIDE_UNCERTAIN = "side_uncertain"  # a trunk sensor's side is a guess (a chain of steps too short or contradicting)
+QUALITY_FLAGS = (Q_GAP, Q_CLIPPING, Q_IMPLAUSIBLE, Q_LOW_RATE, Q_NAN, Q_NO_GYRO, Q_UNCALIBRATED, Q_WARMUP, Q_SIDE_UNCERTAIN)
 
 
 def _array_eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
