@@ -523,6 +523,8 @@ def _import_phone_export(source: str, out_arg: str, platform: str) -> int:
         if out.suffix.lower() != ".csv":
             out.mkdir(parents=True, exist_ok=True)
             out = out / (Path(source).stem + ".csv")
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
         rec = import_phone_export(source, out, platform=platform)
     except (GaitError, ValueError) as exc:
         _err(str(exc))
@@ -579,7 +581,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--coach-config", default=None, dest="coach_config", metavar="FILE",
                    help="your coach TOML over the preset")  # fmt: skip
     g.add_argument("--cues", choices=MODES, default="auto",
-                   help="how alerts sound: speech (espeak-ng), tone, bell, silent; auto: the best available")  # fmt: skip
+                   help="how alerts sound: speech (espeak-ng), termux (the phone's voice: termux-tts-speak), tone, bell, "
+                        "silent; auto: the best available")  # fmt: skip
     g.add_argument("--pain-before", type=pain_score, default=None, dest="pain_before", metavar="N",
                    help="pain 0-10 before the run")  # fmt: skip
     g.add_argument("--pain-after", type=pain_score, default=None, dest="pain_after", metavar="N",
@@ -618,6 +621,9 @@ def _add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=None,
                    help="seconds to run (default: until Ctrl-C; simulator: 60 s of running)")  # fmt: skip
     p.add_argument("--port", type=int, default=5555, help="phone: UDP port for openpod packets")
+    p.add_argument("--phyphox", default=None, metavar="URL",
+                   help="phone: read the phyphox app's remote access at URL instead (on the phone itself, in Termux: "
+                        "http://127.0.0.1:8080); waits for the app, starts its experiment")  # fmt: skip
     p.add_argument("--loss", type=float, default=0.0, help="csv/simulator/emulated: probability a packet is lost")
     p.add_argument("--duplicate", type=float, default=0.0, help="csv/simulator: probability a packet comes twice")
     p.add_argument("--garble", type=float, default=0.0,
@@ -679,6 +685,7 @@ def source_options(args: argparse.Namespace) -> Any:
         speed=args.speed,
         duration_s=args.duration,
         port=args.port,
+        phyphox=args.phyphox,
         placement=args.placement,
         side=args.side,
         loss=args.loss,

@@ -2,11 +2,16 @@
 
 Sound, best available first:
 
+- ``termux``: the alert's message spoken by the phone's text-to-speech through Termux:API's
+  ``termux-tts-speak`` (Android, in Termux; on the media stream, so it goes to headphones);
 - ``speech``: the alert's message spoken by ``espeak-ng`` (a subprocess, not waited for);
 - ``tone``: a short generated WAV (two beeps for a cue, a rising pair for 'good', three low
   beeps for stop) played by ``paplay`` or ``aplay``;
 - ``bell``: the terminal bell;
 - ``silent``: nothing (tests, replays); what would have been played is still logged.
+
+``auto`` takes ``termux`` when ``termux-tts-speak`` is on PATH (only Termux has it), then
+``speech``, ``tone``, ``bell``.
 
 `CuePlayer.play` starts the sound and returns at once. While a sound is still playing a new one
 is dropped (its text is still shown), except a stop, which cuts the old sound short. ALERT_SILENT
@@ -32,7 +37,9 @@ from typing import IO, Any
 from gait.coach.rules import SPECS
 from gait.core.records import ALERT_CLEAR, ALERT_CUE, ALERT_SILENT, ALERT_STOP, Alert
 
-MODES = ("auto", "speech", "tone", "bell", "silent")
+MODES = ("auto", "speech", "termux", "tone", "bell", "silent")
+TERMUX_TTS = "termux-tts-speak"
+TERMUX_STREAM = "MUSIC"  # the media stream: headphones, media volume, not muted by do-not-disturb
 TONE_RATE_HZ = 16000
 # (frequency Hz, duration s) per note, 0 Hz = a rest
 TONES: dict[str, tuple[tuple[float, float], ...]] = {
@@ -107,7 +114,7 @@ class Played:
 
     alert: Alert
     text: str | None  # the screen line, None when not shown
-    sound: str  # "speech" | "tone" | "bell" | "none" | "dropped" (busy)
+    sound: str  # "speech" | "termux" | "tone" | "bell" | "none" | "dropped" (busy)
     command: tuple[str, ...] = ()
 
 
@@ -140,12 +147,15 @@ class CuePlayer:
         self._wav_dir: Path | None = None
         self.log: list[Played] = []
         self.espeak = which("espeak-ng")
+        self.termux = which(TERMUX_TTS)
         self.player = which("paplay") or which("aplay")
         self.mode = self._resolve(mode)
 
     def _resolve(self, mode: str) -> str:
         if mode != "auto":
             return mode
+        if self.termux:
+            return "termux"
         if self.espeak:
             return "speech"
         if self.player:
@@ -171,6 +181,7 @@ class CuePlayer:
         if (
             self.mode == "bell"
             or (self.mode == "speech" and not self.espeak)
+            or (self.mode == "termux" and not self.termux)
             or (self.mode == "tone" and not self.player)
         ):
             stream = self.out if self.out is not None else sys.stdout
@@ -180,6 +191,10 @@ class CuePlayer:
         if self.mode == "speech":
             cmd = (str(self.espeak), "-s", str(self.voice_rate_wpm), alert.message)
             sound = "speech"
+        elif self.mode == "termux":  # -r: 1.0 is the engine's normal rate (espeak-ng's is 175 wpm)
+            rate = f"{self.voice_rate_wpm / 175.0:.2f}"
+            cmd = (str(self.termux), "-s", TERMUX_STREAM, "-r", rate, alert.message)
+            sound = "termux"
         else:
             tone = alert.target if alert.rule == "interval" and alert.target in TONES else alert.kind
             cmd = (str(self.player), str(self._wav(tone)))

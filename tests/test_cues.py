@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import subprocess
@@ -161,3 +162,49 @@ def test_a_real_slow_program_does_not_block(tmp_path):
     proc = p._proc
     p.close()
     assert proc.wait(timeout=5) != 0  # terminated, not finished
+
+
+# --- Termux: the phone's text-to-speech (termux-tts-speak, from the termux-api package) ------------
+
+
+def test_termux_speech_is_chosen_first_and_falls_back_to_the_bell():
+    popen = FakePopen(running=False)
+    p = CuePlayer("auto", which=which_only("termux-tts-speak", "espeak-ng", "aplay"), popen=popen)
+    assert p.mode == "termux"
+    assert p.play(CUE).sound == "termux"
+    assert popen.calls[0] == ["/usr/bin/termux-tts-speak", "-s", "MUSIC", "-r", "1.00", "Quicker, shorter steps"]
+    assert CuePlayer("termux", voice_rate_wpm=210, which=which_only("termux-tts-speak"), popen=popen).play(
+        STOP
+    ).command[1:5] == ("-s", "MUSIC", "-r", "1.20")
+    out = io.StringIO()
+    missing = CuePlayer("termux", out=out, which=which_only("espeak-ng"), popen=popen)  # not on Termux
+    assert missing.play(CUE).sound == "bell" and out.getvalue().endswith("\a")
+
+
+def stand_in_termux_tts(folder) -> tuple[str, object]:
+    """A real ``termux-tts-speak`` on PATH that appends its arguments (one JSON list a line) to a
+    file: the boundary to Android's text-to-speech, which cannot run here."""
+    folder.mkdir(parents=True, exist_ok=True)
+    said = folder / "spoken.jsonl"
+    exe = folder / "termux-tts-speak"
+    exe.write_text(
+        "#!/usr/bin/env python3\nimport json, sys\n"
+        f"with open({str(said)!r}, 'a') as f:\n    f.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+    )
+    exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    return str(folder), said
+
+
+def test_termux_speech_runs_the_program_on_path(tmp_path, monkeypatch):
+    if os.name != "posix":
+        pytest.skip("needs a POSIX shell")
+    bin_dir, said = stand_in_termux_tts(tmp_path / "bin")
+    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ.get("PATH", ""))
+    p = CuePlayer("auto")  # the real shutil.which and subprocess.Popen
+    assert p.mode == "termux" and p.termux == str(tmp_path / "bin" / "termux-tts-speak")
+    assert p.play(CUE).sound == "termux"
+    assert p._proc.wait(timeout=10) == 0
+    assert p.play(STOP).sound == "termux"
+    assert p._proc.wait(timeout=10) == 0
+    lines = [json.loads(x) for x in said.read_text().splitlines()]
+    assert lines == [["-s", "MUSIC", "-r", "1.00", CUE.message], ["-s", "MUSIC", "-r", "1.00", STOP.message]]

@@ -1,11 +1,11 @@
 """Phones as sensors: phyphox remote access, Sensor Logger HTTP push, both apps' exports.
 
-The network tests run real HTTP over loopback: a fake phyphox phone (a real local HTTP server
-that implements /config, /get and /control the way phyphox-android's RemoteServer does) and a
-real POST to our Sensor Logger receiver. Fixture files are in the apps' formats (see
-tests/fixtures/phones/make_fixtures.py). The scene everywhere: phone flat, screen up, turning
-at 0.5 rad/s about z, a 2 Hz shake of 0.5 m/s^2 along x; in our convention specific force
-(a_x, 0, +9.80665) m/s^2 and rate (0, 0, 28.648) deg/s.
+The network tests run real HTTP over loopback: a fake phyphox phone (tests/phyphox_phone.py, a
+real local HTTP server that implements /config, /get and /control the way phyphox-android's
+RemoteServer does) and a real POST to our Sensor Logger receiver. Fixture files are in the
+apps' formats (see tests/fixtures/phones/make_fixtures.py). The scene everywhere: phone flat,
+screen up, turning at 0.5 rad/s about z, a 2 Hz shake of 0.5 m/s^2 along x; in our convention
+specific force (a_x, 0, +9.80665) m/s^2 and rate (0, 0, 28.648) deg/s.
 """
 
 from __future__ import annotations
@@ -42,14 +42,9 @@ from firmware_interface.phones.phyphox import PhyphoxClient, parse_config, parse
 from firmware_interface.phones.sensor_logger import SensorLoggerDecoder, SensorLoggerReceiver
 from gait.core.errors import RecordingFormatError
 from gait.core.records import SampleBlock, SampleFlag
+from tests.phyphox_phone import FIX, FakePhyphox, G, a_x, serve
 
-G = 9.80665
-FIX = Path(__file__).resolve().parent / "fixtures" / "phones"
 GYRO_Z_DPS = math.degrees(0.5)
-
-
-def a_x(t):
-    return 0.5 * np.sin(2 * np.pi * 2.0 * np.asarray(t))
 
 
 def check_scene(block: SampleBlock, *, t_shift: float = 0.0, tol_acc: float = 0.02, gyro: bool = True) -> None:
@@ -230,172 +225,10 @@ def test_parse_get_fixture_java_number_format():
 # =============================================================================================
 
 
-def _fmt(v: float) -> str:
-    """Java DecimalFormat '0.#######E0', as RemoteServer formats numbers (8 significant digits)."""
-    if not math.isfinite(v):
-        return "null"
-    if v == 0:
-        return "0E0"
-    m, e = f"{v:.7e}".split("e")
-    return f"{m.rstrip('0').rstrip('.')}E{int(e)}"
-
-
-class FakePhyphox:
-    """A phone running a phyphox experiment with accelerometer (100 Hz) and gyroscope (95 Hz).
-
-    Each /get advances the phone's clock by ``step_s`` (deterministic, not wall time). Buffers
-    hold experiment time rounded like phyphox answers; thresholds are applied like
-    RemoteServer.java (nudged by one unit of the 8th digit, reference buffer after '|').
-    """
-
-    def __init__(self, step_s: float = 0.05, measuring: bool = True, linear: bool = False):
-        self.step_s = step_s
-        self.measuring = measuring
-        self.session = "a1b2c3"
-        self.phone_t = 0.0
-        self.t_origin = 0.0
-        self.requests: list[str] = []
-        self.delay_s = 0.0
-        self.lock = threading.Lock()
-        self.config = json.loads((FIX / "phyphox_config.json").read_text())
-        self.buffers: dict[str, list[float]] = {b["name"]: [] for b in self.config["buffers"]}
-        self._ka = 0
-        self._kg = 0
-        self.force_full = False
-
-    def advance(self) -> None:
-        if not self.measuring:
-            return
-        self.phone_t += self.step_s
-        b = self.buffers
-        while True:
-            t = self._ka / 100.0 + 0.0021 + 0.0004 * math.sin(self._ka)
-            if t > self.phone_t:
-                break
-            b["acc_time"].append(t)
-            b["accX"].append(float(a_x(t + self.t_origin)))
-            b["accY"].append(0.0)
-            b["accZ"].append(G)
-            self._ka += 1
-        while True:
-            t = self._kg / 95.0 + 0.0057
-            if t > self.phone_t:
-                break
-            b["gyr_time"].append(t)
-            b["gyrX"].append(0.0)
-            b["gyrY"].append(0.0)
-            b["gyrZ"].append(0.5)
-            self._kg += 1
-
-    def clear(self) -> None:
-        """phyphox 'clear': buffers emptied, experiment time restarts, next /get is full."""
-        self.t_origin += self.phone_t
-        self.phone_t = 0.0
-        self._ka = self._kg = 0
-        for v in self.buffers.values():
-            v.clear()
-        self.force_full = True
-
-    def get(self, query: list[tuple[str, str]]) -> dict:
-        self.advance()
-        out = {}
-        force = self.force_full
-        self.force_full = False
-        for name, value in query:
-            if name not in self.buffers or name in out:
-                continue
-            data = [float(_fmt(v)) for v in self.buffers[name]]  # 8-digit rounding of the answer
-            if value == "":
-                out[name] = {"size": 0, "updateMode": "single", "buffer": data[-1:] if data else [None]}
-                continue
-            if value == "full" or force:
-                out[name] = {"size": 0, "updateMode": "full", "buffer": data}
-                continue
-            thr_text, _, ref = value.partition("|")
-            thr = float(thr_text)
-            thr += 10 ** math.floor(math.log10(abs(thr) / 1e7)) if thr != 0 else 0.0
-            ref_data = self.buffers[ref or name]
-            n = min(len(data), len(ref_data))
-            out[name] = {
-                "size": 0,
-                "updateMode": "partial",
-                "buffer": [data[i] for i in range(n) if ref_data[i] > thr],
-            }
-        return {
-            "buffer": out,
-            "status": {"session": self.session, "measuring": self.measuring, "timedRun": False, "countDown": 0},
-        }
-
-
-class _PhoneHandler(BaseHTTPRequestHandler):
-    phone: FakePhyphox
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):  # noqa: N802
-        phone = self.server.phone  # type: ignore[attr-defined]
-        split = urllib.parse.urlsplit(self.path)
-        query = urllib.parse.parse_qsl(split.query, keep_blank_values=True)
-        with phone.lock:
-            phone.requests.append(self.path)
-            delay = phone.delay_s
-        if delay:
-            time.sleep(delay)
-        with phone.lock:
-            if split.path == "/config":
-                doc = phone.config
-            elif split.path == "/get":
-                doc = phone.get(query)
-            elif split.path == "/control":
-                cmd = dict(query).get("cmd")
-                if cmd == "start":
-                    phone.measuring = True
-                elif cmd == "stop":
-                    phone.measuring = False
-                elif cmd == "clear":
-                    phone.clear()
-                doc = {"result": cmd in ("start", "stop", "clear")}
-            else:
-                self.send_error(404)
-                return
-        # numbers the way Java writes them
-        text = json.dumps(doc)
-        if split.path == "/get":
-            text = _java_numbers(doc)
-        data = text.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-def _java_numbers(doc: dict) -> str:
-    parts = []
-    for name, entry in doc["buffer"].items():
-        arr = ",".join("null" if v is None else _fmt(v) for v in entry["buffer"])
-        parts.append(f'"{name}":{{"size":{entry["size"]},"updateMode":"{entry["updateMode"]}", "buffer":[{arr}]}}')
-    st = doc["status"]
-    return (
-        '{"buffer":{\n' + ",\n".join(parts) + '\n},\n"status":{\n'
-        f'"session":"{st["session"]}", "measuring":{str(st["measuring"]).lower()}, "timedRun":false, "countDown":0\n}}\n}}\n'
-    )
-
-
 @pytest.fixture
 def phone():
-    fake = FakePhyphox()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _PhoneHandler)
-    server.daemon_threads = True
-    server.phone = fake  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    fake.server = server
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with serve(FakePhyphox()) as fake:
+        yield fake
 
 
 def _poll(client: PhyphoxClient, n: int) -> list[SampleBlock]:
@@ -802,3 +635,57 @@ def test_sensor_logger_as_a_source_through_the_openpod_session():
     assert np.allclose(np.diff(b.time_s), 0.01, atol=2e-6)
     np.testing.assert_allclose(b.acc_mps2[:, 2], G, atol=0.01)
     np.testing.assert_allclose(b.gyr_dps[:, 2], GYRO_Z_DPS, atol=0.07)
+
+
+def test_phyphox_source_waits_for_the_phone_and_follows_it_away_and_back():
+    """The run started before phyphox's remote access, and phyphox leaving the screen mid-run (it
+    stops its server): the source says once that it waits, then the phone is connected,
+    disconnected, connected again; the data go on after it; ``duration_s`` ends the source."""
+    import asyncio
+    import socket
+
+    from firmware_interface.phones import open_phone_source
+    from firmware_interface.session import LINK_CHANNEL, LINK_CONNECTED, LINK_DISCONNECTED
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    phone = FakePhyphox()
+
+    def phone_life():
+        time.sleep(0.3)
+        with serve(phone, port=port):
+            time.sleep(0.6)
+        time.sleep(0.5)
+        with serve(phone, port=port):
+            time.sleep(1.5)
+
+    life = threading.Thread(target=phone_life, daemon=True)
+    life.start()
+
+    async def collect():
+        src = open_phone_source("phyphox", url=f"http://127.0.0.1:{port}", placement="waist", poll_interval_s=0.02,
+                                retry_s=0.05, duration_s=2.6, retries=0, timeout_s=0.5)  # fmt: skip
+        return [p async for p in src]
+
+    t0 = time.monotonic()
+    packets = asyncio.run(collect())
+    assert time.monotonic() - t0 < 4.0
+    life.join(timeout=5)
+    links = [p.payload for p in packets if p.channel == LINK_CHANNEL]
+    assert links[0].startswith(b"waiting for phyphox at http://127.0.0.1:") and b"ConnectionRefusedError" in links[0]
+    assert links[1:] == [LINK_CONNECTED, LINK_DISCONNECTED, LINK_CONNECTED]
+    data = [i for i, p in enumerate(packets) if p.channel != LINK_CHANNEL]
+    back = max(i for i, p in enumerate(packets) if p.payload == LINK_CONNECTED)
+    assert data and data[0] > 1 and data[-1] > back  # samples before the phone left and after it came back
+
+
+def test_phyphox_is_a_phone_source_option():
+    from gait.core.errors import GaitError
+    from gait.engine.sources import SourceOptions, build_source
+
+    src = build_source(SourceOptions(kind="phone", phyphox="127.0.0.1", placement="waist", duration_s=1.0))
+    assert src.kind == "phone-app" and src.metadata == {"source": "phyphox", "url": "http://127.0.0.1:8080"}
+    assert src.devices[0].id == "phyphox-127.0.0.1:8080" and src.devices[0].placement == "waist"
+    with pytest.raises(GaitError, match="--phyphox URL is for --source phone"):
+        build_source(SourceOptions(kind="csv", csv="x.csv", phyphox="http://127.0.0.1:8080"))

@@ -393,6 +393,8 @@ def open_phone_source(
     placement: str | None = None,
     side: str | None = None,
     poll_interval_s: float = 0.1,
+    duration_s: float | None = None,
+    retry_s: float | None = None,
     **options,
 ):
     """A `firmware_interface.sources.Source` for a phone app, like the ``csv`` source does it.
@@ -403,13 +405,23 @@ def open_phone_source(
     emulator (`sources.PodEncoder`: openpod packets, int16 at +-16 g / +-2000 deg/s, device
     timestamps = the phone's sample times), so the live path decodes a phone exactly like a
     DIY pod (session kind ``openpod``). The rate is snapped to the nearest openpod rate.
+
+    ``duration_s``: the source ends after this many seconds (wall clock; None: at `stop`).
+    ``retry_s`` (phyphox): when the phone does not answer, ask again every ``retry_s`` seconds
+    instead of raising `PhoneUnreachable`. Before its first answer (the run was started before
+    phyphox's remote access) the source says once, on the link channel, that it is waiting;
+    after it, the device is reported disconnected, and connected again when phyphox answers
+    (phyphox stops its server and the measurement whenever it leaves the screen). None: raise.
     """
     import asyncio
     import time
 
     from firmware_interface.openpod import codec as openpod
-    from firmware_interface.session import LINK_CHANNEL, LINK_CONNECTED, DeviceConfig, RawPacket
+    from firmware_interface.session import LINK_CHANNEL, LINK_CONNECTED, LINK_DISCONNECTED, DeviceConfig, RawPacket
     from firmware_interface.sources import PodEncoder, Source, nearest_openpod_rate
+
+    def expired(src) -> bool:
+        return src.stopped or (src.deadline is not None and time.monotonic() >= src.deadline)
 
     if app == "phyphox":
         from firmware_interface.phones.phyphox import PhyphoxClient
@@ -417,9 +429,25 @@ def open_phone_source(
         client = PhyphoxClient(snap_rate=nearest_openpod_rate, **options)
         device = device or f"phyphox-{client.url.split('://', 1)[-1]}"
 
-        async def blocks(src) -> AsyncIterator[SampleBlock]:
-            while not src.stopped:
-                block = await asyncio.to_thread(client.poll)
+        async def blocks(src) -> AsyncIterator[SampleBlock | bytes]:
+            answered: bool | None = None  # None: not yet; then whether the last request was answered
+            while not expired(src):
+                try:
+                    block = await asyncio.to_thread(client.poll)
+                except PhoneUnreachable as exc:
+                    if retry_s is None:
+                        raise
+                    if answered is None:
+                        answered = False
+                        yield f"waiting for phyphox at {client.url} ({exc.reason})".encode()
+                    elif answered:
+                        answered = False
+                        yield LINK_DISCONNECTED
+                    await asyncio.sleep(retry_s)
+                    continue
+                if not answered:
+                    answered = True
+                    yield LINK_CONNECTED
                 if block is not None:
                     yield block
                 await asyncio.sleep(poll_interval_s)
@@ -435,9 +463,10 @@ def open_phone_source(
         receiver = SensorLoggerReceiver(snap_rate=nearest_openpod_rate, **options)
         device = device or "sensor-logger"
 
-        async def blocks(src) -> AsyncIterator[SampleBlock]:
+        async def blocks(src) -> AsyncIterator[SampleBlock | bytes]:
+            yield LINK_CONNECTED
             try:
-                while not src.stopped:
+                while not expired(src):
                     block = await asyncio.to_thread(receiver.get, poll_interval_s)
                     if block is not None:
                         yield block
@@ -459,13 +488,18 @@ def open_phone_source(
             self.metadata = dict(meta)
             self.devices = [DeviceConfig(device, "openpod", placement, side)]
             self.receiver = receiver if prepare is not None else None  # its port, once iterating
+            self.deadline: float | None = None
 
         async def packets(self) -> AsyncIterator[RawPacket]:
+            if duration_s is not None:
+                self.deadline = time.monotonic() + float(duration_s)
             if prepare is not None:
                 prepare()
-            yield RawPacket(time.monotonic_ns(), device, LINK_CHANNEL, LINK_CONNECTED)
             enc: PodEncoder | None = None
             async for block in blocks(self):
+                if isinstance(block, bytes):
+                    yield RawPacket(time.monotonic_ns(), device, LINK_CHANNEL, block)
+                    continue
                 if enc is None:
                     rate = nearest_openpod_rate(1.0 / float(np.median(np.diff(block.time_s))))
                     enc = PodEncoder(rate, gyro=block.gyr_dps is not None, clock_origin_us=0)

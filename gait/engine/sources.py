@@ -4,7 +4,8 @@
 
 Kinds: ``ble`` (real sensors through bleak), ``emulated`` (emulated BLE sensors on an in-process
 radio, through the real BLE transport), ``csv`` (a CSV recording played as an openpod pod),
-``simulator`` (the synthetic runner as openpod pods), ``phone`` (openpod over UDP), and
+``simulator`` (the synthetic runner as openpod pods), ``phone`` (openpod over UDP, or with
+``phyphox=URL`` the phyphox app's remote access, e.g. on the phone itself), and
 ``blocks`` (sample blocks, e.g. a recorded run, played as openpod pods: `pods_from_blocks`).
 """
 
@@ -31,6 +32,7 @@ class SourceOptions:
     speed: str | None = None  # 'max' or a factor of real time (None: 1)
     duration_s: float | None = None
     port: int = 5555
+    phyphox: str | None = None  # phone: the phyphox remote-access URL (None: openpod over UDP)
     placement: str | None = None
     side: str | None = None
     loss: float = 0.0
@@ -61,6 +63,8 @@ def simulated_blocks(placement: str, rate_hz: float, seconds: float, seed: int) 
 def build_source(opts: SourceOptions) -> Source:
     """The source the options ask for; `GaitError` for options that do not fit together."""
     speed = 1.0 if opts.speed is None else parse_speed(opts.speed)
+    if opts.phyphox and opts.kind != "phone":
+        raise GaitError("--phyphox URL is for --source phone")
     if opts.kind == "emulated":
         return _emulated_source(opts, speed)
     specs = [DeviceConfig.parse(s) for s in opts.devices]
@@ -84,7 +88,7 @@ def build_source(opts: SourceOptions) -> Source:
                     DeviceConfig(spec.id, "openpod", placement, spec.side or opts.side),
                     simulated_blocks(placement, rate, float(opts.duration_s or 60.0), 1 + i),
                     rate,
-                    gyro=placement == "foot",
+                    gyro=placement in ("foot", "wrist"),
                     clock_offset_s=float(spec.settings.get("clock_offset_s", 100.0 * i)),
                     clock_drift_ppm=float(spec.settings.get("clock_drift_ppm", 30.0 * i)),
                     impairment=imp,
@@ -94,10 +98,25 @@ def build_source(opts: SourceOptions) -> Source:
         return open_source("simulator", streams=streams, speed=speed)
     if opts.kind == "phone":
         dev = specs[0].id if specs else None
+        if opts.phyphox:
+            return _phyphox_source(opts, dev)
         return open_source("phone", port=opts.port, device=dev, placement=opts.placement, side=opts.side)
     if opts.kind == "ble":
         return open_source("ble", devices=specs, duration_s=opts.duration_s)
     raise GaitError(f"unknown source {opts.kind!r}; one of {', '.join(SOURCE_KINDS)}")
+
+
+PHYPHOX_RETRY_S = 1.0  # ask a phone that does not answer again after this long (it may come back)
+
+
+def _phyphox_source(opts: SourceOptions, device: str | None) -> Source:
+    """The phyphox app's remote access as the run's one device (an openpod pod): live from now,
+    the experiment started when it is not measuring yet, waiting for a phone that does not answer
+    (yet, or any more) instead of giving up; ``duration_s`` ends the run."""
+    from firmware_interface.phones import open_phone_source
+
+    return open_phone_source("phyphox", url=opts.phyphox, device=device, placement=opts.placement, side=opts.side,
+                             duration_s=opts.duration_s, retry_s=PHYPHOX_RETRY_S, auto_start=True)  # fmt: skip
 
 
 def _emulated_source(opts: SourceOptions, speed: float | None) -> Source:
