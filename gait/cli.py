@@ -990,6 +990,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:  # an installed subset (e.g. pip install --no-deps on a phone)
+        package = _MISSING_PACKAGES.get((exc.name or "").split(".")[0])
+        if package is None:
+            raise
+        _err(f"this command needs the Python package {package}, which is not installed: pip install '{package}'")
+        return 2
+
+
+# import name -> what to install, for the packages some commands need and a small install may lack
+_MISSING_PACKAGES = {
+    "starlette": "starlette", "uvicorn": "uvicorn", "pyarrow": "pyarrow", "matplotlib": "matplotlib",
+    "influxdb_client": "influxdb-client", "garmin_fit_sdk": "garmin-fit-sdk", "bleak": "bleak",
+    "bleak_retry_connector": "bleak-retry-connector", "bumble": "bumble", "c3d": "c3d", "rdata": "rdata",
+    "pooch": "pooch", "dask": "dask[distributed]", "distributed": "dask[distributed]",
+    "grafana_foundation_sdk": "grafana-foundation-sdk", "playwright": "playwright",
+}  # fmt: skip
 
 
 if __name__ == "__main__":
