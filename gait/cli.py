@@ -65,12 +65,16 @@ def _fmt(v: float | None, spec: str) -> str:
 def print_table(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisResult, out=None) -> None:
     out = out if out is not None else sys.stdout
     header = f"{'#':>5} {'IC s':>9} {'side':>5} {'GCT ms':>7} {'flight':>7} {'cad spm':>7} {'VO cm':>6} {'VR %':>5} {'FSA°':>6} {'strike':>9} {'lean°':>6}  quality"
+    arms = any(s.arm_swing_deg is not None or s.arm_cross_cm is not None for s in steps)  # a wrist sensor
+    if arms:
+        header = header.replace("  quality", f" {'arm cm':>6} {'swing°':>6}  quality")
     print(header, file=out)
     for i, s in enumerate(steps, 1):
+        arm = f"{_fmt(s.arm_cross_cm, '6.1f'):>6} {_fmt(s.arm_swing_deg, '6.0f'):>6} " if arms else ""
         print(
             f"{i:>5} {s.ic_s:>9.3f} {(s.side or '-'):>5} {_fmt(s.gct_ms, '7.0f')} {_fmt(s.flight_ms, '7.0f')} "
             f"{_fmt(s.cadence_spm, '7.1f')} {_fmt(s.vo_cm, '6.1f')} {_fmt(s.vertical_ratio_pct, '5.1f')} "
-            f"{_fmt(s.fsa_deg, '6.1f')} {(s.strike or '-'):>9} {_fmt(s.lean_deg, '6.1f')}  {','.join(s.quality)}",
+            f"{_fmt(s.fsa_deg, '6.1f')} {(s.strike or '-'):>9} {_fmt(s.lean_deg, '6.1f')} {arm} {','.join(s.quality)}",
             file=out,
         )
     print(file=out)
@@ -116,6 +120,8 @@ def summary_text(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisR
         ("Vertical ratio", _median([s.vertical_ratio_pct for s in steps]), "%", ".1f"),
         ("Foot strike angle", _median([s.fsa_deg for s in steps]), "deg", ".1f"),
         ("Trunk lean", _median([s.lean_deg for s in steps]), "deg", ".1f"),
+        ("Arm crossing", _median([s.arm_cross_cm for s in steps]), "cm", ".1f"),
+        ("Arm swing", _median([s.arm_swing_deg for s in steps]), "deg", ".0f"),
     ]
     for label, value, unit, spec in rows:
         if value is not None:

@@ -3,10 +3,10 @@
     SanitizeStage -> (placement stages) -> ContactEvent -> assemble_step -> StepMetrics
 
 Trunk placements (sacrum, waist, chest): TrunkOrientationStage -> TrunkStepStage.
-Foot: FootStepStage. The detectors emit `ContactEvent`s; `gait.metrics.assemble.assemble_step`
-turns each into `StepMetrics`, the same way for every placement. Every stage reads its
-parameters from the config (``config.params``). Offline analysis is `analyze`: the same
-pipeline fed one block, then flushed.
+Foot: FootStepStage. Wrist: WristStepStage (step markers from the arm swing). The detectors emit
+`ContactEvent`s; `gait.metrics.assemble.assemble_step` turns each into `StepMetrics`, the same
+way for every placement. Every stage reads its parameters from the config (``config.params``).
+Offline analysis is `analyze`: the same pipeline fed one block, then flushed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from gait.core.events import ContactEvent
 from gait.core.records import Gap, QualityEvent, SampleBlock, StepMetrics
 from gait.detect.foot import FootStepStage
 from gait.detect.trunk import TrunkStepStage
+from gait.detect.wrist import WristStepStage
 from gait.dsp.orientation import TrunkOrientationStage
 from gait.dsp.sanitize import SanitizeStage
 from gait.dsp.stage import Stage
@@ -29,6 +30,8 @@ def build_stages(config: PipelineConfig, sampling_rate_hz: float) -> list[Stage]
     stages: list[Stage] = [SanitizeStage(config, sampling_rate_hz)]
     if config.is_trunk:
         stages += [TrunkOrientationStage(config, sampling_rate_hz), TrunkStepStage(config, sampling_rate_hz)]
+    elif config.is_arm:
+        stages += [WristStepStage(config, sampling_rate_hz)]
     else:
         stages += [FootStepStage(config, sampling_rate_hz)]
     return stages

@@ -1,4 +1,4 @@
-"""A synthetic runner: trunk or foot IMU samples of steady running with known truth.
+"""A synthetic runner: trunk, foot or wrist IMU samples of steady running with known truth.
 
 Used by the speed benchmark (a long recording with known cadence, contact time and bounce) and
 by the live command's simulator source. A simple physical model, not a recording: see
@@ -90,7 +90,7 @@ class SyntheticRunner:
     """
 
     def __init__(self, placement: str = "sacrum", fs: float = FS_HZ, seed: int = 1, cadence_spm: float = 170.0):
-        if placement not in ("sacrum", "waist", "chest", "foot"):
+        if placement not in ("sacrum", "waist", "chest", "foot", "wrist"):
             raise ValueError(f"unknown placement {placement!r}")
         self.placement = placement
         self.fs = float(fs)
@@ -107,6 +107,8 @@ class SyntheticRunner:
         # fixed mounting: the sensor sits tilted and turned on the body / shoe
         if placement == "foot":
             self._mount = _rot_z(np.array(np.deg2rad(8.0))) @ _rot_x(np.array(np.deg2rad(-6.0)))
+        elif placement == "wrist":  # a watch on the left wrist, face out, turned on the forearm
+            self._mount = _rot_x(np.array(np.deg2rad(70.0))) @ _rot_z(np.array(np.deg2rad(15.0)))
         else:
             # sensor x up, y to the runner's left, z backwards (a clip on the back of the waistband), tilted 10 deg
             perm = np.array([[0.0, 0.0, -1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])  # columns: sensor axes in body
@@ -150,6 +152,8 @@ class SyntheticRunner:
         before = t < ic[0]
         if self.placement == "foot":
             acc, gyr = self._foot(t, u, steps, before)
+        elif self.placement == "wrist":
+            acc, gyr = self._wrist(t, u, steps, k + self._count0, before)
         else:
             acc, gyr = self._trunk(t, u, steps, k + self._count0, before)
         acc = acc + 0.08 * self._rng_noise.standard_normal(acc.shape)
@@ -187,6 +191,40 @@ class SyntheticRunner:
         acc = f_b @ self._mount  # body -> sensor: M^T v, as row vectors v @ M
         gyr = w_b @ self._mount
         return acc, gyr
+
+    def _wrist(self, t, u, st: _Steps, step_no, before):
+        """The left hand: the trunk's accelerations (shoulders moving with the body, no turn) plus an
+        arm swinging 30 deg either way of hanging straight, once per stride, elbow bent 90 deg,
+        in a plane turned 10 deg inwards (a hand that crosses the body a little)."""
+        T, Tc = st.period_s, st.contact_s
+        in_c = (u < Tc) & ~before
+        fmax = np.pi * G * T / (2.0 * Tc)
+        a_v = np.where(in_c, fmax * np.sin(np.pi * np.clip(u / Tc, 0, 1)), 0.0) - G
+        a_v = np.where(before, 0.0, a_v)
+        jolt = np.where(in_c & (u < 0.1), np.exp(-u / 0.02) * np.sin(2 * np.pi * 15.0 * u), 0.0)
+        a_v = a_v + 0.8 * G * jolt
+        a_ap = np.where(in_c, -0.3 * G * np.sin(2 * np.pi * np.clip(u / Tc, 0, 1)), 0.0) - 0.4 * G * jolt
+        side = np.where(step_no % 2 == 0, 1.0, -1.0)
+        a_ml = np.where(before, 0.0, side * 0.1 * G * np.sin(np.pi * np.clip(u / T, 0, 1)))
+        # the arm: angle th = A cos(pi phi) about the axis k (the ML axis turned by the swing plane)
+        phi = step_no + np.clip(u / T, 0, 1)
+        dphi = np.where(before, 0.0, 1.0 / T)
+        amp = np.deg2rad(30.0)
+        th = amp * np.cos(np.pi * phi)
+        th_d = -amp * np.pi * np.sin(np.pi * phi) * dphi
+        th_dd = -amp * np.pi**2 * np.cos(np.pi * phi) * dphi**2
+        plane = _rot_z(np.array(np.deg2rad(-10.0)))  # world: x forward, y left, z up; inwards = to the right
+        k = plane @ np.array([0.0, -1.0, 0.0])  # rotation axis: positive th swings the hand forward
+        rot = plane @ _rot_y(-th) @ plane.T  # about k by th
+        r_local = plane @ np.array([0.27, 0.0, -0.30])  # elbow at 90 deg: forearm forward, upper arm down
+        p = np.einsum("nij,j->ni", rot, r_local)
+        kxp = np.cross(k, p)
+        p_dd = th_dd[:, None] * kxp + (th_d**2)[:, None] * np.cross(k, kxp)
+        f_w = np.stack([a_ap, a_ml, a_v + G], -1) + p_dd
+        r_s = rot @ plane  # sensor orientation before mounting (forearm frame)
+        f_b = np.einsum("nji,nj->ni", r_s, f_w)
+        w_b = np.rad2deg(np.einsum("nji,nj->ni", r_s, th_d[:, None] * k[None, :]))
+        return f_b @ self._mount, w_b @ self._mount
 
     def _foot(self, t, u, st: _Steps, before):
         T, Tc = st.period_s, st.contact_s

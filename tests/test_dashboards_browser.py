@@ -259,3 +259,57 @@ def test_live_lag_bench(browser):
 
     figures = bench_live_lag(phases=((3.0, 5.0), (50.0, 10.0)), pw_browser=browser)
     assert figures["3_per_s_shown"] == 1.0 and figures["50_per_s_shown"] > 0.9
+
+
+def test_wrist_run_shows_the_arm_metrics(browser, tmp_path, shots):
+    """A wrist run (the tests' synthetic arm through the pipeline): the review page shows the arm
+    crossing and swing (tiles, charts, the Arms section saying they are unvalidated), and the live
+    page shows the arm tile once a step carries it."""
+    import numpy as np
+
+    from dashboards.bus import LiveBus
+    from dashboards.server import ServerThread, create_app
+    from gait.core.config import PipelineConfig
+    from gait.core.records import SampleBlock
+    from gait.pipeline import analyze
+    from gait.storage import Store
+    from tests.wrist_motion import ArmRun
+
+    run = ArmRun(seconds=60.0, plane_deg=15.0)
+    t, acc, gyr = run.recording()
+    cfg = PipelineConfig(placement="wrist")
+    steps = analyze(SampleBlock(t, acc, gyr), cfg, run.fs).steps
+    with Store(tmp_path) as store:
+        run_id = store.open_run(runner="wrist test", config=cfg, start_time=time.time() - 600, devices=["watch"])
+        store.write(run_id, steps, device="watch")
+        store.close_run(run_id)
+    cross = np.median([round(s.arm_cross_cm, 1) for s in steps if s.arm_cross_cm is not None])
+    swing = np.median([round(s.arm_swing_deg, 1) for s in steps if s.arm_swing_deg is not None])
+    bus = LiveBus()
+    with ServerThread(create_app(tmp_path, bus=bus), port=0) as srv:
+        ctx, page, errors, outside = _page(browser, viewport={"width": 1366, "height": 900})
+        page.goto(f"{srv.base}/runs/{run_id}")
+        page.wait_for_selector("body[data-ready='1']", timeout=15_000)
+        assert page.locator("#summary [data-metric='arm_cross_cm'] .num").inner_text() == js_fixed(cross, 1)
+        assert page.locator("#summary [data-metric='arm_swing_deg'] .num").inner_text() == js_fixed(swing, 0)
+        assert page.locator("#charts .chart[data-metric='arm_cross_cm']").count() == 1
+        assert page.locator("#charts .chart[data-metric='arm_swing_deg']").count() == 1
+        assert "Unvalidated" in page.locator("main").inner_text()
+        assert page.locator("#arms").is_visible()
+        page.screenshot(path=str(shots / "review-wrist.png"), full_page=True)
+
+        bus.start_run(run_id=run_id + 1, info={"placement": "wrist"})
+        live = page
+        live.goto(f"{srv.base}/live")
+        live.wait_for_function("() => document.getElementById('conn-text').textContent.length > 0")
+        for s in steps[:40]:
+            bus.publish(s)
+        last = steps[39]
+        live.wait_for_function(f"() => document.body.dataset.lastIc == '{round(last.ic_s, 4)}'", timeout=10_000)
+        assert _tile(live, "arm_cross_cm") == js_fixed(round(last.arm_cross_cm, 3), 1)
+        assert _tile(live, "cadence_spm") == js_fixed(round(last.cadence_spm, 3), 0)
+        assert "unvalidated" in live.locator("#tile-arm_cross_cm").inner_text().lower()
+        bus.end_run()
+        assert not errors, errors
+        assert not outside, outside
+        ctx.close()

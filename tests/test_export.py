@@ -50,6 +50,8 @@ def _steps(n: int) -> list[StepMetrics]:
                 lean_deg=6.0,
                 impact_g=3.2,
                 duty_factor=0.355,
+                arm_cross_cm=8.5 + 0.5 * math.sin(i / 9.0),
+                arm_swing_deg=78.0,
                 quality=("warmup",) if i < 3 else (),
                 emitted_s=ic + 0.3,
             )
@@ -176,7 +178,8 @@ def test_fit_export_decodes_with_the_official_sdk(run, tmp_path):
 
     # metrics FIT has no native field for: developer fields with names and units
     desc = {d["field_name"]: d for d in msgs["field_description_mesgs"]}
-    assert set(desc) == {"foot_strike_angle", "foot_strike", "trunk_lean", "impact"}
+    assert set(desc) == {"foot_strike_angle", "foot_strike", "trunk_lean", "impact", "arm_cross", "arm_swing"}
+    assert desc["arm_cross"]["units"] == "cm" and desc["arm_swing"]["units"] == "deg"
     assert desc["foot_strike_angle"]["units"] == "deg"
     key = desc["foot_strike"]["key"]
     strikes = [r["developer_fields"][key] for r in recs]
@@ -189,7 +192,7 @@ def test_fit_round_trip_through_the_importer(run):
     assert watch.sport == "running" and len(watch) > 200
     assert np.nanmean(watch.cadence_spm) == pytest.approx(172, abs=0.3)  # strides/min doubled
     assert np.nanmean(watch.gct_ms) == pytest.approx(248, abs=0.5)
-    assert set(watch.developer) == {"foot_strike_angle", "foot_strike", "trunk_lean", "impact"}
+    assert set(watch.developer) == {"foot_strike_angle", "foot_strike", "trunk_lean", "impact", "arm_cross", "arm_swing"}
     assert np.nanmean(watch.developer["trunk_lean"]) == pytest.approx(6.0)
     cmp = ex.compare_run_with_fit(store, run_id, watch)
     assert cmp.pairs == len(watch)

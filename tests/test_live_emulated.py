@@ -231,7 +231,7 @@ def test_gait_scan_emulated_lists_the_five_devices():
     body = "\n".join(lines[1:])
     for name, kind, wear in (
         ("Polar H10 0A1B2C3D", " h10 ", "chest"),
-        ("Polar Sense 5E6F7A8B", " verity ", "waist, sacrum, foot"),
+        ("Polar Sense 5E6F7A8B", " verity ", "waist, sacrum, foot, wrist"),
         ("RunPod 4C5D", " rsc ", "foot"),
         ("openpod-7E21-L", "openpod", "foot (left)"),
         ("MetaWear 3C1A", " metawear ", "foot, sacrum"),

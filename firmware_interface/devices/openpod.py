@@ -130,7 +130,7 @@ SPEC = DeviceSpec(
     name_patterns=(r"openpod\b",),
     service_uuids=(openpod.SERVICE_UUID,),
     capabilities=frozenset({Capability.ACC, Capability.GYRO, Capability.BATTERY}),
-    placements=("foot", "sacrum", "waist", "chest"),
+    placements=("foot", "sacrum", "waist", "chest", "wrist"),
     defaults=DefaultSettings(acc_rate_hz=200, acc_range_g=16, gyr_rate_hz=200, gyr_range_dps=2000),
     acc_rates_hz=(50, 100, 200, 400, 800, 1600, 52, 104, 208, 416, 833, 1666, 500, 1000),
     acc_ranges_g=(2, 4, 8, 16, 32),

@@ -47,7 +47,7 @@ SPEC = DeviceSpec(
     capabilities=frozenset(
         {Capability.ACC, Capability.GYRO, Capability.MAG, Capability.HEART_RATE, Capability.BATTERY}
     ),
-    placements=("waist", "sacrum", "foot"),  # an arm band by design; clipped to the waistband for running
+    placements=("waist", "sacrum", "foot", "wrist"),  # an arm band by design; clipped to the waistband for running
     defaults=DefaultSettings(acc_rate_hz=52, acc_range_g=8, gyr_rate_hz=52, gyr_range_dps=2000, resolution_bits=16),
     acc_rates_hz=(52,),  # 26..416 in SDK mode
     acc_ranges_g=(8,),

@@ -45,6 +45,7 @@ class Baseline:
     gct_ms: float | None = None
     lean_deg: float | None = None
     cadence_slope: float = 8.0
+    arm_cross_cm: float | None = None
 
     def cadence_at(self, speed_mps: float | None) -> float | None:
         """Baseline cadence matched to ``speed_mps`` (unchanged when either speed is unknown)."""
@@ -63,14 +64,14 @@ class Baseline:
         """As ``[baseline]`` settings for a `CoachConfig` (for a calibration run)."""
         out = {
             k: getattr(self, k)
-            for k in ("cadence_spm", "speed_mps", "vo_cm", "vertical_ratio_pct", "gct_ms", "lean_deg")
+            for k in ("cadence_spm", "speed_mps", "vo_cm", "vertical_ratio_pct", "gct_ms", "lean_deg", "arm_cross_cm")
             if getattr(self, k) is not None
         }
         out["cadence_slope_spm_per_mps"] = self.cadence_slope
         return {"baseline": out}
 
 
-METRICS = ("cadence_spm", "vo_cm", "vertical_ratio_pct", "gct_ms", "lean_deg")
+METRICS = ("cadence_spm", "vo_cm", "vertical_ratio_pct", "gct_ms", "lean_deg", "arm_cross_cm")
 
 
 class BaselineLearner:
@@ -87,6 +88,7 @@ class BaselineLearner:
             gct_ms=b.gct_ms,
             lean_deg=b.lean_deg,
             cadence_slope=b.cadence_slope_spm_per_mps,
+            arm_cross_cm=b.arm_cross_cm,
         )
         self.values: dict[str, list[float]] = {m: [] for m in METRICS}
         self.speeds: list[tuple[float, float]] = []  # (speed, cadence) pairs
@@ -97,7 +99,9 @@ class BaselineLearner:
         self.result = self.given  # what is known so far (given values only, until learnt)
 
     def _all_given(self) -> bool:
-        return all(getattr(self.given, m) is not None for m in METRICS)
+        # the arm crossing (a wrist sensor's opt-in rule) is needed only when that rule is on
+        need = METRICS if self.config.rules.arm_cross.enabled else tuple(m for m in METRICS if m != "arm_cross_cm")
+        return all(getattr(self.given, m) is not None for m in need)
 
     def add(self, step: StepMetrics, dt_running_s: float, now_s: float) -> Baseline | None:
         """Feed one running step (``dt_running_s``: running time since the previous one).
@@ -124,7 +128,7 @@ class BaselineLearner:
     def _finish(self) -> Baseline:
         learnt = _from_values(self.values, self.speeds, self.given.cadence_slope, self.config.baseline.min_steps // 2)
         out = {}
-        for m in ("cadence_spm", "speed_mps", "vo_cm", "vertical_ratio_pct", "gct_ms", "lean_deg"):
+        for m in ("cadence_spm", "speed_mps", "vo_cm", "vertical_ratio_pct", "gct_ms", "lean_deg", "arm_cross_cm"):
             given = getattr(self.given, m)
             out[m] = given if given is not None else getattr(learnt, m)
         if self.given.cadence_spm is not None:  # a given cadence keeps its own speed and slope
@@ -156,6 +160,7 @@ def _from_values(
         gct_ms=med["gct_ms"],
         lean_deg=med["lean_deg"],
         cadence_slope=slope,
+        arm_cross_cm=med["arm_cross_cm"],
     )
 
 

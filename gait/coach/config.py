@@ -29,6 +29,11 @@ Sources of the default numbers (see the reference notes, algorithms.md section 5
   (> 5 deg change, algorithms.md 5.4).
 - Latency targets (algorithms.md 6.3): alerts with hysteresis over 15-30 s, hence a 20 s minimum
   duration before a cue.
+- Arm crossing (a wrist sensor, "don't pump your arms across your body"): no study gives a
+  threshold, and the metric has no truth yet (it is flagged ``unvalidated``), so the rule is off
+  unless the runner turns it on (``[rules.arm_cross] enabled = true``; off in every preset), and
+  it is judged only against the runner's own baseline: a cue when the crossing is 25 % above it,
+  on target again at +15 % (design choices).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from typing import Any
 from gait.core.errors import ConfigError
 from gait.core.records import Q_CLIPPING, Q_GAP, Q_IMPLAUSIBLE, Q_LOW_RATE, Q_NAN, Q_WARMUP, QUALITY_FLAGS
 
-RULES = ("bounce", "vertical_ratio", "heel_strike", "cadence", "contact_time", "lean", "asymmetry")
+RULES = ("bounce", "vertical_ratio", "heel_strike", "cadence", "contact_time", "lean", "asymmetry", "arm_cross")
 REFERENCES = ("absolute", "baseline", "baseline_pct")
 # Which references a rule may use (a share of rearfoot contacts has no personal baseline).
 ALLOWED_REFERENCES = {
@@ -55,6 +60,7 @@ ALLOWED_REFERENCES = {
     "contact_time": REFERENCES,
     "lean": REFERENCES,
     "asymmetry": ("absolute",),
+    "arm_cross": ("baseline", "baseline_pct"),  # no population number: always the runner's own
 }
 # Flags that make any per-step value untrustworthy.
 BAD_FLAGS = (Q_GAP, Q_CLIPPING, Q_NAN, Q_IMPLAUSIBLE, Q_WARMUP)
@@ -156,6 +162,8 @@ class Rules:
         min_steps=20,
         ignore_flags=TIMING_FLAGS,
     )
+    # Arm crossing (wrist sensor): more than 25 % over the runner's own baseline; opt-in.
+    arm_cross: RuleConfig = _rule(enabled=False, reference="baseline_pct", above=25.0, above_exit=15.0)
 
     def get(self, name: str) -> RuleConfig:
         return getattr(self, name)
@@ -177,6 +185,7 @@ class BaselineConfig:
     vertical_ratio_pct: float | None = None
     gct_ms: float | None = None
     lean_deg: float | None = None
+    arm_cross_cm: float | None = None
     # How cadence changes with speed within one runner, used to match the baseline to the current
     # speed when both are known and the baseline itself spans too narrow a speed range to fit it.
     # An assumption (runners lengthen the step more than they quicken it), not a published value.
@@ -193,6 +202,7 @@ class BaselineConfig:
             ("vertical_ratio_pct", 1.0, 25.0),
             ("gct_ms", 80.0, 600.0),
             ("lean_deg", -45.0, 60.0),
+            ("arm_cross_cm", 0.5, 60.0),
         ):
             v = getattr(self, name)
             if v is not None:
@@ -220,6 +230,7 @@ class FocusConfig:
         "contact_time",
         "lean",
         "asymmetry",
+        "arm_cross",
     )
 
     def check(self) -> None:

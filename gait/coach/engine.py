@@ -479,7 +479,8 @@ class Coach:
 def vars_of(b: Baseline) -> dict:
     return {
         k: getattr(b, k)
-        for k in ("cadence_spm", "speed_mps", "vo_cm", "vertical_ratio_pct", "gct_ms", "lean_deg", "cadence_slope")
+        for k in ("cadence_spm", "speed_mps", "vo_cm", "vertical_ratio_pct", "gct_ms", "lean_deg", "cadence_slope",
+                  "arm_cross_cm")
     }
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gait.core.config import TRUNK_PLACEMENTS
+from gait.core.config import ARM_PLACEMENTS, TRUNK_PLACEMENTS
 from gait.core.records import Q_UNCALIBRATED, StepMetrics
 
 from .baseline import Baseline, step_speed_mps
@@ -101,6 +101,15 @@ SPECS: dict[str, RuleSpec] = {
             above_msg="Even out your steps: longer contact on the left",
             below_msg="Even out your steps: longer contact on the right",
         ),
+        RuleSpec(
+            "arm_cross",
+            "arm crossing",
+            "arm_cross_cm",
+            "cm",
+            1,
+            ARM_PLACEMENTS,
+            above_msg="Relax your arms: swing them forward and back, not across",
+        ),
     )
 }
 BASELINE_METRIC = {
@@ -109,6 +118,7 @@ BASELINE_METRIC = {
     "cadence": "cadence_spm",
     "contact_time": "gct_ms",
     "lean": "lean_deg",
+    "arm_cross": "arm_cross_cm",
 }
 
 

@@ -13,8 +13,9 @@ from gait.core.params import PipelineParams
 from gait.core.params import from_dict as params_from_dict
 from gait.core.params import to_dict as params_to_dict
 
-PLACEMENTS = ("sacrum", "waist", "chest", "foot")
+PLACEMENTS = ("sacrum", "waist", "chest", "foot", "wrist")
 TRUNK_PLACEMENTS = ("sacrum", "waist", "chest")
+ARM_PLACEMENTS = ("wrist",)  # a watch, an arm band at the wrist, or a phone held in the hand
 SIDES = ("left", "right")
 GRAVITY_MPS2 = 9.80665
 MAX_FRAME_MS = 2000.0  # stages size their history buffers for frames up to this long
@@ -51,7 +52,7 @@ class Calibration:
 @dataclass(frozen=True)
 class PipelineConfig:
     placement: str = "sacrum"
-    side: str | None = None  # for a foot sensor: which foot it is on
+    side: str | None = None  # for a foot sensor: which foot it is on (a wrist sensor: which wrist)
     speed_mps: float | None = None  # known running speed (treadmill, foot pod); enables vertical ratio
     strike: StrikeThresholds = field(default_factory=StrikeThresholds)
     calibration: Calibration | None = None
@@ -75,6 +76,10 @@ class PipelineConfig:
     @property
     def is_trunk(self) -> bool:
         return self.placement in TRUNK_PLACEMENTS
+
+    @property
+    def is_arm(self) -> bool:
+        return self.placement in ARM_PLACEMENTS
 
     def with_(self, **changes: Any) -> PipelineConfig:
         return replace(self, **changes)

@@ -30,11 +30,18 @@ class ContactEvent:
 
     Measurements the detector made on its samples (None: not measurable at this placement):
     ``vo_cm`` (vertical oscillation over IC to next IC), ``fsa_deg`` (foot strike angle, positive
-    toes up), ``lean_deg`` (mean trunk lean over the step), ``impact_g`` (peak |acc| just after IC).
+    toes up), ``lean_deg`` (mean trunk lean over the step), ``impact_g`` (peak |acc| just after IC),
+    ``arm_cross_cm`` / ``arm_swing_deg`` (a wrist sensor: the hand's side-to-side travel and its
+    swing angle over the stride that ends at this step, `gait.metrics.arm`).
+
+    A wrist sensor feels no contact: its event is a *step marker*, the instant the arm's swing turns
+    (`gait.detect.wrist`), with ``to_s`` = ``ic_s`` and ``to_measured`` False, and its stride
+    (``stride_s``) is one swing cycle of that arm, two steps.
 
     Quality: ``flag_bits`` is the OR of the per-sample flag bits (`SampleFlag`, plus the
     orientation stage's bits) of the samples the step's numbers were read from; ``quality`` holds
-    the flags the detector decided itself (``warmup``, ``uncalibrated``, ``no_gyro``).
+    the flags the detector decided itself (``warmup``, ``uncalibrated``, ``no_gyro``,
+    ``unvalidated``).
     ``emitted_s`` is the stream time when the contact was decided (a latency witness, not data).
     """
 
@@ -49,6 +56,8 @@ class ContactEvent:
     fsa_deg: float | None = None
     lean_deg: float | None = None
     impact_g: float | None = None
+    arm_cross_cm: float | None = None
+    arm_swing_deg: float | None = None
     flag_bits: int = 0
     quality: tuple[str, ...] = ()  # in the order of `gait.core.records.QUALITY_FLAGS`
     emitted_s: float = field(default=float("nan"), compare=False)

@@ -291,6 +291,31 @@ class FootDetectParams(Params):
 
 
 @dataclass(frozen=True)
+class WristDetectParams(Params):
+    """A wrist sensor: steps from the arm swing, arm crossing and swing per stride
+    (`gait.detect.wrist`, `gait.metrics.arm`; see their module docstrings)."""
+
+    band_low_hz: float = param(0.4, "arm-swing band-pass: lower corner", 0.05, 5.0)
+    band_high_hz: float = param(2.0, "arm-swing band-pass: upper corner (below the step frequency of running)", 0.5, 10.0)
+    band_order: int = param(2, "order of that Butterworth band-pass", 1, 6)
+    gravity_lp_hz: float = param(0.3, "accelerometer only: corner of the low-pass that finds 'up'", 0.01, 5.0)
+    axis_window_s: float = param(3.0, "the swing axis is the principal axis of the band-passed signal over this window", 1.0, 30.0)
+    axis_every_s: float = param(0.5, "the swing axis is refreshed this often", 0.05, 10.0)
+    hysteresis_fraction: float = param(0.3, "a half swing counts once it reached this fraction of the recent swings", 0.0, 1.0)
+    min_swing_dps: float = param(20.0, "with a gyroscope: a half swing peaks at least this fast", 0.0, 1000.0)
+    min_swing_mps2: float = param(0.5, "accelerometer only: a half swing peaks at least this strongly", 0.0, 100.0)
+    peaks_count: int = param(6, "recent half-swing peaks kept for their median", 1, 100)
+    min_step_s: float = param(0.2, "a half swing shorter than this is not a step (ignored)", 0.05, 2.0)
+    max_step_s: float = param(0.75, "a half swing longer than this breaks the chain of steps", 0.1, 5.0)
+    forward_hp_hz: float = param(8.0, "direction of travel: the impact band above this corner", 1.0, 100.0)
+    forward_ema_weight: float = param(0.2, "weight of the newest stride in the direction-of-travel average", 0.0, 1.0)
+    forward_min_strides_count: int = param(4, "strides averaged before the arm crossing is reported", 1, 100)
+    forward_min_correlation: float = param(0.25, "below this impact correlation the direction of travel is unknown", 0.0, 1.0)
+    cross_max_cm: float = param(60.0, "an arm crossing above this is implausible", 1.0, 500.0)
+    swing_max_deg: float = param(200.0, "an arm swing above this is implausible", 1.0, 720.0)
+
+
+@dataclass(frozen=True)
 class QualityParams(Params):
     """Plausibility bounds and rate needs behind the per-step quality flags (`gait.metrics.quality`)."""
 
@@ -322,6 +347,7 @@ class PipelineParams(Params):
     orientation: OrientationParams = field(default_factory=OrientationParams)
     trunk: TrunkDetectParams = field(default_factory=TrunkDetectParams)
     foot: FootDetectParams = field(default_factory=FootDetectParams)
+    wrist: WristDetectParams = field(default_factory=WristDetectParams)
     quality: QualityParams = field(default_factory=QualityParams)
     vertical: VerticalParams = field(default_factory=VerticalParams)
 
@@ -333,6 +359,8 @@ class PipelineParams(Params):
             (t.floor_free_fall_g, t.floor_no_dip_g, "trunk.floor_free_fall_g < trunk.floor_no_dip_g"),
             (ft.min_stride_s, ft.max_stride_s, "foot.min_stride_s <= foot.max_stride_s"),
             (ft.slap_min_deg, ft.slap_max_deg, "foot.slap_min_deg < foot.slap_max_deg"),
+            (self.wrist.min_step_s, self.wrist.max_step_s, "wrist.min_step_s < wrist.max_step_s"),
+            (self.wrist.band_low_hz, self.wrist.band_high_hz, "wrist.band_low_hz < wrist.band_high_hz"),
             (q.gct_min_ms, q.gct_max_ms, "quality.gct_min_ms <= quality.gct_max_ms"),
             (q.vo_min_cm, q.vo_max_cm, "quality.vo_min_cm <= quality.vo_max_cm"),
             (q.cadence_min_spm, q.cadence_max_spm, "quality.cadence_min_spm <= quality.cadence_max_spm"),

@@ -23,8 +23,12 @@ Q_NAN = "nan"  # non-finite samples were replaced inside the step
 Q_NO_GYRO = "no_gyro"  # foot placement running on the accelerometer only (degraded mode)
 Q_UNCALIBRATED = "uncalibrated"  # angle zero taken from a default, not a standing calibration
 Q_WARMUP = "warmup"  # orientation / gravity estimate not yet settled
+Q_UNVALIDATED = "unvalidated"  # a metric of the step has no truth to be checked against yet (the arm metrics)
 Q_SIDE_UNCERTAIN = "side_uncertain"  # a trunk sensor's side is a guess (a chain of steps too short or contradicting)
-QUALITY_FLAGS = (Q_GAP, Q_CLIPPING, Q_IMPLAUSIBLE, Q_LOW_RATE, Q_NAN, Q_NO_GYRO, Q_UNCALIBRATED, Q_WARMUP, Q_SIDE_UNCERTAIN)
+QUALITY_FLAGS = (
+    Q_GAP, Q_CLIPPING, Q_IMPLAUSIBLE, Q_LOW_RATE, Q_NAN, Q_NO_GYRO, Q_UNCALIBRATED, Q_WARMUP, Q_UNVALIDATED,
+    Q_SIDE_UNCERTAIN,
+)
 
 
 def _array_eq(a: np.ndarray | None, b: np.ndarray | None) -> bool:
@@ -152,6 +156,8 @@ class StepMetrics:
     lean_deg: float | None
     impact_g: float | None
     duty_factor: float | None
+    arm_cross_cm: float | None = None
+    arm_swing_deg: float | None = None
     quality: tuple[str, ...] = ()
     emitted_s: float = field(default=float("nan"), compare=False)
 

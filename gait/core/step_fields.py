@@ -126,6 +126,15 @@ STEP_FIELDS: tuple[StepField, ...] = (
         "duty_factor", FLOAT, "", "Duty factor", influx="duty_factor",
         fit=FitField("stance_time_percent", scale=100.0, max_value=100.0),
     ),
+    # a wrist sensor (gait.metrics.arm): the stride that ends at this step; null elsewhere
+    StepField(
+        "arm_cross_cm", FLOAT, "cm", "Arm crossing", contract=True, influx="arm_cross_cm",
+        fit=FitField("arm_cross", developer=True, units="cm"), review_decimals=1,
+    ),
+    StepField(
+        "arm_swing_deg", FLOAT, "°", "Arm swing", contract=True, influx="arm_swing_deg",
+        fit=FitField("arm_swing", developer=True, units="deg"), review_decimals=1, shown_decimals=0,
+    ),
     StepField("quality", FLAGS, "", "Quality", contract=True, influx="quality"),
     StepField("emitted_s", TIME, "s", "Emitted", in_dict=False),
 )

@@ -51,12 +51,15 @@ def step_line(device: str, s: StepMetrics, t_ic: float, latency_ms: float) -> st
     side = s.side or "-"
     q = f"  [{','.join(s.quality)}]" if s.quality else ""
     strike = f" {s.strike}" if s.strike else ""
+    arm = ""  # a wrist sensor's stride
+    if s.arm_cross_cm is not None or s.arm_swing_deg is not None:
+        arm = f"arm {_fmt(s.arm_cross_cm, '.1f', 'cm')}  swing {_fmt(s.arm_swing_deg, '.0f', 'deg')}  "
     return (
         f"{t_ic:9.3f} {device} {side:<5} "
         f"cad {_fmt(s.cadence_spm, '.0f')}  gct {_fmt(s.gct_ms, '.0f', 'ms')}  "
         f"flight {_fmt(s.flight_ms, '.0f', 'ms')}  vo {_fmt(s.vo_cm, '.1f', 'cm')}  "
         f"vr {_fmt(s.vertical_ratio_pct, '.1f', '%')}  fsa {_fmt(s.fsa_deg, '.1f', 'deg')}{strike}  "
-        f"lean {_fmt(s.lean_deg, '.1f', 'deg')}  +{latency_ms:.0f}ms{q}"
+        f"lean {_fmt(s.lean_deg, '.1f', 'deg')}  {arm}+{latency_ms:.0f}ms{q}"
     )
 
 

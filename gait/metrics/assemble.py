@@ -12,6 +12,8 @@ Every placement goes through `assemble_step`, so each key means the same on ever
 - ``duty_factor``: contact time / stride time (two steps);
 - ``vertical_ratio_pct``: vertical oscillation / step length, step length = speed x step time;
 - ``strike``: the class of ``fsa_deg`` by the configured thresholds;
+- ``arm_cross_cm``, ``arm_swing_deg``: as the detector measured them (a wrist sensor's stride,
+  `gait.metrics.arm`); a wrist's event is a step marker whose ``stride_s`` is one swing cycle;
 - ``quality``: the flags of the samples used and the detector's own, ``low_sample_rate`` (the
   stream, or foot strike below its rate), ``implausible`` (any value outside
   `gait.core.params.QualityParams`).
@@ -78,6 +80,8 @@ def assemble_step(event: ContactEvent, config: PipelineConfig, sampling_rate_hz:
         lean_deg=event.lean_deg,
         impact_g=event.impact_g,
         duty_factor=duty,
+        arm_cross_cm=event.arm_cross_cm,
+        arm_swing_deg=event.arm_swing_deg,
         quality=quality,
         emitted_s=event.emitted_s,
     )

@@ -77,6 +77,7 @@ RULE_CODES = {
     "lean": 6,
     "asymmetry": 7,
     "pain": 8,
+    "arm_cross": 9,
 }
 KIND_CODES = {"cue": 1, "silent": 2, "clear": 3, "stop": 4}
 SEVERITY_CODES = {"info": 1, "warn": 2, "stop": 3}

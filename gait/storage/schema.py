@@ -95,6 +95,7 @@ QUALITY_BITS: dict[str, int] = {
     "no_gyro": 1 << 5,
     "uncalibrated": 1 << 6,
     "warmup": 1 << 7,
+    "unvalidated": 1 << 8,
     "side_uncertain": 1 << 9,
 }
 

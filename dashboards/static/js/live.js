@@ -50,6 +50,15 @@
       setTile("strike", G.STRIKE_WORDS[s.strike] || s.strike, "", z, s.strike, note);
       st.last.strike = s.strike;
     }
+    if (s.arm_cross_cm !== null && s.arm_cross_cm !== undefined) { // a wrist sensor: a tile of its own, made when first needed
+      if (!document.getElementById("tile-arm_cross_cm")) {
+        const t = G.tile("arm_cross_cm", null);
+        t.id = "tile-arm_cross_cm";
+        tiles.append(t);
+      }
+      const swing = s.arm_swing_deg !== null && s.arm_swing_deg !== undefined ? `swing ${G.fmt(s.arm_swing_deg, 0)}°` : "";
+      setTile("arm_cross_cm", G.fmtMetric("arm_cross_cm", s.arm_cross_cm), "cm", "none", "unvalidated", swing);
+    }
     if (s.lean_deg !== null && s.lean_deg !== undefined) {
       const unc = (s.quality || []).includes("uncalibrated");
       const z = unc ? "none" : G.zone("lean_deg", s.lean_deg);

@@ -43,10 +43,34 @@
       G.tile("vertical_ratio_pct", s.vertical_ratio_pct, { label: "Vert. ratio", note: s.vertical_ratio_pct === null ? "needs speed" : "" }),
       G.tile("lean_deg", s.lean_deg, leanUnc ? { zone: "none", note: "uncalibrated" } : {}),
       G.tile("heel_strike_share", null, { label: "Heel strike", text: strikeKnown ? (100 * s.heel_strike_share).toFixed(0) : "–", unit: strikeKnown ? "%" : "", zone: "none", note: strikeKnown ? `${strikeKnown.toLocaleString()} landings` : "no foot sensor" }),
+      ...armTiles(d),
       G.tile("cues", null, { label: "Coach cues", text: String(s.cues), unit: "", zone: "none" }),
       G.tile("pain", null, { label: "Pain b/d/a", text: [s.pain_before, s.pain_during_max, s.pain_after].map((x) => (x === null || x === undefined ? "–" : x)).join(" / "), unit: "", zone: s.pain_during_max >= 5 || s.pain_after >= 5 ? "red" : "none" }),
     ];
     return el("div", { class: "tiles", id: "summary" }, t);
+  }
+
+  // a wrist sensor: the arm per stride (medians of the steps sent; no zones: no population norm)
+  function armTiles(d) {
+    const st = d.steps;
+    if (!finite(st.arm_cross_cm) && !finite(st.arm_swing_deg)) return [];
+    const med = (k) => G.median((st[k] || []).filter((v) => v !== null && isFinite(v)));
+    return [
+      G.tile("arm_cross_cm", med("arm_cross_cm"), { zone: "none", note: "unvalidated" }),
+      G.tile("arm_swing_deg", med("arm_swing_deg"), { zone: "none", note: "unvalidated" }),
+    ];
+  }
+
+  function armSection(d) {
+    const st = d.steps;
+    if (!finite(st.arm_cross_cm) && !finite(st.arm_swing_deg)) return null;
+    const n = st.arm_cross_cm ? st.arm_cross_cm.filter((v) => v !== null && isFinite(v)).length : 0;
+    return section("Arms", [
+      el("p", { id: "arms", text: "From the wrist sensor, per stride (one swing of the arm, two steps): arm crossing is how far the hand travels from side to side, " +
+        "across the direction of travel (it includes the body's own sway); arm swing is the angle the wrist turns through, forward and back. " +
+        "A rising crossing against your own earlier runs is what \"don't pump your arms across your body\" is about." }),
+      el("p", { class: "note", text: `Unvalidated: no public running data has arm markers to check these against, so read them against your own baseline, not as absolute numbers (${n.toLocaleString()} strides measured).` }),
+    ]);
   }
 
   function drift(d) {
@@ -261,6 +285,7 @@
       summaryTiles(d),
       dr.length ? section("Through the run", el("div", { class: "verdicts" }, dr)) : null,
       section("Every metric", [chartBox, quality(d)], xSeg),
+      armSection(d),
       section("Splits", splitBox, splitSeg),
       el("div", { class: "two" }, [section("Foot strike", strikeSection(d)), section("Pain notes", painSection(d))]),
       section("Bounce against pace", bouncePace(d)),
