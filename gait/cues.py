@@ -58,6 +58,7 @@ RULE_TITLES = {
     "contact_time": "CONTACT",
     "lean": "POSTURE",
     "asymmetry": "BALANCE",
+    "arm_cross": "ARMS",
     "pain": "PAIN",
     "interval": "SESSION",
     "landing": "LANDING",

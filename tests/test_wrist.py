@@ -120,6 +120,22 @@ def test_a_pause_breaks_the_chain_and_the_steps_resume():
     assert all(abs(s.cadence_spm - run.cadence_spm) < (1.0 if not 14.5 < s.ic_s < 24.0 else 3.0) for s in steps)
 
 
+def test_lost_samples_break_the_chain():
+    from gait.core.records import Q_GAP
+
+    run = ArmRun(seconds=30.0)
+    t, acc, gyr = run.recording()
+    keep = (t < 12.0) | (t > 13.5)  # 1.5 s of packets lost
+    steps = analyze(SampleBlock(t[keep], acc[keep], gyr[keep]), WRIST, run.fs).steps
+    assert any(s.ic_s < 12.0 for s in steps) and any(s.ic_s > 13.5 for s in steps)
+    # no stride spans the gap: the chain restarts after it, and every cadence is right
+    assert not any(s.ic_s > 13.5 and s.ic_s - 120.0 / s.cadence_spm < 13.5 for s in steps)
+    assert all(abs(s.cadence_spm - run.cadence_spm) < 1.0 for s in steps)
+    assert not any(Q_GAP in s.quality for s in steps)
+    short = (t < 20.0) & keep
+    _check_all_stages(WRIST, SampleBlock(t[short], acc[short], gyr[short]))  # a gap mid-frame or between frames
+
+
 def test_the_wrist_stage_is_chunk_invariant_with_gyro():
     run = ArmRun(seconds=20.0, fs=100.0, plane_deg=15.0)
     t, acc, gyr = run.recording()

@@ -307,6 +307,7 @@ class WristDetectParams(Params):
     peaks_count: int = param(6, "recent half-swing peaks kept for their median", 1, 100)
     min_step_s: float = param(0.2, "a half swing shorter than this is not a step (ignored)", 0.05, 2.0)
     max_step_s: float = param(0.75, "a half swing longer than this breaks the chain of steps", 0.1, 5.0)
+    restart_s: float = param(2.0, "after lost samples the band-pass restarts: no step marker for this long", 0.0, 30.0)
     forward_hp_hz: float = param(8.0, "direction of travel: the impact band above this corner", 1.0, 100.0)
     forward_ema_weight: float = param(0.2, "weight of the newest stride in the direction-of-travel average", 0.0, 1.0)
     forward_min_strides_count: int = param(4, "strides averaged before the arm crossing is reported", 1, 100)

@@ -25,7 +25,9 @@ cycle (at the front and at the back), so each turn of the swing is one step.
    hysteresis: a crossing counts when the half swing before it reached ``hysteresis_fraction`` of
    the median of the recent half swings' peaks (and at least ``min_swing_dps`` /
    ``min_swing_mps2``), and not within ``min_step_s`` of the previous marker. The band-pass
-   delays every marker by about the same time, so step times are not biased.
+   delays every marker by about the same time, so step times are not biased. After lost samples
+   the filters restart from the first sample after the gap and no marker is taken for
+   ``restart_s`` while they settle; the chain of steps starts again.
 3. Cadence: each marker ends a stride, the three latest markers of an unbroken chain (half swings
    no longer than ``max_step_s``, no gap): ``stride_s`` = marker k - marker k-2 (one full cycle,
    insensitive to an offset of the swing signal, which would make the half swings alternate
@@ -88,6 +90,9 @@ class WristStepStage(FramedStage):
         self._min_step_n = p.min_step_s * fs
         self._max_step_s = p.max_step_s
         self._timeout_n = int(round(2.0 * p.max_step_s * fs))
+        self._restart_n = int(round(p.restart_s * fs))
+        self._gaps: list[int] = []  # absolute indices of samples after lost ones, not yet scanned
+        self._quiet = (-1, -1)  # [start, stop): no swing signal while the filters settle after a gap
         # the longest look-back of any decision (axis window, a half swing's peak, a stride), one frame more
         longest = max(self._win_n, self._timeout_n, int(math.ceil(2.0 * p.max_step_s * fs)) + 2)
         self._keep_n = longest + int(round((MAX_FRAME_MS * 1e-3 + 1.0) * fs))
@@ -123,7 +128,7 @@ class WristStepStage(FramedStage):
         if self._gyro and gyr is None:
             gyr = np.zeros_like(acc)  # a stream that loses its gyro: no swing for those samples
         flags = np.zeros(n, np.uint8) if frame.flags is None else np.asarray(frame.flags, np.uint8)
-        x = self._swing_channels(acc, gyr)
+        x = self._restarting_channels(a0, acc, gyr, flags)
         s = np.full(n, np.nan)
         self._t = np.concatenate([self._t, frame.time_s])
         self._acc = np.concatenate([self._acc, acc])
@@ -135,6 +140,22 @@ class WristStepStage(FramedStage):
         out = self._scan(a0, a0 + n)
         self._trim()
         return out
+
+    def _restarting_channels(self, a0: int, acc: np.ndarray, gyr: np.ndarray | None, flags: np.ndarray) -> np.ndarray:
+        """The swing channels of a frame; after lost samples the filters restart from the first
+        sample after the gap, and no marker is taken until they settled (``restart_s``)."""
+        gaps = np.flatnonzero(flags & SampleFlag.AFTER_GAP)
+        if gaps.size == 0:
+            return self._swing_channels(acc, gyr)
+        parts, start = [], 0
+        for g in gaps.tolist():
+            if g > start:
+                parts.append(self._swing_channels(acc[start:g], None if gyr is None else gyr[start:g]))
+            self._bp_zi = None  # restart at g
+            self._gaps.append(a0 + g)
+            start = g
+        parts.append(self._swing_channels(acc[start:], None if gyr is None else gyr[start:]))
+        return np.concatenate(parts)
 
     def _swing_channels(self, acc: np.ndarray, gyr: np.ndarray | None) -> np.ndarray:
         src = gyr if self._gyro else acc
@@ -158,14 +179,25 @@ class WristStepStage(FramedStage):
         out: list = []
         i = a
         while i < b:
+            if self._gaps and self._gaps[0] == i:  # lost samples before i: the chain starts again
+                self._gaps.pop(0)
+                self._quiet = (i, i + self._restart_n)
+                self._half_sign = 0.0
+                self._chain = []
             # the next axis refresh at or after i: index r with (r + 1 - W) % E == 0, r + 1 >= W
             r = max(self._win_n - 1, i)
             r += (-(r + 1 - self._win_n)) % self._every_n
             stop = min(b, r + 1)
+            if self._gaps and i < self._gaps[0] < stop:
+                stop = self._gaps[0]
             if self._axis is not None:
                 p0, p1 = self._pos(i), self._pos(stop)
                 xs = self._x[p0:p1]
                 self._s[p0:p1] = xs[:, 0] * self._axis[0] + xs[:, 1] * self._axis[1] + xs[:, 2] * self._axis[2]
+                q0, q1 = max(i, self._quiet[0]), min(stop, self._quiet[1])
+                if q1 > q0:  # settling after a gap: no swing signal
+                    self._s[self._pos(q0) : self._pos(q1)] = np.nan
+                    self._half_sign = 0.0
                 out.extend(self._crossings(i, stop))
             if r < b and stop == r + 1:
                 self._refresh_axis(r)
