@@ -467,6 +467,24 @@ def _add_optional_commands(sub) -> None:
     p.add_argument("--data-dir", default=None, help="local store folder (default: the user data folder)")
     p.set_defaults(func=cmd_sync)
 
+    def cmd_grafana_build(args: argparse.Namespace) -> int:
+        try:
+            from dashboards.grafana_build import write_dashboards
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not exc.name.startswith("grafana_foundation_sdk"):
+                raise
+            _err("gait grafana build needs grafana-foundation-sdk: pip install -e '.[grafana]'")
+            return 2
+        for path, changed in write_dashboards(args.out):
+            print(f"{path}: {'written' if changed else 'unchanged'}")
+        return 0
+
+    p = sub.add_parser("grafana", help="the Grafana dashboards (InfluxDB, VictoriaMetrics), built from code")
+    grafana_sub = p.add_subparsers(dest="grafana_command", required=True)
+    p = grafana_sub.add_parser("build", help="write the dashboards' JSON (dashboards/grafana/*.json)")
+    p.add_argument("--out", default=None, metavar="DIR", help="output folder (default: dashboards/grafana)")
+    p.set_defaults(func=cmd_grafana_build)
+
     def cmd_bench_scale(args: argparse.Namespace) -> int:
         from gait.bench.scale import run_scale_bench
 
