@@ -10,13 +10,13 @@ import pytest
 
 from firmware_interface.files.adept import read_adept
 from firmware_interface.files.recording import write_recording
-from tests.conftest import DATA, REPO
+from tests.conftest import REPO, adept_run_path
 
 pytest.importorskip("bumble")
 
 
 def test_rsc_speed_feeds_vertical_ratio(tmp_path):
-    hip = read_adept(DATA / "adept-outdoor-run" / "acc_running.csv.gz")["left_hip"]
+    hip = read_adept(adept_run_path())["left_hip"]
     m = (hip.time_s > 60) & (hip.time_s < 80)
     csv = tmp_path / "hip.csv"
     write_recording(csv, hip.time_s[m], hip.acc_mps2[m])
