@@ -15,7 +15,7 @@ from firmware_interface.files.recording import Recording, read_recording
 from firmware_interface.protocols import bench as protocol_bench
 from firmware_interface.protocols.registry import decode_hex, protocols
 from gait.core.calibration import calibration_from_samples
-from gait.core.config import PLACEMENTS, SIDES, Calibration, PipelineConfig, load_pipeline_toml
+from gait.core.config import PLACEMENTS, SIDES, Calibration, PipelineConfig
 from gait.core.errors import GaitError, RecordingFormatError
 from gait.core.records import Q_IMPLAUSIBLE, StepMetrics
 from gait.metrics.motion import UNCLEAR, motion_verdict
@@ -31,28 +31,6 @@ def calibration_from_recording(rec: Recording) -> Calibration:
     return calibration_from_samples(rec.acc_mps2, rec.path)
 
 
-def _config_from_args(args: argparse.Namespace, rec: Recording) -> PipelineConfig:
-    """The pipeline config: ``--config FILE``'s [pipeline] table (else the defaults), with every
-    option given on the command line winning over it; a foot's side falls back to the recording's."""
-    base = load_pipeline_toml(args.config) if getattr(args, "config", None) else PipelineConfig()
-    calibration = base.calibration
-    if getattr(args, "calibration", None):
-        calibration = calibration_from_recording(read_recording(args.calibration))
-    side = args.side if args.side is not None else base.side
-    if side is None and args.placement == "foot":
-        meta_side = rec.metadata.get("side")
-        side = meta_side if meta_side in SIDES else None
-    speed_mps = args.speed_mps if args.speed_mps is not None else base.speed_mps
-    acc_range_g = getattr(args, "acc_range_g", None)
-    return base.with_(
-        placement=args.placement,
-        side=side,
-        speed_mps=speed_mps,
-        calibration=calibration,
-        acc_range_g=acc_range_g if acc_range_g is not None else base.acc_range_g,
-    )
-
-
 def run_analysis(path: str | Path, config: PipelineConfig) -> tuple[Recording, AnalysisResult]:
     rec = read_recording(path)
     return rec, analyze(rec.block(), config, rec.sampling_rate_hz)
@@ -62,7 +40,8 @@ def _fmt(v: float | None, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
 
-def print_table(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisResult, out=None) -> None:
+def print_table(steps: Sequence[StepMetrics], rec: Recording | None, result: AnalysisResult, out=None,
+                source: str = "") -> None:
     out = out if out is not None else sys.stdout
     header = f"{'#':>5} {'IC s':>9} {'side':>5} {'GCT ms':>7} {'flight':>7} {'cad spm':>7} {'VO cm':>6} {'VR %':>5} {'FSA°':>6} {'strike':>9} {'lean°':>6}  quality"
     arms = any(s.arm_swing_deg is not None or s.arm_cross_cm is not None for s in steps)  # a wrist sensor
@@ -78,7 +57,7 @@ def print_table(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisRe
             file=out,
         )
     print(file=out)
-    print(summary_text(steps, rec, result), file=out)
+    print(summary_text(steps, rec, result, source), file=out)
 
 
 def _median(values: list[float | None]) -> float | None:
@@ -103,10 +82,12 @@ def no_running_text(steps: Sequence[StepMetrics], rec: Recording | None = None) 
     return None
 
 
-def summary_text(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisResult) -> str:
+def summary_text(steps: Sequence[StepMetrics], rec: Recording | None, result: AnalysisResult, source: str = "") -> str:
+    """``rec``: the CSV recording analysed (None: a capture file, ``source``)."""
     lines = [
         f"Recording: {rec.path}  ({rec.duration_s:.1f} s at {rec.sampling_rate_hz:.0f} Hz, "
-        f"{'acc+gyro' if rec.gyr_dps is not None else 'acc only'})",
+        f"{'acc+gyro' if rec.gyr_dps is not None else 'acc only'})" if rec is not None
+        else f"Recording: {source}  (a capture file)",
         f"Contacts:  {len(steps)}",
     ]
     no_running = no_running_text(steps, rec)
@@ -141,44 +122,41 @@ def summary_text(steps: Sequence[StepMetrics], rec: Recording, result: AnalysisR
         lines.append(f"Gaps:                 {len(result.gaps)} ({lost} samples lost)")
     for notice in result.notices:
         lines.append(f"Notice:               {notice.message}")
-    for warning in rec.warnings:
+    for warning in rec.warnings if rec is not None else ():
         lines.append(f"Input:                {warning}")
     return "\n".join(lines)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    if Path(args.path).is_dir():
-        _err(f"{args.path}: is a folder, not a CSV recording")
-        return 2
+    from gait.batch.command import batch_analyze, is_many, options_from_args
+
+    if args.out is not None or len(args.paths) > 1 or is_many(args.paths[0]):
+        return batch_analyze(args)
+    from gait.batch.analysis import AnalysisRequest, analyse_file
+
+    path = args.paths[0]
     try:
-        rec = read_recording(args.path)
-        config = _config_from_args(args, rec)
-        result = analyze(rec.block(), config, rec.sampling_rate_hz)
+        fa = analyse_file(AnalysisRequest(path, options_from_args(args)))
     except (GaitError, ValueError) as exc:
         _err(str(exc))
         return 2
     except OSError as exc:  # unreadable file (permissions, a device, ...)
-        _err(f"{exc.filename or args.path}: {exc.strerror or exc}")
+        _err(f"{exc.filename or path}: {exc.strerror or exc}")
         return 2
-    for warning in rec.warnings:
+    rec, result = fa.recording, fa.result
+    for warning in fa.warnings:
         print(f"gait: warning: {warning}", file=sys.stderr)
-    meta_placement = rec.metadata.get("placement")
-    if meta_placement in PLACEMENTS and meta_placement != args.placement:
-        print(
-            f"gait: warning: the recording says placement {meta_placement!r}, analysing as {args.placement!r}",
-            file=sys.stderr,
-        )
     if args.jsonl:
         for notice in result.notices:
             print(f"gait: notice: {notice.message}", file=sys.stderr)
         no_running = no_running_text(result.steps, rec)
         if no_running is not None:
-            print(f"gait: warning: {args.path}: {no_running}", file=sys.stderr)
+            print(f"gait: warning: {path}: {no_running}", file=sys.stderr)
         write = sys.stdout.write
-        for step in result.steps:
-            write(json.dumps(step.to_contract()) + "\n")
+        for record in fa.records():
+            write(json.dumps(record) + "\n")
     else:
-        print_table(result.steps, rec, result)
+        print_table(result.steps, rec, result, source=path)
     return 0
 
 
@@ -193,7 +171,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _add_analysis_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--placement", required=True, choices=PLACEMENTS, help="where the sensor is worn")
+    p.add_argument("--placement", choices=PLACEMENTS, default=None,
+                   help="where the sensor is worn (default: the file's '# placement:'; a capture's devices)")  # fmt: skip
     p.add_argument("--side", choices=SIDES, default=None, help="foot sensor: which foot")
     p.add_argument("--speed-mps", type=float, default=None, dest="speed_mps", help="running speed (for vertical ratio)")
     p.add_argument("--calibration", default=None, help="CSV recording of 3-5 s standing still (zero of lean and foot angle)")
@@ -207,10 +186,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gait", description="Running-form analysis from a body-worn IMU.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("analyze", help="analyse a CSV recording (the analysis contract)")
-    p.add_argument("path", help="CSV recording: time_s, acc_[xyz]_mps2[, gyr_[xyz]_dps]")
+    p = sub.add_parser("analyze", help="analyse a CSV recording (the analysis contract), or many (a batch)")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="CSV recording (time_s, acc_[xyz]_mps2[, gyr_[xyz]_dps]) or capture file (.gcap); "
+                        "many files, folders or quoted globs: a batch")  # fmt: skip
     _add_analysis_args(p)
     p.add_argument("--jsonl", action="store_true", help="one JSON object per contact on stdout, nothing else")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="batch: write a Parquet dataset of steps (a partition per recording) and summary.parquet "
+                        "here; recordings done before with the same config are skipped")  # fmt: skip
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="batch: run on this dask.distributed scheduler (default: a local cluster)")  # fmt: skip
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="batch: local worker processes (default: one per core; 1: one after another here)")  # fmt: skip
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("calibrate", help="standing calibration from a CSV recording of standing still")
@@ -245,7 +233,8 @@ def _add_optional_commands(sub) -> None:
         from gait.validation.run import run_validation
 
         return run_validation(
-            cache_dir=Path(args.cache), source_dir=args.data, include_gaitmap=not args.no_gaitmap, markdown=args.markdown
+            cache_dir=Path(args.cache), source_dir=args.data, include_gaitmap=not args.no_gaitmap, markdown=args.markdown,
+            jobs=args.jobs, scheduler=args.scheduler,
         )
 
     p = sub.add_parser("validate", help="accuracy table on public running data (virtual IMUs from motion capture)")
@@ -255,6 +244,10 @@ def _add_optional_commands(sub) -> None:
                         "(default: fetched on first use into the user cache)")  # fmt: skip
     p.add_argument("--no-gaitmap", action="store_true", help="skip the gaitmap side-by-side rows")
     p.add_argument("--markdown", default=None, help="also write the table as Markdown to this file")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="our pipeline on N local worker processes, as gait analyze's batch (default: one per core; "
+                        "1: in this process)")  # fmt: skip
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help="run our pipeline on this dask scheduler")
     p.set_defaults(func=cmd_validate)
 
     def cmd_data(args: argparse.Namespace) -> int:

@@ -604,3 +604,39 @@ def test_bench_store_prints_speed_figures(capsys):
     out = capsys.readouterr().out
     assert "20000 steps written" in out and set(figures) >= {"write_s", "read_s"}
     print(out)  # shown with pytest -s: write / read figures on this machine
+
+
+def test_one_record_the_database_refuses_does_not_hold_back_the_others(tmp_path):
+    # a NOT NULL column given NaN (SQLite stores NaN as NULL): that record alone is left out
+
+    with Store(tmp_path / "data") as store:
+        run_id = store.open_run(runner="r", placement="foot")
+        sink = store.sink(run_id, flush_interval_s=0.05)
+        steps = make_steps(20)
+        sink.put(QualityEvent(float("nan"), "low_sample_rate", "refused"), device="pod")
+        for s in steps:
+            sink.put(s, device="pod")
+        sink.put(QualityEvent(2.0, "low_sample_rate", "kept"), device="pod")
+        sink.close()
+        assert sink.stats.rejected == 1 and "refused by the store" in (sink.stats.last_error or "")
+        assert len(store.steps(run_id)) == 20
+        assert [e.message for _, e in store.quality_events(run_id)] == ["kept"]
+
+
+def test_a_real_run_with_an_accelerometer_only_foot_sensor_is_stored_whole(tmp_path):
+    # the adept ankle (100 Hz, foot, no gyro) announces its low rate at its first sample: the
+    # notice has a time, and every step of both sensors reaches the store
+    from gait.demo import adept_sensors, load_adept_run, play_recording
+    from gait.engine.setup import RunOptions
+    from tests.conftest import adept_run_path
+
+    blocks = load_adept_run(adept_run_path(), minutes=2.0)
+    options = RunOptions(data_dir=str(tmp_path / "data"), runner="adept", cues="silent", keys=False)
+    engine = play_recording(adept_sensors(blocks), options)
+    run_id = engine.summary.run_id
+    with Store(tmp_path / "data") as store:
+        stored = store.steps(run_id)
+        events = store.quality_events(run_id)
+    assert len(stored) == engine.summary.steps > 400
+    rate = [e for d, e in events if e.code == "low_sample_rate"]
+    assert rate and all(np.isfinite(e.time_s) for e in rate)

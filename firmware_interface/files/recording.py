@@ -100,6 +100,27 @@ def read_recording(path: str | Path) -> Recording:
     return parse_recording(text, name)
 
 
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The ``# key: value`` metadata of a CSV recording, reading only the lines before its header."""
+    path = Path(path)
+    metadata: dict[str, str] = {}
+    try:
+        fh = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")
+    except FileNotFoundError:
+        raise RecordingFormatError(str(path), None, "no such file") from None
+    try:
+        with fh:
+            for line in fh:
+                stripped = line.strip()
+                if stripped and not stripped.startswith("#"):
+                    break
+                if stripped:
+                    _parse_metadata(stripped, metadata)
+    except (UnicodeDecodeError, OSError, EOFError) as exc:
+        raise RecordingFormatError(str(path), None, f"not a text file ({exc})") from None
+    return metadata
+
+
 def _header(text: str) -> tuple[list[str] | None, int, int, dict[str, str]]:
     """(header columns, 1-based header line, offset of the text after it, metadata of the
     comment lines before it), reading only as far as the header."""

@@ -77,7 +77,7 @@ class SanitizeStage(FramedStage):
         out: list = []
         if not self._announced:
             self._announced = True
-            out.extend(self._rate_notices())
+            out.extend(self._rate_notices(float(frame.time_s[0]) if len(frame) else 0.0))
         n = len(frame)
         flags = np.zeros(n, np.uint8) if frame.flags is None else frame.flags.copy()
         t = frame.time_s
@@ -117,12 +117,13 @@ class SanitizeStage(FramedStage):
         out.insert(0, SampleBlock(time_s=t, acc_mps2=acc, gyr_dps=gyr, index0=frame.index0, flags=flags))
         return out
 
-    def _rate_notices(self) -> list[QualityEvent]:
+    def _rate_notices(self, t0_s: float) -> list[QualityEvent]:
+        """Notices about the stream's rate, timed at its first sample."""
         notices = []
         if self.config.placement == "foot" and rate_below(self.fs, self.config.min_rate_hz_foot_strike):
             notices.append(
                 QualityEvent(
-                    time_s=float("nan"),
+                    time_s=t0_s,
                     code="low_sample_rate",
                     message=(
                         f"{self.fs:.0f} Hz is below the {self.config.min_rate_hz_foot_strike:.0f} Hz "
@@ -133,7 +134,7 @@ class SanitizeStage(FramedStage):
         if rate_below(self.fs, self._min_rate_hz):
             notices.append(
                 QualityEvent(
-                    time_s=float("nan"),
+                    time_s=t0_s,
                     code="low_sample_rate",
                     message=f"{self.fs:.0f} Hz is below {self._min_rate_hz:.0f} Hz; every metric is flagged",
                 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,7 +25,7 @@ from firmware_interface.sources import ReplaySource, Source, parse_speed
 from gait.core.errors import GaitError
 from gait.engine.driver import run_source
 from gait.engine.events import RUN_CLOSED, RunSummary
-from gait.engine.setup import RunConfig, RunOptions, load_run_config, open_engine
+from gait.engine.setup import COACH_OFF, RunConfig, RunOptions, load_run_config, open_engine
 from gait.engine.sources import SourceOptions, build_source, devices_for
 from gait.engine.today import (
     check_footwear,
@@ -192,6 +192,70 @@ async def _live(
     return engine
 
 
+def replay_config(source: ReplaySource, options: RunOptions) -> tuple[RunConfig, list[DeviceConfig]]:
+    """What a capture is replayed with: the configuration it was recorded with (when it holds one
+    and ``options.config`` is None), ``options``' placement, side and speed over it, and its
+    devices (each re-placed when ``options`` say so). Raises `GaitError` / ValueError."""
+    meta = source.capture_metadata
+    live_meta = meta.get("live", {}) if isinstance(meta.get("live"), dict) else {}
+    stored = meta.get("config")
+    cfg = load_run_config(options)
+    if options.config is None and isinstance(stored, dict):  # as recorded, unless told otherwise
+        recorded = RunConfig.from_stored(stored)
+        changes = {k: v for k, v in (("placement", options.placement), ("side", options.side),
+                                     ("speed_mps", options.speed_mps)) if v is not None}  # fmt: skip
+        cfg = replace(cfg, pipeline=replace(recorded.pipeline, **changes))
+        if options.coach is None and options.coach_config is None:
+            cfg = replace(cfg, coach=recorded.coach, coach_preset=recorded.coach_preset)
+    devices = list(source.devices)
+    if options.placement or options.side:  # re-analyse as another placement / side: overrides the capture's
+        devices = [DeviceConfig(d.id, d.kind, options.placement or d.placement, options.side or d.side, d.settings)
+                   for d in devices]  # fmt: skip
+    if options.speed_mps is None and live_meta.get("speed_mps") is not None and cfg.pipeline.speed_mps is None:
+        cfg = replace(cfg, pipeline=replace(cfg.pipeline, speed_mps=float(live_meta["speed_mps"])))
+    return cfg, devices
+
+
+@dataclass
+class OfflineReplay:
+    """A capture replayed offline (`replay_offline`): the steps, gaps and notices per device
+    (``collector``), each device's pipeline error, and how reading the capture ended."""
+
+    collector: Any  # gait.engine.sinks.Collector
+    errors: dict[str, str]  # device -> why its pipeline stopped (absent: analysed to the end)
+    warnings: list[str]  # the capture stopped early or did not close (`capture_warnings`)
+
+
+OFFLINE_OPTIONS = RunOptions(store=False, coach=COACH_OFF, cues="silent", keys=False)
+
+
+def replay_offline(source: ReplaySource, cfg: RunConfig, devices: list[DeviceConfig]) -> OfflineReplay:
+    """A capture (``source`` at speed None, ``cfg`` and ``devices`` from `replay_config`) through
+    the same decoders and engine as `gait replay`, as fast as possible, with nothing stored,
+    coached, sent or shown: what `gait analyze` reads from a capture."""
+    from gait.engine.sinks import Collector
+
+    cfg = replace(cfg, coach=None, coach_preset=None, influx=None)
+    collector = Collector()
+    engine = open_engine(OFFLINE_OPTIONS, devices=devices, source_kind="replay", run_config=cfg, display=False,
+                         extra_sinks=[collector])  # fmt: skip
+    asyncio.run(run_source(source, engine, handle_sigint=False, link_loss_timeout_s=None))
+    errors = {d: st.error for d, st in engine.devices.items() if st.error}
+    return OfflineReplay(collector, errors, capture_warnings(source))
+
+
+def capture_warnings(source: ReplaySource) -> list[str]:
+    """What a replayed capture's reading said: where it stopped early, or that it did not close."""
+    problem = source.reader.problem
+    name = source.path.name
+    if problem is not None:
+        return [f"{name}: stopped at byte {problem.offset}: {problem.kind} record ({problem.detail}); "
+                f"{problem.bytes_left} bytes not read"]  # fmt: skip
+    if not source.reader.ended:
+        return [f"{name}: no END record (the recording did not close)"]
+    return []
+
+
 def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO | None = None, bus: Any = None) -> int:
     """``gait replay CAPTURE``: the capture through the same engine; stored as a new run
     (starting at the capture's wall-clock start, the capture referenced) and coached. Without
@@ -202,26 +266,11 @@ def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO
     except (CaptureError, GaitError, OSError, ValueError) as exc:
         return _refused(exc)
     meta = source.capture_metadata
-    live_meta = meta.get("live", {}) if isinstance(meta.get("live"), dict) else {}
-    stored = meta.get("config")
     try:
-        cfg = load_run_config(options)
-        if options.config is None and isinstance(stored, dict):  # as recorded, unless told otherwise
-            recorded = RunConfig.from_stored(stored)
-            changes = {k: v for k, v in (("placement", options.placement), ("side", options.side),
-                                         ("speed_mps", options.speed_mps)) if v is not None}  # fmt: skip
-            cfg = replace(cfg, pipeline=replace(recorded.pipeline, **changes))
-            if options.coach is None and options.coach_config is None:
-                cfg = replace(cfg, coach=recorded.coach, coach_preset=recorded.coach_preset)
+        cfg, devices = replay_config(source, options)
     except (GaitError, ValueError) as exc:
         _err(str(exc))
         return 2
-    devices = list(source.devices)
-    if options.placement or options.side:  # re-analyse as another placement / side: overrides the capture's
-        devices = [DeviceConfig(d.id, d.kind, options.placement or d.placement, options.side or d.side, d.settings)
-                   for d in devices]  # fmt: skip
-    if options.speed_mps is None and live_meta.get("speed_mps") is not None and cfg.pipeline.speed_mps is None:
-        cfg = replace(cfg, pipeline=replace(cfg.pipeline, speed_mps=float(live_meta["speed_mps"])))
     created = meta.get("created_unix_s")
     try:
         engine = open_engine(
@@ -244,14 +293,6 @@ def replay(capture: str, options: RunOptions, *, speed: str = "max", out: TextIO
     summary = asyncio.run(run_source(source, engine, keys=options.keys))
     _say_stored(options, summary)
     _log(options, today, engine)
-    problem = source.reader.problem
-    name = Path(capture).name
-    if problem is not None:
-        print(
-            f"gait: warning: {name}: stopped at byte {problem.offset}: {problem.kind} record "
-            f"({problem.detail}); {problem.bytes_left} bytes not read",
-            file=sys.stderr,
-        )
-    elif not source.reader.ended:
-        print(f"gait: warning: {name}: no END record (the recording did not close)", file=sys.stderr)
+    for warning in capture_warnings(source):
+        print(f"gait: warning: {warning}", file=sys.stderr)
     return 0

@@ -121,9 +121,9 @@ class StoreRunSink(Sink):
 
     def health_line(self) -> str | None:
         st = self.sink.stats
-        if not (st.dropped or st.lost or st.errors):
+        if not (st.dropped or st.lost or st.errors or st.rejected):
             return None
-        txt = f"store: {st.dropped + st.lost} records not stored"
+        txt = f"store: {st.dropped + st.lost + st.rejected} records not stored"
         if st.errors and st.last_error:
             txt += f", write errors ({st.last_error})"
         return txt

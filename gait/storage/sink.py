@@ -14,12 +14,16 @@ If the queue is full (the disk stalled for a long time), `put` drops the record,
 `stats.dropped` and returns False: the pipeline is never slowed by storage. A failed write
 (disk full, database locked by someone else) is retried at the next interval with the same
 records; while writes fail, at most ``max_pending`` records are held (raw sample blocks are
-dropped first, then the oldest records), counted in `stats.lost`.
+dropped first, then the oldest records), counted in `stats.lost`. A write that fails because of
+one record itself (a value the database refuses) is not retried whole: the records are then
+written one by one, and only the ones refused are left out (counted in `stats.rejected`, the
+reason in `stats.last_error`), so one bad record never holds back the rest.
 """
 
 from __future__ import annotations
 
 import queue
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -39,6 +43,7 @@ class SinkStats:
     dropped: int = 0  # records refused by put() (queue full or sink closed/failed)
     written: int = 0  # records committed to the database
     lost: int = 0  # records discarded by the writer while writes kept failing
+    rejected: int = 0  # records the database refused (bad values), left out; the others were written
     flushes: int = 0  # transactions committed
     errors: int = 0  # failed transactions (retried)
     last_error: str | None = None
@@ -199,6 +204,11 @@ class StoreSink:
         t0 = time.perf_counter()
         try:
             store.write_items(self.run_id, pending, heartbeat=True)
+        except _RECORD_ERRORS as exc:  # a record itself is refused: write the others, one by one
+            self.stats.errors += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            self._write_one_by_one(store, pending)
+            return
         except Exception as exc:  # noqa: BLE001 - keep the records, retry at the next interval
             self.stats.errors += 1
             self.stats.last_error = f"{type(exc).__name__}: {exc}"
@@ -211,6 +221,24 @@ class StoreSink:
         self.stats.last_flush_s = time.time()
         pending.clear()
 
+    def _write_one_by_one(self, store: Store, pending: list[tuple[Any, str | None]]) -> None:
+        kept: list[tuple[Any, str | None]] = []
+        for i, item in enumerate(pending):
+            try:
+                store.write_items(self.run_id, [item], heartbeat=False)
+            except _RECORD_ERRORS as exc:
+                self.stats.rejected += 1
+                self.stats.last_error = f"{type(item[0]).__name__} refused by the store: {type(exc).__name__}: {exc}"
+            except Exception as exc:  # noqa: BLE001 - the store itself failed: retry the rest later
+                self.stats.errors += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                kept = pending[i:]
+                break
+            else:
+                self.stats.written += 1
+        pending[:] = kept
+        self._trim(pending)
+
     def _trim(self, pending: list[tuple[Any, str | None]]) -> None:
         excess = len(pending) - self.max_pending
         if excess <= 0:
@@ -221,3 +249,7 @@ class StoreSink:
             self.stats.lost += len(keep) - self.max_pending
             keep = keep[-self.max_pending :]
         pending[:] = keep
+
+
+# failures caused by a record's own values (not by the disk or a lock): retrying cannot help
+_RECORD_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, ValueError, TypeError, OverflowError)

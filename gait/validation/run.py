@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from firmware_interface.files.recording import read_recording
-from gait.core.calibration import calibration_from_samples
-from gait.core.config import PipelineConfig
-from gait.core.records import SampleBlock
+from firmware_interface.files.recording import read_metadata
+from gait.batch.analysis import AnalysisOptions, AnalysisRequest, analyse_file
+from gait.batch.run import OK, BatchSetupError, run_batch
 from gait.public_data import attribution, registry
 from gait.validation import report
 from gait.validation.score import (
@@ -192,31 +191,42 @@ def load_truth(trial: TrialInfo) -> Truth | None:
 # ============================================================================ our pipeline
 
 
+def trial_request(
+    trial: TrialInfo, speed_mps: float | None = None, calibrated: bool = False, without_gyro: bool = False
+) -> AnalysisRequest:
+    """What `gait analyze` is asked for one recording of the set: its placement and side, the
+    treadmill speed its file gives (unless ``speed_mps``), with ``calibrated`` its sensor's
+    standing recording as `--calibration`, with ``without_gyro`` as if the sensor had no gyroscope
+    (the accelerometer-only mode)."""
+    if calibrated and trial.calibration is None:
+        raise ValueError("no standing calibration recording")
+    if speed_mps is None:
+        text = read_metadata(trial.csv).get("speed_mps")
+        try:
+            speed_mps = float(text) if text else None
+        except ValueError:
+            speed_mps = None
+    options = AnalysisOptions(placement=trial.placement, side=trial.side, speed_mps=speed_mps,
+                              calibration=str(trial.calibration) if calibrated else None, acc_only=without_gyro)  # fmt: skip
+    return AnalysisRequest(str(trial.csv), options)
+
+
 def run_pipeline(
     trial: TrialInfo, speed_mps: float | None = None, calibrated: bool = False, without_gyro: bool = False
 ) -> list[dict]:
-    """Our pipeline on one recording: the analysis-contract records (`gait analyze --jsonl`),
-    with ``calibrated`` the same with `--calibration` (the sensor's standing recording), with
-    ``without_gyro`` as if the sensor had no gyroscope (the accelerometer-only mode)."""
-    from gait.pipeline import analyze  # imported late: the validation set builds without it
+    """Our pipeline on one recording (`trial_request`): the analysis-contract records (`gait analyze --jsonl`)."""
+    return analyse_file(trial_request(trial, speed_mps, calibrated, without_gyro)).records()
 
-    calibration = None
-    if calibrated:
-        if trial.calibration is None:
-            raise ValueError("no standing calibration recording")
-        calibration = calibration_from_samples(read_recording(trial.calibration).acc_mps2, str(trial.calibration))
-    rec = read_recording(trial.csv)
-    if speed_mps is None and rec.metadata.get("speed_mps"):
-        try:
-            speed_mps = float(rec.metadata["speed_mps"])
-        except ValueError:
-            speed_mps = None
-    config = PipelineConfig(placement=trial.placement, side=trial.side, speed_mps=speed_mps, calibration=calibration)
-    block = rec.block()
-    if without_gyro:
-        block = SampleBlock(time_s=block.time_s, acc_mps2=block.acc_mps2)
-    result = analyze(block, config, rec.sampling_rate_hz)
-    return [s.to_contract() for s in result.steps]
+
+def run_ours(
+    requests: dict[str, AnalysisRequest], jobs: int | None, scheduler: str | None, log: Callable[[str], None]
+) -> dict[str, tuple[list[dict] | None, str, float]]:
+    """Every request through the batch (`gait.batch.run`: a local cluster, ``scheduler``, or one
+    process): per key the records (None: failed), the error and the seconds it took."""
+    keys = list(requests)
+    report = run_batch([requests[k] for k in keys], names=keys, jobs=jobs, scheduler=scheduler, say=log)
+    log(f"  our pipeline ran in {report.mode}")
+    return {k: (r.records if r.status == OK else None, r.error, r.seconds) for k, r in zip(keys, report.results)}
 
 
 # ============================================================================ gaitmap
@@ -420,18 +430,24 @@ def _check(value: float, limit: float, higher_is_better: bool) -> bool | None:
     return value >= limit if higher_is_better else value <= limit
 
 
-def _adept(trials: list[TrialInfo], log: Callable[[str], None]) -> tuple[Consistency | None, str]:
+ADEPT_KEYS = ("adept ankle", "adept hip")
+
+
+def _adept_trials(trials: list[TrialInfo]) -> tuple[TrialInfo, TrialInfo] | None:
     ankle = next((t for t in trials if t.dataset == "adept" and t.placement == "foot"), None)
     hip = next((t for t in trials if t.dataset == "adept" and t.placement != "foot"), None)
-    if ankle is None or hip is None:
+    return None if ankle is None or hip is None else (ankle, hip)
+
+
+def _adept(
+    trials: list[TrialInfo], log: Callable[[str], None], ours: dict[str, tuple[list[dict] | None, str, float]]
+) -> tuple[Consistency | None, str]:
+    if _adept_trials(trials) is None:
         return None, "the adept recordings are not in the validation set"
-    try:
-        t0 = time.perf_counter()
-        a = run_pipeline(ankle)
-        h = run_pipeline(hip)
-        log(f"  adept ankle + hip: {len(a)} + {len(h)} contacts in {time.perf_counter() - t0:.1f} s")
-    except Exception as exc:  # reported, not raised
-        return None, f"pipeline failed: {type(exc).__name__}: {exc}"
+    (a, a_err, a_s), (h, h_err, h_s) = (ours[k] for k in ADEPT_KEYS)
+    if a is None or h is None:  # reported, not raised
+        return None, f"pipeline failed: {a_err or h_err}"
+    log(f"  adept ankle + hip: {len(a)} + {len(h)} contacts in {a_s + h_s:.1f} s")
     return cadence_consistency(a, h), ""
 
 
@@ -442,11 +458,15 @@ def run_validation(
     markdown: str | Path | None = None,
     out: TextIO | None = None,
     jobs: int | None = None,
+    scheduler: str | None = None,
 ) -> int:
     """Build (or reuse) the validation set, score our pipeline (and gaitmap) on it, print the table.
 
     Returns 0 when every floor with data passes, 1 when one fails, 2 when the set cannot be built.
-    ``markdown``: also write the table, floors and notes as markdown to this file.
+    ``markdown``: also write the table, floors and notes as markdown to this file. Our pipeline
+    runs as `gait analyze` batches do (`run_ours`): on a local cluster of ``jobs`` worker
+    processes, on the dask ``scheduler`` given, or in this process (``jobs=1``, or without Dask);
+    ``jobs`` also bounds the gaitmap runs at once.
     """
     out = out or sys.stdout
 
@@ -466,6 +486,8 @@ def run_validation(
     truths: dict[str, Truth] = {}
     unscored: set[str] = set()
     t_ours = time.perf_counter()
+    planned: list[TrialResult | tuple[TrialInfo, str]] = []  # a result, or (trial, algorithm) to run
+    requests: dict[str, AnalysisRequest] = {}
     for t in scored:
         truth = load_truth(t)
         if truth is None:
@@ -476,28 +498,38 @@ def run_validation(
         if own and n_excluded > MAX_EXCLUDED_SHARE * len(own):
             why = (f"not scored: {n_excluded} of {len(own)} contacts lie in motion-capture data that cannot be "
                    "repaired (see the truth file's excluded_spans)")
-            results.append(TrialResult(t, "ours", None, truth.kind, why))
+            planned.append(TrialResult(t, "ours", None, truth.kind, why))
             unscored.add(t.name)
             continue
-        t0 = time.perf_counter()
-        try:
-            det = run_pipeline(t)
-            results.append(TrialResult(t, "ours", _score(t, truth, det), truth.kind,
-                                       seconds=time.perf_counter() - t0))
-        except Exception as exc:  # one failing trial is a row note, not a crash
-            results.append(TrialResult(t, "ours", None, truth.kind, f"{type(exc).__name__}: {exc}"[:160]))
+        variants = [("ours", {})]
         if t.placement == "foot":
-            try:
-                det = run_pipeline(t, without_gyro=True)
-                results.append(TrialResult(t, ACC_ONLY, _score(t, truth, det), truth.kind))
-            except Exception as exc:
-                results.append(TrialResult(t, ACC_ONLY, None, truth.kind, f"{type(exc).__name__}: {exc}"[:160]))
+            variants.append((ACC_ONLY, {"without_gyro": True}))
         if t.calibration is not None:
-            try:
-                det = run_pipeline(t, calibrated=True)
-                results.append(TrialResult(t, CALIBRATED, _score(t, truth, det), truth.kind))
-            except Exception as exc:
-                results.append(TrialResult(t, CALIBRATED, None, truth.kind, f"{type(exc).__name__}: {exc}"[:160]))
+            variants.append((CALIBRATED, {"calibrated": True}))
+        for algo, how in variants:
+            planned.append((t, algo))
+            requests[f"{t.name}.{algo}"] = trial_request(t, **how)
+    adept = _adept_trials(trials)
+    if adept is not None:
+        requests.update(zip(ADEPT_KEYS, (trial_request(t) for t in adept)))
+    try:
+        ours = run_ours(requests, jobs, scheduler, log)
+    except BatchSetupError as exc:
+        log(f"error: {exc}")
+        return 2
+    for item in planned:  # one failing trial is a row note, not a crash
+        if isinstance(item, TrialResult):
+            results.append(item)
+            continue
+        t, algo = item
+        det, error, seconds = ours[f"{t.name}.{algo}"]
+        score = None
+        try:
+            score = _score(t, truths[t.name], det) if det is not None else None
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        results.append(TrialResult(t, algo, score, truths[t.name].kind, error[:160],
+                                   seconds=seconds if algo == "ours" else 0.0))  # fmt: skip
     log(f"  our pipeline: {len(results)} recordings in {time.perf_counter() - t_ours:.1f} s")
 
     notes: list[str] = []
@@ -537,7 +569,7 @@ def run_validation(
     rows = _group_rows(results) + ([missing_row] if missing_row else []) + _pooled_rows(results)
     floors = _floors(results)
     goals = _goals(results)
-    consistency, cnote = _adept(trials, log)
+    consistency, cnote = _adept(trials, log, ours)
 
     label = [r for r in results if r.algorithm == "ours" and r.score is not None and r.score.label_truth_n]
     if label:  # the same contacts appear once per sample rate: count them at the highest rate only
@@ -580,8 +612,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source-dir", default=None, help="raw public data (default: the repository's data/)")
     ap.add_argument("--no-gaitmap", action="store_true", help="skip the gaitmap comparison")
     ap.add_argument("--markdown", default=None, help="also write the table as markdown to this file")
+    ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core; 1: this process)")
+    ap.add_argument("--scheduler", default=None, help="run our pipeline on this dask.distributed scheduler")
     args = ap.parse_args(argv)
-    return run_validation(args.cache, args.source_dir, include_gaitmap=not args.no_gaitmap, markdown=args.markdown)
+    return run_validation(args.cache, args.source_dir, include_gaitmap=not args.no_gaitmap, markdown=args.markdown,
+                          jobs=args.jobs, scheduler=args.scheduler)  # fmt: skip
 
 
 if __name__ == "__main__":
