@@ -147,3 +147,44 @@ def test_arm_rule_is_not_measurable_on_the_trunk(hip_block):
     _, summary = coach_run(steps, on, PipelineConfig(placement="waist"))
     assert "arm_cross" in summary["unmeasurable"]
     assert all(s.arm_cross_cm is None for s in steps) and not math.isnan(steps[0].cadence_spm)
+
+
+# -- live: the CSV source and the emulated radio, into the store -------------------------------------------
+
+
+def _gait(*args: str):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    return subprocess.run([sys.executable, "-m", "gait.cli", *args], capture_output=True, text=True, cwd=str(repo),
+                          timeout=300)  # fmt: skip
+
+
+@pytest.mark.parametrize("source", ["csv", "emulated"])
+def test_gait_live_wrist_end_to_end_into_the_store(source, tmp_path):
+    run = ArmRun(seconds=30.0, plane_deg=15.0)
+    rec = tmp_path / "watch.csv"
+    rec.write_text(run.csv_text())
+    data = tmp_path / "data"
+    if source == "csv":
+        args = ["--source", "csv", "--csv", str(rec), "--placement", "wrist", "--speed", "max"]
+    else:  # an openpod pod on the wrist, over the in-process radio, 10x real time
+        args = ["--source", "emulated", "--csv", str(rec), "--device", "kind=openpod,placement=wrist", "--speed", "10",
+                "--duration", "2.5"]  # fmt: skip
+    res = _gait("live", *args, "--cues", "silent", "--data-dir", str(data))
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+    lines = [ln for ln in res.stdout.splitlines() if " cad " in ln and not ln.startswith("#")]
+    assert len(lines) > 20
+    assert all("gct -" in ln and "vo -" in ln for ln in lines)
+    assert sum(" arm " in ln and "unvalidated" in ln for ln in lines) > 10
+    with Store(data) as store:
+        (run_id,) = store.run_ids()
+        assert store.run(run_id).placement == "wrist"
+        steps = store.steps(run_id).to_records()
+    assert len(steps) > 20
+    assert np.median([s.cadence_spm for s in steps]) == pytest.approx(170.0, abs=1.0)
+    cross = [s.arm_cross_cm for s in steps if s.arm_cross_cm is not None]
+    assert len(cross) > 10 and np.median(cross) == pytest.approx(run.truth()["arm_cross_cm"], abs=1.0)
