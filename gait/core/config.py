@@ -32,10 +32,13 @@ def rate_below(sampling_rate_hz: float, needed_hz: float) -> bool:
 @dataclass(frozen=True)
 class StrikeThresholds:
     """Foot strike angle thresholds (deg, positive = toes up). Altman & Davis 2012 defaults:
-    rearfoot above ``rearfoot_above_deg``, forefoot below ``forefoot_below_deg``, midfoot between."""
+    rearfoot above ``rearfoot_above_deg``, forefoot below ``forefoot_below_deg``, midfoot between.
+    An angle within ``near_boundary_deg`` of either edge keeps its class and is flagged
+    ``near_boundary``: the class of such a step is a coin toss within the angle's error."""
 
     rearfoot_above_deg: float = 8.0
     forefoot_below_deg: float = -1.6
+    near_boundary_deg: float = 2.0
 
 
 @dataclass(frozen=True)

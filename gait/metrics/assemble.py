@@ -11,7 +11,8 @@ Every placement goes through `assemble_step`, so each key means the same on ever
   previous one;
 - ``duty_factor``: contact time / stride time (two steps);
 - ``vertical_ratio_pct``: vertical oscillation / step length, step length = speed x step time;
-- ``strike``: the class of ``fsa_deg`` by the configured thresholds;
+- ``strike``: the class of ``fsa_deg`` by the configured thresholds, flagged ``near_boundary`` when
+  the angle lies within ``near_boundary_deg`` (2 deg) of a class edge;
 - ``arm_cross_cm``, ``arm_swing_deg``: as the detector measured them (a wrist sensor's stride,
   `gait.metrics.arm`); a wrist's event is a step marker whose ``stride_s`` is one swing cycle;
 - ``quality``: the flags of the samples used and the detector's own, ``low_sample_rate`` (the
@@ -23,8 +24,8 @@ from __future__ import annotations
 
 from gait.core.config import PipelineConfig, rate_below
 from gait.core.events import ContactEvent
-from gait.core.records import Q_LOW_RATE, StepMetrics
-from gait.metrics.foot_strike import classify_strike
+from gait.core.records import Q_LOW_RATE, Q_NEAR_BOUNDARY, StepMetrics
+from gait.metrics.foot_strike import classify_strike, near_class_edge
 from gait.metrics.quality import step_quality_bits
 from gait.metrics.temporal import cadence_spm, duty_factor, flight_ms, gct_ms, step_time_s
 from gait.metrics.vertical import vertical_ratio_pct
@@ -55,6 +56,8 @@ def assemble_step(event: ContactEvent, config: PipelineConfig, sampling_rate_hz:
     extra = set(event.quality)
     if fsa is not None and rate_below(sampling_rate_hz, config.min_rate_hz_foot_strike):
         extra.add(Q_LOW_RATE)
+    if near_class_edge(fsa, config.strike):
+        extra.add(Q_NEAR_BOUNDARY)
     quality = step_quality_bits(
         event.flag_bits,
         sampling_rate_hz,

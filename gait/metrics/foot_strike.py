@@ -35,6 +35,15 @@ def classify_strike(fsa_deg: float | None, thresholds: StrikeThresholds) -> str 
     return MFS
 
 
+def near_class_edge(fsa_deg: float | None, thresholds: StrikeThresholds) -> bool:
+    """True when the angle lies within ``near_boundary_deg`` of a class edge (its class could be
+    the neighbouring one within the angle's error): the step is flagged ``near_boundary``."""
+    if fsa_deg is None or not math.isfinite(fsa_deg):
+        return False
+    margin = thresholds.near_boundary_deg
+    return any(abs(fsa_deg - edge) <= margin for edge in (thresholds.rearfoot_above_deg, thresholds.forefoot_below_deg))
+
+
 def angle_at(rate_dps: np.ndarray, fs: float, ref_pos: float, ref_angle_deg: float, pos: float) -> float:
     """Angle at fractional sample position ``pos`` of a rate trace, given the angle at ``ref_pos``.
 

@@ -97,6 +97,7 @@ QUALITY_BITS: dict[str, int] = {
     "warmup": 1 << 7,
     "unvalidated": 1 << 8,
     "side_uncertain": 1 << 9,
+    "near_boundary": 1 << 10,
 }
 
 

@@ -421,6 +421,9 @@ def _goals(results: list[TrialResult]) -> list[report.GoalResult]:
         sc = pool([r.score for r in use])
         out.append(report.GoalResult("foot", "strike type >= 90 % (calibrated)", band, sc.strike_acc_pct,
                                      _check(sc.strike_acc_pct, 90.0, True) if force else None, basis(use)))
+        out.append(report.GoalResult("foot", "strike type, steps not near_boundary (calibrated)", band,
+                                     sc.strike_firm_acc_pct, _check(sc.strike_firm_acc_pct, 90.0, True) if force else None,
+                                     basis(use) + f"; {report._f(sc.near_boundary_pct)} % of the steps near_boundary"))
     return out
 
 

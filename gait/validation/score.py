@@ -82,6 +82,7 @@ class Detected:
     fsa_deg: float = math.nan
     strike: str | None = None
     lean_deg: float = math.nan
+    near_boundary: bool = False  # the detection flags its strike class as near a class edge
 
     @staticmethod
     def from_any(obj: object) -> Detected:
@@ -105,6 +106,7 @@ class Detected:
             fsa_deg=_num(get("fsa_deg")),
             strike=normalize_strike(get("strike")),
             lean_deg=_num(get("lean_deg")),
+            near_boundary="near_boundary" in (get("quality") or ()),
         )
 
 
@@ -271,6 +273,8 @@ class Score:
     side_missing: int = 0  # matched contacts where truth names a side and the detection none
     strike_n: int = 0  # matched contacts where truth and detection both have a strike class
     strike_correct: int = 0
+    strike_near_n: int = 0  # of those, detections flagged near_boundary
+    strike_near_correct: int = 0
     label_n: int = 0  # matched contacts with an external label and a detected class
     label_agree: int = 0  # detected class == label
     label_truth_n: int = 0  # truth contacts with both a label and a truth class
@@ -350,6 +354,16 @@ class Score:
         return _pct(self.strike_correct, self.strike_n)
 
     @property
+    def strike_firm_acc_pct(self) -> float:
+        """Strike class accuracy over the steps not flagged near_boundary."""
+        return _pct(self.strike_correct - self.strike_near_correct, self.strike_n - self.strike_near_n)
+
+    @property
+    def near_boundary_pct(self) -> float:
+        """Share of the scored strike classes flagged near_boundary."""
+        return _pct(self.strike_near_n, self.strike_n)
+
+    @property
     def label_agreement_pct(self) -> float:
         return _pct(self.label_agree, self.label_n)
 
@@ -361,7 +375,8 @@ class Score:
         keys = (
             "n_trials n_truth n_detected n_matched recall_pct precision_pct ic_bias_ms ic_sd_ms to_bias_ms "
             "to_sd_ms gct_mae_ms gct_bias_ms cadence_err_spm cadence_step_mae_spm vo_mae_cm fsa_mae_deg "
-            "fsa_bias_deg lean_mae_deg side_acc_pct side_n side_missing_pct strike_acc_pct strike_n label_agreement_pct label_n label_truth_agreement_pct "
+            "fsa_bias_deg lean_mae_deg side_acc_pct side_n side_missing_pct strike_acc_pct strike_n strike_firm_acc_pct "
+            "near_boundary_pct label_agreement_pct label_n label_truth_agreement_pct "
             "label_truth_n tolerance_s"
         ).split()
         return {k: getattr(self, k) for k in keys}
@@ -416,6 +431,7 @@ def score_trial(
     trial_cad = np.array([abs(float(np.mean(cad_det[ok])) - float(np.mean(pc[ok])))]) if ok.any() else np.empty(0)
 
     strike_pairs = [(d.strike, t.strike) for d, t in zip(pd, pt, strict=True) if d.strike and t.strike]
+    strike_near = [(d.strike, t.strike) for d, t in zip(pd, pt, strict=True) if d.strike and t.strike and d.near_boundary]
     label_pairs = [(d.strike, normalize_strike(t.label)) for d, t in zip(pd, pt, strict=True)]
     label_pairs = [(a, b) for a, b in label_pairs if a and b]
     label_truth = [(t.strike, normalize_strike(t.label)) for t in tru if not t.excluded]
@@ -440,6 +456,8 @@ def score_trial(
         side_missing=side_missing,
         strike_n=len(strike_pairs),
         strike_correct=sum(a == b for a, b in strike_pairs),
+        strike_near_n=len(strike_near),
+        strike_near_correct=sum(a == b for a, b in strike_near),
         label_n=len(label_pairs),
         label_agree=sum(a == b for a, b in label_pairs),
         label_truth_n=len(label_truth),
@@ -458,7 +476,8 @@ def pool(scores: Iterable[Score]) -> Score:
     for name in ("ic_err_ms", "to_err_ms", "gct_err_ms", "cadence_step_err_spm", "cadence_trial_err_spm", "vo_err_cm",
                  "fsa_err_deg", "lean_err_deg"):
         setattr(out, name, cat(name))
-    for name in ("n_truth", "n_detected", "n_matched", "strike_n", "strike_correct", "label_n", "label_agree",
+    for name in ("n_truth", "n_detected", "n_matched", "strike_n", "strike_correct", "strike_near_n",
+                 "strike_near_correct", "label_n", "label_agree",
                  "label_truth_n", "label_truth_agree", "n_trials", "side_n", "side_correct", "side_missing"):
         setattr(out, name, sum(getattr(s, name) for s in scores))
     tols = [s.tolerance_s for s in scores if math.isfinite(s.tolerance_s)]
