@@ -337,6 +337,8 @@ class VerticalParams(Params):
 
     max_harmonic_hz: float = param(25.0, "harmonics of the step above this are dropped", 1.0, 500.0)
     oversample_count: int = param(4, "the trajectory is evaluated on a grid this many times finer", 1, 64)
+    window_steps_count: int = param(8, "a step's VO is read from the chain of this many steps ending with it", 4, 64)
+    min_window_steps_count: int = param(4, "shorter chains: the last stride (or step) forced periodic", 4, 64)
 
 
 @dataclass(frozen=True)

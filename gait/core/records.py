@@ -111,6 +111,9 @@ class BodyBlock:
     flags: np.ndarray  # (n,) uint8 SampleFlag bits (plus OrientationFlag bits)
     gyr_v_dps: np.ndarray | None = None  # angular rate about 'up' (yaw; positive counter-clockwise seen from above)
     gyr_ap_dps: np.ndarray | None = None  # angular rate about the forward axis (roll), None without gyro
+    # vertical acceleration along each sample's own 'up' (gyro-aided: the trunk's rotation within
+    # the stride followed), None without gyro; acc_v_mps2 uses the low-passed 'up' of the stride
+    acc_v_gyro_mps2: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])

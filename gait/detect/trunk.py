@@ -54,8 +54,13 @@ IC_k+1 is confirmed (the next run has lasted ``min_contact_s``), i.e. about one 
 plus 80 ms after toe-off, or, if no contact follows within ``max_step_s``, without the
 next-IC metrics (flight, VO) after that timeout.
 
-Per contact (IC, TO after step 5) the stage measures what needs its samples: VO by periodic
-(Fourier) double integration of a_v over the measured step (IC to next IC); lean = mean tilt over
+Per contact (IC, TO after step 5) the stage measures what needs its samples: VO from the chain of
+the last ``vertical.window_steps_count`` (8) steps ending with this one (`gait.metrics.vertical.
+vo_window_cm`: the vertical acceleration along each sample's own gyro-aided 'up', integrated twice,
+the trunk at the same height at every contact of the same foot, a slow drift fitted; the first
+steps of a chain: the last stride, or step, forced periodic; a waist belt: the mean over the
+stride, since off the midline the pelvis' roll lifts the site in turn with the feet: about 4 cm
+between the feet on the adept hip sensor); lean = mean tilt over
 the step; impact = peak |a| in the first 60 ms; the side; the flag bits of the step's samples.
 Contact time, flight, cadence and the rest are derived from the event by
 `gait.metrics.assemble.assemble_step`, the same for every placement.
@@ -101,8 +106,7 @@ from gait.detect.side import SideChain, SideState, side_at
 from gait.dsp.stage import FramedStage
 from gait.metrics.lean import mean_lean_deg
 from gait.metrics.quality import BIT_AP_UNKNOWN as AP_UNKNOWN_BIT
-from gait.metrics.temporal import step_time_s
-from gait.metrics.vertical import vo_cm
+from gait.metrics.vertical import vertical_displacement_m, vo_cm, vo_window_cm
 
 G = GRAVITY_MPS2
 _KEEP_MARGIN_S = 0.2  # history kept beyond the longest look-back of any decision
@@ -116,6 +120,38 @@ def keep_s(p: TrunkDetectParams) -> float:
 # buffer columns
 _T, _FV, _ML, _NORM, _TILT, _SV, _ROLL = range(7)
 _NCOL = 7
+
+
+class _History:
+    """The newest samples of one signal by absolute stream index (the VO chain reaches further
+    back than the detector's buffer): at least ``keep`` samples behind the newest are held."""
+
+    def __init__(self, keep: int):
+        self.keep = keep
+        self.x = np.zeros(2 * keep + 64)
+        self.b0 = 0  # absolute index of x[0]
+        self.n = 0  # valid samples
+
+    def append(self, v: np.ndarray) -> None:
+        m = v.shape[0]
+        if self.n + m > self.x.shape[0]:
+            cut = max(0, self.n - self.keep)
+            if self.n - cut + m > self.x.shape[0]:
+                x = np.zeros(self.n - cut + m + self.keep)
+                x[: self.n - cut] = self.x[cut : self.n]
+                self.x = x
+            else:
+                self.x[: self.n - cut] = self.x[cut : self.n]
+            self.n -= cut
+            self.b0 += cut
+        self.x[self.n : self.n + m] = v
+        self.n += m
+
+    def get(self, lo: int, hi: int) -> np.ndarray | None:
+        """Samples of absolute indices [lo, hi); None when not (or no longer) held."""
+        if lo < self.b0 or hi > self.b0 + self.n or hi <= lo:
+            return None
+        return self.x[lo - self.b0 : hi - self.b0]
 
 
 def _hann_kernel(fs: float, half_s: float) -> np.ndarray:
@@ -182,6 +218,14 @@ class TrunkStepStage(FramedStage):
         self._keep = int(math.ceil(keep_s(p) * fs)) + 2 * self._h + 4
         self._cap = self._keep + self.frame_len + 2 * self._h + 16
         self._buf = np.zeros((_NCOL, self._cap))  # one contiguous row per column
+        # VO: vertical specific force (gyro-aided where there is a gyroscope) over a chain of steps
+        vp = self._vertical
+        self._vo_hist = _History(int(math.ceil((vp.window_steps_count + 1) * p.max_step_s * fs)) + 8)
+        self._vo_ics: list[float] = []  # raw IC indices (absolute, fractional) of the chain's steps
+        self._vo_prev: float | None = None  # the site VO of the chain's previous step
+        # a waist belt may sit off the body's midline, where the pelvis' roll lifts and drops the
+        # site in turn with the feet: its VO is the mean over the stride (the two steps ending here)
+        self._vo_stride_mean = self.config.placement == "waist"
         self._bflags = np.zeros(self._cap, np.uint8)
         self._len = 0  # valid rows
         self._b0 = 0  # absolute index of buffer row 0
@@ -233,6 +277,7 @@ class TrunkStepStage(FramedStage):
         buf = self._buf
         buf[_T, r] = b.time_s
         np.add(b.acc_v_mps2, G, out=buf[_FV, r])
+        self._vo_hist.append(b.acc_v_mps2 if b.acc_v_gyro_mps2 is None else b.acc_v_gyro_mps2)
         buf[_ML, r] = b.acc_ml_mps2
         buf[_NORM, r] = b.acc_norm_mps2
         buf[_TILT, r] = b.tilt_deg
@@ -497,7 +542,6 @@ class TrunkStepStage(FramedStage):
     def _emit(self, c: _Contact, nxt: tuple[float, float] | None, trig: float) -> None:
         """The contact ``c`` as a `ContactEvent`, decided at index ``trig``: reads rows <= trig only."""
         p = self._p
-        fs = self.fs
         b0 = self._b0
         lim = int(math.floor(trig)) - b0 + 1
         # TO: the falling crossing of the contact's level next to the segmentation crossing
@@ -517,13 +561,11 @@ class TrunkStepStage(FramedStage):
         if next_ic is None and self._prev_ic_t is not None and ic_out - self._prev_ic_t <= p.max_step_s:
             prev_ic = self._prev_ic_t
         buf = self._buf
-        vo = None
-        raw_step_s = step_time_s(c.ic_t, nxt[0] if nxt is not None else None)
-        if raw_step_s is not None:  # VO: one measured period, IC to next IC
-            i0 = int(round(c.ic_i)) - b0
-            n = int(round(raw_step_s * fs))
-            if i0 >= 0 and i0 + n <= self._len:
-                vo = vo_cm(buf[_FV, i0 : i0 + n], n / fs, self._vertical)  # the mean (gravity) is ignored
+        vo = self._vo(c, nxt, int(np.bitwise_or.reduce(self._bflags[max(int(math.ceil(c.ic_i)) - b0, 0) : lim])))
+        if self._vo_stride_mean:
+            site, prev = vo, self._vo_prev
+            self._vo_prev = site
+            vo = None if site is None else (site if prev is None or len(self._vo_ics) < 3 else 0.5 * (site + prev))
         r_ic = max(int(math.ceil(c.ic_i)) - b0, 0)
         r_next = max(int(math.ceil(nxt[1])) - b0, r_ic) if nxt is not None else max(int(math.ceil(to_i)) - b0, r_ic)
         span_end = min(r_next, lim)
@@ -557,6 +599,45 @@ class TrunkStepStage(FramedStage):
             ml = buf[_ML, r_ic:r_to]
             if ml.size and abs(float(ml.mean())) >= p.side_min_ml_mps2 and self._out and self._out[-1] is event:
                 self._out[-1] = replace(event, side="left" if float(ml.mean()) > 0 else "right")
+
+    # ---------------------------------------------------------------- vertical oscillation
+    def _vo(self, c: _Contact, nxt: tuple[float, float] | None, bits: int) -> float | None:
+        """VO of the step from contact ``c`` to the next contact (`gait.metrics.vertical`): from the
+        chain of the last ``window_steps_count`` steps (heights equal at each foot's contacts) once
+        it holds ``min_window_steps_count`` steps, before that from the last stride or step forced
+        periodic. The chain restarts after a step without a next contact or with a gap."""
+        vp = self._vertical
+        if nxt is None:
+            self._vo_ics = []
+            return None
+        ics = self._vo_ics
+        if not ics or ics[-1] != c.ic_i or bits & SampleFlag.AFTER_GAP:
+            ics = [c.ic_i]
+        ics.append(nxt[1])
+        self._vo_ics = ics = ics[-(vp.window_steps_count + 1) :]
+        lo = int(math.floor(ics[0]))
+        hi = int(math.ceil(ics[-1])) + 1
+        x = self._vo_hist.get(lo, hi)
+        while x is None and len(ics) > 2:  # (not held: a shorter chain)
+            ics = self._vo_ics = ics[1:]
+            lo = int(math.floor(ics[0]))
+            x = self._vo_hist.get(lo, hi)
+        if x is None:
+            return None
+        steps = len(ics) - 1
+        if steps >= vp.min_window_steps_count:
+            return vo_window_cm(x, self.fs, [i - lo for i in ics])
+        # too short a chain: the last stride (or step) forced periodic
+        i0 = int(round(ics[-3] if steps >= 2 else ics[-2])) - lo
+        i1 = int(round(ics[-1])) - lo
+        if i1 - i0 < 4 or i1 > x.shape[0]:
+            return None
+        if steps < 2:
+            return vo_cm(x[i0:i1], (i1 - i0) / self.fs, vp)  # the mean (gravity) is ignored
+        z = vertical_displacement_m(x[i0:i1], (i1 - i0) / self.fs, vp)
+        k = (int(round(ics[-2])) - lo - i0) * vp.oversample_count
+        seg = z[k:]
+        return float((seg.max() - seg.min()) * 100.0) if seg.size else None
 
     # ---------------------------------------------------------------- side
     def _roll_evidence(self, r_ic: int, lim: int) -> float | None:

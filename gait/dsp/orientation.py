@@ -63,7 +63,11 @@ a second of running.
 
 Output: ``acc_v_mps2 = a.up - 9.80665`` (so a_v + g is the vertical specific force; -g in
 flight), ``acc_ap_mps2``, ``acc_ml_mps2``, ``acc_norm_mps2 = |a|``, ``gyr_ml_dps = w.ml``,
-``gyr_v_dps = w.up`` (yaw rate), ``gyr_ap_dps = w.forward`` (roll rate); gyro fields None without one.
+``gyr_v_dps = w.up`` (yaw rate), ``gyr_ap_dps = w.forward`` (roll rate), ``acc_v_gyro_mps2`` (the
+vertical acceleration along each sample's own gyro-aided 'up', the one the lean uses: the trunk's
+rotation within the stride no longer leaks forward and sideways acceleration into it; used for
+the vertical oscillation, VO MAE 0.21 -> 0.14 cm; contact detection keeps ``acc_v_mps2``); gyro
+fields None without one.
 
 Flag bits added to the sample flags (above the `SampleFlag` bits 1, 2, 4):
     OrientationFlag.WARMUP (8)         first ``warmup_s`` seconds: gravity estimate not settled
@@ -308,5 +312,6 @@ class TrunkOrientationStage(FramedStage):
             flags=flags,
             gyr_v_dps=None if W is None else _dot(W, U),
             gyr_ap_dps=None if W is None else _dot(W, F),
+            acc_v_gyro_mps2=None if UT is U else _dot(A, UT) - GRAVITY_MPS2,
         )
         return [body]
