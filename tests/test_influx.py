@@ -34,8 +34,10 @@ START_S = 1_790_000_000.0  # 2026-09-21 14:13:20 UTC, a whole second (timestamps
 STRIKES = ("rearfoot", "midfoot", "forefoot", None)
 
 # put() must never wait for the network: a blocking call would take the client's timeout
-# (seconds). The bound only has to tell those apart, with room for a loaded CI machine.
-NEVER_BLOCKS_MS = 500.0
+# (2 s in these tests) on every write. The bound on the slowest put only has to tell those apart,
+# with room for a scheduler stall on a loaded 2-core machine; the 99th percentile must stay tiny.
+NEVER_BLOCKS_MS = 1500.0
+TYPICAL_PUT_MS = 5.0
 
 
 def make_steps(n: int, seed: int = 0, t0: float = 1.0) -> list[StepMetrics]:
@@ -303,7 +305,7 @@ def test_dead_server_clear_message_outbox_keeps_points_put_never_blocks(tmp_path
         f"\n[bench] put() with a dead server: p50 {np.percentile(lat, 50) * 1000:.1f} us, "
         f"p99 {np.percentile(lat, 99) * 1000:.1f} us, max {lat.max():.2f} ms over {len(lat)} puts\n[health] {h.line()}"
     )
-    assert lat.max() < NEVER_BLOCKS_MS
+    assert lat.max() < NEVER_BLOCKS_MS and np.percentile(lat, 99) < TYPICAL_PUT_MS
     assert h.connected is False and h.queued == len(steps) and h.written == 0
     assert "not reachable" in h.last_error and "INFLUXDB_V2_URL" in h.last_error and "\n" not in h.last_error
     t = time.perf_counter()
