@@ -1,25 +1,28 @@
-"""The `gait` command: the one place that wires sources, pipeline and outputs together."""
+"""The `gait` command: the one place that wires sources, pipeline and outputs together.
+
+Start-up is kept short: this module imports the rest of the project (and NumPy, SciPy, Arrow, ...)
+inside the command that uses it, and `build_parser` builds only the arguments of the command being
+run (the others are listed by name and help line), so `gait --help` loads no numerical library
+and `gait analyze` only what the analysis uses. ``tests/test_startup.py`` holds it to that.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from firmware_interface.files.recording import Recording, read_recording
-from firmware_interface.protocols import bench as protocol_bench
-from firmware_interface.protocols.registry import decode_hex, protocols
-from gait.core.calibration import calibration_from_samples
-from gait.core.config import PLACEMENTS, SIDES, Calibration, PipelineConfig
 from gait.core.errors import GaitError, RecordingFormatError
-from gait.core.records import Q_IMPLAUSIBLE, StepMetrics
-from gait.metrics.motion import UNCLEAR, motion_verdict
-from gait.pipeline import AnalysisResult, analyze
+
+if TYPE_CHECKING:
+    from firmware_interface.files.recording import Recording
+    from gait.core.config import Calibration, PipelineConfig
+    from gait.core.records import StepMetrics
+    from gait.pipeline import AnalysisResult
 
 
 def _err(msg: str) -> None:
@@ -28,10 +31,15 @@ def _err(msg: str) -> None:
 
 def calibration_from_recording(rec: Recording) -> Calibration:
     """A standing calibration from a CSV recording of standing still."""
+    from gait.core.calibration import calibration_from_samples
+
     return calibration_from_samples(rec.acc_mps2, rec.path)
 
 
 def run_analysis(path: str | Path, config: PipelineConfig) -> tuple[Recording, AnalysisResult]:
+    from firmware_interface.files.recording import read_recording
+    from gait.pipeline import analyze
+
     rec = read_recording(path)
     return rec, analyze(rec.block(), config, rec.sampling_rate_hz)
 
@@ -61,6 +69,8 @@ def print_table(steps: Sequence[StepMetrics], rec: Recording | None, result: Ana
 
 
 def _median(values: list[float | None]) -> float | None:
+    import statistics
+
     vals = [v for v in values if v is not None]
     return statistics.median(vals) if vals else None
 
@@ -69,6 +79,9 @@ def no_running_text(steps: Sequence[StepMetrics], rec: Recording | None = None) 
     """One line when a recording holds no running: no contacts at all (with why, from the
     recording's samples: `gait.metrics.motion`), or every one implausible (walking or handling
     analysed as running gives one contact per stride at 305-390 spm)."""
+    from gait.core.records import Q_IMPLAUSIBLE
+    from gait.metrics.motion import motion_verdict
+
     if not steps:
         if rec is None:
             return "no running found: no foot contacts detected (walking, standing or handling?)"
@@ -161,6 +174,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from firmware_interface.files.recording import read_recording
+
     try:
         cal = calibration_from_recording(read_recording(args.path))
     except GaitError as exc:
@@ -171,6 +186,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _add_analysis_args(p: argparse.ArgumentParser) -> None:
+    if not _built(p):
+        return
+    from gait.core.config import PLACEMENTS, SIDES
+
     p.add_argument("--placement", choices=PLACEMENTS, default=None,
                    help="where the sensor is worn (default: the file's '# placement:'; a capture's devices)")  # fmt: skip
     p.add_argument("--side", choices=SIDES, default=None, help="foot sensor: which foot")
@@ -182,9 +201,45 @@ def _add_analysis_args(p: argparse.ArgumentParser) -> None:
                         "(options given here win over it; other tables are ignored)")  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Unbuilt:
+    """The parser of a command that is not being run: every call is accepted and does nothing, so its
+    arguments (some need the device kinds, the sources or a benchmark imported) are not built."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self._ignore
+
+    def _ignore(self, *args: Any, **kwargs: Any) -> _Unbuilt:
+        return self
+
+
+def _built(p: Any) -> bool:
+    """False for the parser of a command that is not being run (see `build_parser`)."""
+    return not isinstance(p, _Unbuilt)
+
+
+class _Subcommands:
+    """``add_subparsers()`` that lists every command (name and help line) but builds only the
+    arguments of ``only`` (of every command: ``only`` None)."""
+
+    def __init__(self, sub: Any, only: str | None):
+        self._sub = sub
+        self._only = only
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        p = self._sub.add_parser(name, **kwargs)
+        return p if self._only is None or name == self._only else _Unbuilt()
+
+
+def _command_of(argv: Sequence[str]) -> str:
+    """The command word of a command line (the first argument not an option; '' if none)."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The `gait` command line. ``only``: build the arguments of this command alone (the command
+    being run; the others keep their name and help line), importing only what it needs."""
     parser = argparse.ArgumentParser(prog="gait", description="Running-form analysis from a body-worn IMU.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = _Subcommands(parser.add_subparsers(dest="command", required=True), only)
 
     p = sub.add_parser("analyze", help="analyse a CSV recording (the analysis contract), or many (a batch)")
     p.add_argument("paths", nargs="+", metavar="PATH",
@@ -206,7 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("decode", help="decode one packet given in hex (debugging a capture or a new device)")
-    p.add_argument("protocol", help="one of: " + ", ".join(protocols()))
+    if _built(p):
+        from firmware_interface.protocols.registry import protocols
+
+        p.add_argument("protocol", help="one of: " + ", ".join(protocols()))
     p.add_argument("hex", nargs="+", help="the packet's bytes in hex (one or more pieces; spaces and colons allowed)")
     p.add_argument("--factor", type=float, default=None, help="Polar PMD measurement factor (from the settings)")
     p.set_defaults(func=cmd_decode)
@@ -217,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
+    from firmware_interface.protocols.registry import decode_hex
+
     try:
         decoded = decode_hex(args.protocol, " ".join(args.hex), args.factor)
     except GaitError as exc:
@@ -287,6 +347,9 @@ def _add_optional_commands(sub) -> None:
     p = sub.add_parser("bench", help="speed and memory benchmark (prints figures)")
     p.add_argument("--minutes", type=float, default=60.0, help="length of the offline recording")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--startup", action="store_true",
+                   help="only the start-up times: gait --help and a one-file gait analyze in fresh interpreters")
+    p.add_argument("--repeat", type=int, default=10, metavar="N", help="start-up: runs of each command (default 10)")
     p.set_defaults(func=cmd_bench)
 
     def cmd_demo(args: argparse.Namespace) -> int:
@@ -337,7 +400,10 @@ def _add_optional_commands(sub) -> None:
         return run_protocol_bench(args)
 
     p = sub.add_parser("bench-protocols", help="decoder throughput and a long fuzz run (prints figures)")
-    protocol_bench.add_arguments(p)
+    if _built(p):
+        from firmware_interface.protocols import bench as protocol_bench
+
+        protocol_bench.add_arguments(p)
     p.set_defaults(func=cmd_bench_protocols)
 
     _add_run_commands(sub)
@@ -483,10 +549,11 @@ def _add_optional_commands(sub) -> None:
 
         return run_scale_bench(args)
 
-    from gait.bench.scale import add_arguments as add_scale_arguments
-
     p = sub.add_parser("bench-scale", help="many simulated runners through one process into the store and InfluxDB")
-    add_scale_arguments(p)
+    if _built(p):
+        from gait.bench.scale import add_arguments as add_scale_arguments
+
+        add_scale_arguments(p)
     p.set_defaults(func=cmd_bench_scale)
 
     def cmd_bench_soak(args: argparse.Namespace) -> int:
@@ -494,10 +561,11 @@ def _add_optional_commands(sub) -> None:
 
         return run_soak(args.hours, args.speed, args.drop_every_min, args.influx_kills, args.down_s, args.json)
 
-    from gait.bench.soak import add_arguments as add_soak_arguments
-
     p = sub.add_parser("bench-soak", help="hours of running through the engine with link drops and InfluxDB kills")
-    add_soak_arguments(p)
+    if _built(p):
+        from gait.bench.soak import add_arguments as add_soak_arguments
+
+        add_soak_arguments(p)
     p.set_defaults(func=cmd_bench_soak)
 
     def cmd_bench_ble(args: argparse.Namespace) -> int:
@@ -505,10 +573,11 @@ def _add_optional_commands(sub) -> None:
 
         return run_ble_bench(args)
 
-    from gait.bench.ble_latency import add_ble_bench_args
-
     p = sub.add_parser("bench-ble", help="end-to-end latency through an emulated BLE device (prints figures)")
-    add_ble_bench_args(p)
+    if _built(p):
+        from gait.bench.ble_latency import add_ble_bench_args
+
+        add_ble_bench_args(p)
     p.set_defaults(func=cmd_bench_ble)
 
     def cmd_import(args: argparse.Namespace) -> int:
@@ -551,6 +620,8 @@ def _import_phone_export(source: str, out_arg: str, platform: str) -> int:
         return 2
     for warning in rec.warnings:
         print(f"gait: note: {warning}", file=sys.stderr)
+    from gait.metrics.motion import UNCLEAR, motion_verdict
+
     verdict = motion_verdict(rec.acc_mps2, rec.sampling_rate_hz)
     if verdict.kind != UNCLEAR:  # said now rather than by an analysis that finds nothing
         print(f"gait: note: {out}: no running to analyse: {verdict.text}", file=sys.stderr)
@@ -575,6 +646,9 @@ def pain_score(text: str) -> int:
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     """What is analysed, how it is shown, where the run goes and the coach during it."""
+    if not _built(p):
+        return
+    from gait.core.config import PLACEMENTS, SIDES
     from gait.cues import MODES
     from gait.engine.terminal import DEFAULT_STATUS_EVERY_S
 
@@ -618,6 +692,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_source_args(p: argparse.ArgumentParser) -> None:
+    if not _built(p):
+        return
     from firmware_interface.devices import registry
     from gait.engine.sources import SOURCE_KINDS
 
@@ -733,7 +809,7 @@ def cmd_scan(args: argparse.Namespace, out: Any = None) -> int:
 
 def parse(*argv: str) -> argparse.Namespace:
     """The command line ``gait ARGV...`` parsed (for scripts and tests)."""
-    return build_parser().parse_args(list(argv))
+    return build_parser(_command_of(argv)).parse_args(list(argv))
 
 
 def _add_run_commands(sub: Any) -> None:
@@ -996,7 +1072,8 @@ def _add_programme_commands(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_of(argv))
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -69,11 +69,11 @@ def estimate_rate_hz(time_s: np.ndarray) -> float:
     return float(1.0 / np.median(dt))
 
 
-def _open_text(path: Path) -> str:
+def _read_bytes(path: Path) -> bytes:
     if path.suffix == ".gz":
-        with gzip.open(path, "rt", encoding="utf-8") as fh:
+        with gzip.open(path, "rb") as fh:
             return fh.read()
-    return path.read_text(encoding="utf-8")
+    return path.read_bytes()
 
 
 def _parse_metadata(line: str, metadata: dict[str, str]) -> None:
@@ -92,9 +92,13 @@ def read_recording(path: str | Path) -> Recording:
     path = Path(path)
     name = str(path)
     try:
-        text = _open_text(path)
+        data = _read_bytes(path)
     except FileNotFoundError:
         raise RecordingFormatError(name, None, "no such file") from None
+    if data.isascii():  # ASCII is UTF-8: the bytes go to the parser as they are (decoding costs more than parsing)
+        return parse_recording(data, name)
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RecordingFormatError(name, None, f"not a text file ({exc.reason})") from None
     return parse_recording(text, name)
@@ -141,21 +145,22 @@ def _header(text: str) -> tuple[list[str] | None, int, int, dict[str, str]]:
     return None, 0, pos, metadata
 
 
-def _fast_table(body: str, header: list[str], wanted: list[str]) -> list[np.ndarray] | None:
-    """The data lines parsed by Arrow's CSV reader (one thread), or None when the body has
-    comment lines or anything the reader refuses: the exact line-by-line parser then runs and
-    names the offending line."""
-    if "#" in body or "\n\n" in body or "\n\r\n" in body:  # comments or blank lines: line numbers shift
+def _fast_table(text: str | bytes, start: int, header: list[str], wanted: list[str]) -> list[np.ndarray] | None:
+    """The data lines (``text`` from ``start``) parsed by Arrow's CSV reader, or None when they have
+    comment or blank lines or anything the reader refuses: the exact line-by-line parser then runs
+    and names the offending line."""
+    if text.find("#" if isinstance(text, str) else b"#", start) >= 0:  # comment lines: line numbers shift
         return None
     try:
         import pyarrow as pa
         from pyarrow import csv as pacsv
     except ImportError:  # pragma: no cover - pyarrow is a dependency
         return None
+    data = text[start:].encode("utf-8") if isinstance(text, str) else memoryview(text)[start:]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=header, use_threads=False, block_size=1 << 24),
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=header, use_threads=True, block_size=1 << 21),
             parse_options=pacsv.ParseOptions(delimiter=","),
             convert_options=pacsv.ConvertOptions(
                 include_columns=wanted, column_types={c: pa.float64() for c in wanted}, strings_can_be_null=False
@@ -163,16 +168,43 @@ def _fast_table(body: str, header: list[str], wanted: list[str]) -> list[np.ndar
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
         return None
-    if table.num_rows == 0:
+    newline = "\n" if isinstance(text, str) else b"\n"
+    lines = text.count(newline, start) + (0 if text.endswith(newline) else 1)
+    if table.num_rows == 0 or table.num_rows != lines:  # blank lines (skipped by Arrow): line numbers shift
         return None
-    cols = [table.column(c).to_numpy() for c in wanted]
-    if any(c.dtype != np.float64 for c in cols):
-        return None
-    return cols
+    return [_float_column(table.column(c)) for c in wanted]
 
 
-def parse_recording(text: str, name: str = "<recording>") -> Recording:
-    header, header_line, body_offset, metadata = _header(text)
+def _float_column(column) -> np.ndarray:
+    """A float64 Arrow column as one NumPy array, empty fields NaN (read from the Arrow buffers:
+    ``ChunkedArray.to_numpy`` would import pandas, which takes longer than reading the file)."""
+    parts = []
+    for chunk in column.chunks:
+        if chunk.null_count:
+            import pyarrow.compute as pc
+
+            chunk = pc.fill_null(chunk, float("nan"))
+        parts.append(np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=len(chunk), offset=chunk.offset * 8))
+    return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+
+def _after_header(data: bytes) -> int:
+    """Offset just after the header line of an ASCII recording (the first line neither blank nor a comment)."""
+    pos = 0
+    while pos < len(data):
+        end = data.find(b"\n", pos)
+        end = len(data) if end < 0 else end
+        stripped = data[pos:end].strip()
+        if stripped and not stripped.startswith(b"#"):
+            return end + 1
+        pos = end + 1
+    return len(data)
+
+
+def parse_recording(text: str | bytes, name: str = "<recording>") -> Recording:
+    """``text``: the recording's text, or its bytes if they are all ASCII."""
+    head = text if isinstance(text, str) else text[: _after_header(text)].decode("ascii")
+    header, header_line, body_offset, metadata = _header(head)
     if header is None:
         raise RecordingFormatError(name, None, "no header line (expected 'time_s,acc_x_mps2,...')")
     for col in (TIME_COL, *ACC_COLS):
@@ -195,7 +227,7 @@ def parse_recording(text: str, name: str = "<recording>") -> Recording:
     ncols = len(header)
     data_start = header_line  # 0-based index of the first line after the header
 
-    cols = _fast_table(text[body_offset:], header, wanted)
+    cols = _fast_table(text, body_offset, header, wanted)
     if cols is not None:
         # line numbers are only needed for messages: data lines follow the header one per line
         n = cols[0].shape[0]
@@ -207,6 +239,8 @@ def parse_recording(text: str, name: str = "<recording>") -> Recording:
             metadata,
             name,
         )
+    if not isinstance(text, str):
+        text = text.decode("ascii")
     lines = text.splitlines()
 
     # Data lines, keeping their 1-based line numbers for error messages.

@@ -437,7 +437,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_bench(args: argparse.Namespace) -> int:
-    """Entry point of ``gait bench``. ``args`` has ``minutes``, ``placement`` (list or None), ``json``."""
+    """Entry point of ``gait bench``. ``args`` has ``minutes``, ``placement`` (list or None), ``json``,
+    and optionally ``startup`` (only the start-up figures, `gait.bench.startup`) and ``repeat``."""
     minutes = float(getattr(args, "minutes", 60.0) or 60.0)
     placements = getattr(args, "placement", None) or list(PLACEMENTS)
     if isinstance(placements, str):
@@ -447,6 +448,12 @@ def run_bench(args: argparse.Namespace) -> int:
     def progress(msg: str) -> None:
         print(f"[bench] {msg}", file=sys.stderr, flush=True)
 
+    if getattr(args, "startup", False):
+        from gait.bench.startup import format_startup, startup_figures
+
+        rep = startup_figures(max(1, int(getattr(args, "repeat", 10) or 10)), progress)
+        print(json.dumps(rep, indent=2) if as_json else format_startup(rep))
+        return 0
     t0 = time.perf_counter()
     rep = bench(minutes, placements, progress)
     rep["bench_seconds"] = time.perf_counter() - t0

@@ -52,7 +52,6 @@ import math
 from collections import deque
 
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from gait.core.config import MAX_FRAME_MS, PipelineConfig
 from gait.core.events import ContactEvent
@@ -77,6 +76,9 @@ class WristStepStage(FramedStage):
         super().__init__(config, sampling_rate_hz)
 
     def _reset_state(self) -> None:
+        from scipy.signal import butter, sosfilt  # here, not at module import: it takes most of a second
+
+        self._sosfilt = sosfilt
         p, fs = self.p, self.fs
         nyq = 0.5 * fs
         self._sos = butter(p.band_order, [p.band_low_hz, min(p.band_high_hz, 0.45 * nyq)], btype="band", fs=fs,
@@ -162,10 +164,10 @@ class WristStepStage(FramedStage):
         if self._bp_zi is None:  # started in the steady state of the first sample (no start-up transient)
             self._bp_zi = _steady_zi(self._sos, src[0])
             self._g_zi = _steady_zi(self._g_sos, acc[0])
-        x, self._bp_zi = sosfilt(self._sos, src, axis=0, zi=self._bp_zi)
+        x, self._bp_zi = self._sosfilt(self._sos, src, axis=0, zi=self._bp_zi)
         if self._gyro:
             return x
-        g, self._g_zi = sosfilt(self._g_sos, acc, axis=0, zi=self._g_zi)
+        g, self._g_zi = self._sosfilt(self._g_sos, acc, axis=0, zi=self._g_zi)
         norm = np.sqrt(g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1] + g[:, 2] * g[:, 2])
         up = g / np.where(norm > 0, norm, 1.0)[:, None]
         along = x[:, 0] * up[:, 0] + x[:, 1] * up[:, 1] + x[:, 2] * up[:, 2]
@@ -347,4 +349,6 @@ class WristStepStage(FramedStage):
 
 def _steady_zi(sos: np.ndarray, x0: np.ndarray) -> np.ndarray:
     """State (sections, 2, channels) of a filter that has seen the constant ``x0`` forever."""
+    from scipy.signal import sosfilt_zi
+
     return sosfilt_zi(sos)[:, :, None] * np.asarray(x0, dtype=float)[None, None, :]

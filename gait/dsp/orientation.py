@@ -77,8 +77,9 @@ Flag bits added to the sample flags (above the `SampleFlag` bits 1, 2, 4):
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfilt_zi
 
 from gait.core.config import GRAVITY_MPS2
 from gait.core.records import BodyBlock, SampleBlock
@@ -95,6 +96,8 @@ class OrientationFlag:
 
 
 def _sosfilt_fallback(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
+    from scipy.signal import sosfilt
+
     y, z = sosfilt(sos, x, axis=-1, zi=zi.transpose(1, 0, 2))
     x[...] = y
     zi[...] = z.transpose(1, 0, 2)
@@ -105,6 +108,8 @@ def _pick_sosfilt():
     sections, 2))``. SciPy's compiled kernel behind `scipy.signal.sosfilt` when it is there and
     agrees with the public function (it skips ~25 us of argument handling per call), else the
     public function."""
+    from scipy.signal import butter, sosfilt
+
     try:
         from scipy.signal._sosfilt import _sosfilt as kernel  # private: checked below
 
@@ -120,7 +125,11 @@ def _pick_sosfilt():
     return _sosfilt_fallback  # pragma: no cover
 
 
-_sosfilt_rows = _pick_sosfilt()
+_sosfilt_kernel = functools.cache(_pick_sosfilt)  # scipy.signal takes most of a second to import: on first use
+
+
+def _sosfilt_rows(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
+    _sosfilt_kernel()(sos, x, zi)
 
 
 def _section(b0: float, a1: float) -> np.ndarray:
@@ -153,6 +162,8 @@ class TrunkOrientationStage(FramedStage):
     latency_ms = 0.0
 
     def _reset_state(self) -> None:
+        from scipy.signal import butter, sosfilt_zi
+
         fs = self.fs
         p = self.config.params.orientation
         self._gyro_correction = p.gyro_correction
