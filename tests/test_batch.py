@@ -100,7 +100,8 @@ def dask_scheduler(tmp_path_factory):
                                           env=ENV))  # fmt: skip
 
     try:
-        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard")
+        start("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard",
+              "--dashboard-address", "127.0.0.1:0")  # its HTTP endpoint on a free port too  # fmt: skip
         for i in range(2):
             start(f"worker{i}", "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--nworkers", "1",
                   "--no-dashboard", "--name", f"worker-{i}")  # fmt: skip

@@ -360,8 +360,10 @@ def _on_dask(jobs: Sequence[Job], scheduler: str | None, workers: int) -> Iterat
         if scheduler is not None:
             client = Client(scheduler, timeout="15s")
         else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)  # fmt: skip
+            # on this machine only; no dashboard, and the scheduler's HTTP endpoint on a free port (not 8787)
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                   silence_logs=logging.CRITICAL)  # fmt: skip
             client = Client(cluster)
     except (OSError, TimeoutError) as exc:
         if cluster is not None:
