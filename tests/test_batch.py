@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from gait.batch.command import expand_inputs
-from gait.batch.run import read_steps
+from gait.batch.run import FAILED, OK, FileProgress, FileResult, read_steps
 from gait.cli import main
 from gait.core.step_fields import CONTRACT_KEYS
 from tests.conftest import IN_CI
@@ -296,3 +296,20 @@ def test_one_file_keeps_the_contract_and_many_need_out_for_steps(validation_tria
     assert per_file(trial.csv) == per_file(trial.csv, "--placement", trial.placement)
     assert main(["analyze", str(trial.csv), str(bare), "--jsonl"]) == 2
     assert "many recordings; --jsonl takes one recording" in capsys.readouterr().err
+
+
+def test_the_progress_bar_redraws_on_a_terminal_and_writes_lines_elsewhere():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    results = [FileResult(i, f"r{i}", f"r{i}.csv", FAILED if i == 3 else OK, "r3.csv:4: not a number") for i in range(20)]
+    for stream, expect in ((Tty(), "\r["), (io.StringIO(), "gait: 2/20 recordings")):
+        bar = FileProgress(len(results), stream)
+        for r in results:
+            bar.update(r)
+        bar.close()
+        text = stream.getvalue()
+        assert expect in text and "20/20 recordings, 1 failed" in text
+        assert "gait: warning: r3.csv: failed, skipped: r3.csv:4: not a number\n" in text
+    assert text.count("\n") == 11  # a line per tenth and the failure

@@ -25,7 +25,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from firmware_interface.capture import MAGIC
 from firmware_interface.files.recording import Recording, read_metadata, read_recording
 from gait.core.calibration import calibration_from_samples
 from gait.core.config import PLACEMENTS, SIDES, Calibration, PipelineConfig, load_pipeline_toml
@@ -84,9 +83,15 @@ class FileAnalysis:
 
 
 def is_capture(path: str | Path) -> bool:
+    """A capture file: by its suffix, else (neither ``.gcap`` nor a CSV's) by its first bytes."""
     p = Path(path)
-    if p.suffix.lower() == CAPTURE_SUFFIX:
+    name = p.name.lower()
+    if name.endswith(CAPTURE_SUFFIX):
         return True
+    if name.endswith(RECORDING_SUFFIXES):
+        return False
+    from firmware_interface.capture import MAGIC
+
     try:
         with open(p, "rb") as fh:
             return fh.read(len(MAGIC)) == MAGIC

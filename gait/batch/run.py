@@ -441,7 +441,8 @@ def run_batch(
             say(f"gait: note: dask is not installed ({CLUSTER_INSTALL}): the recordings are analysed one after another")
         mode, stream = "one process", _sequential(pending)
 
-    bar = None if progress is False or not pending else FileProgress(len(pending), progress or None)
+    bar_to = progress if not isinstance(progress, bool) else None
+    bar = None if progress is False or not pending else FileProgress(len(pending), bar_to)
     try:
         for res in stream:
             if out is not None and res.status == OK:
