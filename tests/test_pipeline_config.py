@@ -120,7 +120,7 @@ def test_bad_toml_and_missing_file_are_config_errors(tmp_path):
         load_pipeline_toml(tmp_path / "missing.toml")
 
 
-_UNIT = re.compile(r"_(s|ms|hz|g|mps2|dps|deg|m|cm|spm|fraction|weight|ratio|count|order|correlation|vote)$")
+_UNIT = re.compile(r"_(s|ms|hz|g|mps|mps2|dps|deg|m|cm|spm|fraction|weight|ratio|count|order|correlation|vote)$")
 
 
 def test_every_parameter_has_a_unit_in_its_name_a_doc_and_a_default():
