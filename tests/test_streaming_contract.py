@@ -128,7 +128,7 @@ def _check_all_stages(config: PipelineConfig, block) -> None:
     single = Pipeline(config, fs)
     assert _canonical(stream(single, block, [1])) == expected
     # frame size is a cost knob only: every stage gives the same records with other frames
-    for frame_ms in (40.0, 250.0, OFFLINE_FRAME_MS):
+    for frame_ms in (40.0, 250.0, 2000.0, OFFLINE_FRAME_MS):
         other = config.with_(frame_ms=frame_ms)
         inputs_other = _stage_inputs(other, block, fs)
         for i, stage_type in enumerate(stage_types):

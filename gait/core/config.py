@@ -18,7 +18,7 @@ TRUNK_PLACEMENTS = ("sacrum", "waist", "chest")
 ARM_PLACEMENTS = ("wrist",)  # a watch, an arm band at the wrist, or a phone held in the hand
 SIDES = ("left", "right")
 GRAVITY_MPS2 = 9.80665
-MAX_FRAME_MS = 2000.0  # stages size their history buffers for frames up to this long
+MAX_FRAME_MS = 30000.0  # the longest processing frame (offline analysis); see FramedStage.max_frame_ms
 
 
 RATE_TOLERANCE = 0.98  # a rate estimated from timestamps may read a little low (clock jitter)

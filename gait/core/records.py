@@ -249,17 +249,29 @@ def block_len(block: Any) -> int:
     return int(block.time_s.shape[0])
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(block: Any) -> tuple[str, ...]:
+    """The field names of a block record's type (``dataclasses.fields`` is slow for a per-frame call)."""
+    kind = type(block)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(kind))
+    return names
+
+
 def slice_block(block: Block, start: int, stop: int) -> Block:
     """Samples ``start:stop`` of any block record (arrays sliced on axis 0, ``index0`` shifted)."""
     kwargs: dict[str, Any] = {}
-    for f in fields(block):
-        value = getattr(block, f.name)
-        if f.name == "index0":
-            kwargs[f.name] = value + start
+    for name in _field_names(block):
+        value = getattr(block, name)
+        if name == "index0":
+            kwargs[name] = value + start
         elif isinstance(value, np.ndarray):
-            kwargs[f.name] = value[start:stop]
+            kwargs[name] = value[start:stop]
         else:
-            kwargs[f.name] = value
+            kwargs[name] = value
     return type(block)(**kwargs)
 
 
@@ -269,19 +281,19 @@ def concat_blocks(blocks: list[Block]) -> Block:
         return blocks[0]
     first = blocks[0]
     kwargs: dict[str, Any] = {}
-    for f in fields(first):
-        values = [getattr(b, f.name) for b in blocks]
-        if f.name == "index0":
-            kwargs[f.name] = values[0]
+    for name in _field_names(first):
+        values = [getattr(b, name) for b in blocks]
+        if name == "index0":
+            kwargs[name] = values[0]
         elif all(v is None for v in values):
-            kwargs[f.name] = None
+            kwargs[name] = None
         elif any(v is None for v in values):
-            if f.name == "flags":
-                kwargs[f.name] = np.concatenate(
+            if name == "flags":
+                kwargs[name] = np.concatenate(
                     [v if v is not None else np.zeros(block_len(b), np.uint8) for v, b in zip(values, blocks)]
                 )
             else:
-                raise ValueError(f"cannot join blocks where only some have {f.name}")
+                raise ValueError(f"cannot join blocks where only some have {name}")
         else:
-            kwargs[f.name] = np.concatenate(values)
+            kwargs[name] = np.concatenate(values)
     return type(first)(**kwargs)

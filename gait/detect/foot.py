@@ -100,7 +100,7 @@ import math
 
 import numpy as np
 
-from gait.core.config import GRAVITY_MPS2, MAX_FRAME_MS, PipelineConfig
+from gait.core.config import GRAVITY_MPS2, PipelineConfig
 from gait.core.events import ContactEvent
 from gait.core.records import (
     Q_NO_GYRO,
@@ -355,6 +355,7 @@ class FootStepStage(FramedStage):
     ``config.params.foot``)."""
 
     latency_ms = 500.0  # the contact is reported once the next mid-swing is confirmed
+    max_frame_ms = 2000.0  # the history holds one such frame more than history_s
 
     def __init__(self, config: PipelineConfig, sampling_rate_hz: float):
         self._p = config.params.foot
@@ -364,7 +365,7 @@ class FootStepStage(FramedStage):
         fs = self.fs
         self._gyro: bool | None = None  # decided by the first frame
         self._ring: _Ring | None = None
-        self._cap = int(np.ceil(self._p.history_s * fs)) + int(np.ceil(MAX_FRAME_MS * 1e-3 * fs)) + 4
+        self._cap = int(np.ceil(self._p.history_s * fs)) + int(np.ceil(self.max_frame_ms * 1e-3 * fs)) + 4
         self._box = 1
         self._box_kernel = np.ones(1)
         # axis

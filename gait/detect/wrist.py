@@ -53,7 +53,7 @@ from collections import deque
 
 import numpy as np
 
-from gait.core.config import MAX_FRAME_MS, PipelineConfig
+from gait.core.config import PipelineConfig
 from gait.core.events import ContactEvent
 from gait.core.records import Q_IMPLAUSIBLE, Q_NO_GYRO, Q_UNVALIDATED, QUALITY_FLAGS, SampleBlock, SampleFlag
 from gait.dsp.foot_orientation import principal_axis
@@ -70,6 +70,7 @@ class WristStepStage(FramedStage):
     ``config.params.wrist``)."""
 
     latency_ms = 250.0  # the band-pass delays the zero crossings by about a quarter of a swing
+    max_frame_ms = 2000.0  # the history keeps one such frame more than the longest look-back
 
     def __init__(self, config: PipelineConfig, sampling_rate_hz: float):
         self.p = config.params.wrist
@@ -97,7 +98,7 @@ class WristStepStage(FramedStage):
         self._quiet = (-1, -1)  # [start, stop): no swing signal while the filters settle after a gap
         # the longest look-back of any decision (axis window, a half swing's peak, a stride), one frame more
         longest = max(self._win_n, self._timeout_n, int(math.ceil(2.0 * p.max_step_s * fs)) + 2)
-        self._keep_n = longest + int(round((MAX_FRAME_MS * 1e-3 + 1.0) * fs))
+        self._keep_n = longest + int(round((self.max_frame_ms * 1e-3 + 1.0) * fs))
         # history (absolute index of row 0: self._base)
         self._base = 0
         self._t = np.zeros(0)

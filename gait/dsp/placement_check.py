@@ -43,13 +43,11 @@ class PlacementCheck:
         if self.done or time_s.shape[0] == 0:
             return None
         norm_g = np.sqrt(np.einsum("ij,ij->i", acc_mps2, acc_mps2)) / GRAVITY_MPS2
-        gabs = np.abs(gyr_dps).max(axis=1) if gyr_dps is not None else None
-        ids = (index0 + np.arange(time_s.shape[0])) // self.window
-        bounds = np.flatnonzero(np.diff(ids)) + 1
-        starts = np.concatenate(([0], bounds))
-        stops = np.concatenate((bounds, [time_s.shape[0]]))
-        for a, b in zip(starts, stops):
-            wid = int(ids[a])
+        n, w = time_s.shape[0], self.window
+        # the block cut where a window starts (a live frame usually lies within one window)
+        cuts = list(range(w - index0 % w, n, w))
+        for a, b in zip([0, *cuts], [*cuts, n]):
+            wid = (index0 + a) // w
             if wid != self._win_id:
                 notice = self._close_window()
                 if notice is not None:
@@ -59,8 +57,8 @@ class PlacementCheck:
             seg = norm_g[a:b]
             self._win_max = max(self._win_max, float(seg.max()))
             self._win_min = min(self._win_min, float(seg.min()))
-            if gabs is not None:
-                self._win_gyr = max(self._win_gyr, float(gabs[a:b].max()))
+            if gyr_dps is not None:
+                self._win_gyr = max(self._win_gyr, float(np.abs(gyr_dps[a:b]).max()))
             self._last_t = float(time_s[b - 1])
         return None
 

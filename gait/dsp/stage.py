@@ -19,7 +19,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from gait.core.config import PipelineConfig
+from gait.core.config import MAX_FRAME_MS, PipelineConfig
 from gait.core.records import block_len, concat_blocks, slice_block
 
 
@@ -50,11 +50,18 @@ class Stage(ABC):
 
 
 class FramedStage(Stage):
-    """Re-frames its input; subclasses implement `_reset_state` and `_process_frame`."""
+    """Re-frames its input; subclasses implement `_reset_state` and `_process_frame`.
+
+    ``max_frame_ms``: the longest frame the stage takes; a longer ``config.frame_ms`` is cut into
+    frames of this length (a stage whose history buffers hold one frame more than it looks back sets
+    it, so its buffers, and what it keeps, stay the same whatever the configured frame)."""
+
+    max_frame_ms: float = MAX_FRAME_MS
 
     def __init__(self, config: PipelineConfig, sampling_rate_hz: float):
         super().__init__(config, sampling_rate_hz)
-        self.frame_len = frame_samples(config, sampling_rate_hz)
+        self.frame_len = min(frame_samples(config, sampling_rate_hz),
+                             max(1, int(round(self.max_frame_ms * 1e-3 * sampling_rate_hz))))  # fmt: skip
         self._pending: list[Any] = []
         self._pending_n = 0
         self.reset()

@@ -25,6 +25,7 @@ same foot (per-step MAE 0.73 -> 0.14 cm on `gait validate`'s virtual sacrum sens
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 
 import numpy as np
@@ -103,26 +104,29 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
     n = len(b)
     m = [row[:] + [b[i]] for i, row in enumerate(a)]
     for c in range(n):
-        piv = max(range(c, n), key=lambda r: abs(m[r][c]))
-        if abs(m[piv][c]) < 1e-300:
+        piv, best = c, abs(m[c][c])  # the first row of the largest magnitude
+        for r in range(c + 1, n):
+            v = abs(m[r][c])
+            if v > best:
+                piv, best = r, v
+        if best < 1e-300:
             return None
         m[c], m[piv] = m[piv], m[c]
+        mc = m[c]
         for r in range(c + 1, n):
-            f = m[r][c] / m[c][c]
+            mr = m[r]
+            f = mr[c] / mc[c]
             if f != 0.0:
                 for j in range(c, n + 1):
-                    m[r][j] -= f * m[c][j]
+                    mr[j] -= f * mc[j]
     x = [0.0] * n
     for c in range(n - 1, -1, -1):
-        x[c] = (m[c][n] - sum(m[c][j] * x[j] for j in range(c + 1, n))) / m[c][c]
+        mc = m[c]
+        s = 0
+        for j in range(c + 1, n):
+            s += mc[j] * x[j]
+        x[c] = (mc[n] - s) / mc[c]
     return x
-
-
-def _at(x: np.ndarray, pos: float) -> float:
-    """Linear interpolation of ``x`` at fractional index ``pos`` (clamped to the array)."""
-    i = min(max(int(np.floor(pos)), 0), x.shape[0] - 2)
-    f = pos - i
-    return float(x[i] + f * (x[i + 1] - x[i]))
 
 
 def vo_window_cm(acc_v_mps2: np.ndarray, fs: float, ic_pos: list[float]) -> float | None:
@@ -146,25 +150,52 @@ def vo_window_cm(acc_v_mps2: np.ndarray, fs: float, ic_pos: list[float]) -> floa
     if len(ic_pos) < 5 or n < 8 or fs <= 0:
         return None
     dt = 1.0 / fs
+    h = 0.5 * dt  # x * (0.5 dt) rounds as 0.5 x dt does: halving is exact
     a = a - float(a.sum()) / n
-    v = np.zeros(n)
-    np.cumsum(0.5 * (a[1:] + a[:-1]) * dt, out=v[1:])
-    z = np.zeros(n)
-    np.cumsum(0.5 * (v[1:] + v[:-1]) * dt, out=z[1:])
-    # z + c1 t + c2 t^2 - L(parity) = 0 at every IC, least squares (t in seconds from the first IC)
+    w = a[1:] + a[:-1]
+    w *= h
+    v = np.empty(n)
+    v[0] = 0.0
+    np.cumsum(w, out=v[1:])
+    np.add(v[1:], v[:-1], out=w)
+    w *= h
+    z = np.empty(n)
+    z[0] = 0.0
+    np.cumsum(w, out=z[1:])
+    # z + c1 t + c2 t^2 - L(parity) = 0 at every IC, least squares (t in seconds from the first IC):
+    # the normal equations' sums over the rows (t, t^2, -[even IC], -[odd IC]; -z at the IC, linearly
+    # interpolated), added row by row in Python floats
     t0 = ic_pos[0] * dt
-    rows = []
+    s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = b0 = b1 = b2 = b3 = 0.0
+    last = n - 2
     for k, pos in enumerate(ic_pos):
         t = pos * dt - t0
-        rows.append(([t, t * t, -1.0 if k % 2 == 0 else 0.0, 0.0 if k % 2 == 0 else -1.0], -_at(z, pos)))
-    ata = [[sum(r[0][i] * r[0][j] for r in rows) for j in range(4)] for i in range(4)]
-    atb = [sum(r[0][i] * r[1] for r in rows) for i in range(4)]
-    sol = _solve(ata, atb)
+        tt = t * t
+        e, o = (-1.0, 0.0) if k % 2 == 0 else (0.0, -1.0)
+        i = min(max(math.floor(pos), 0), last)
+        zi = float(z[i])
+        y = -(zi + (pos - i) * (float(z[i + 1]) - zi))
+        s00 += t * t
+        s01 += t * tt
+        s02 += t * e
+        s03 += t * o
+        s11 += tt * tt
+        s12 += tt * e
+        s13 += tt * o
+        s22 += e * e
+        s23 += e * o
+        s33 += o * o
+        b0 += t * y
+        b1 += tt * y
+        b2 += e * y
+        b3 += o * y
+    ata = [[s00, s01, s02, s03], [s01, s11, s12, s13], [s02, s12, s22, s23], [s03, s13, s23, s33]]
+    sol = _solve(ata, [b0, b1, b2, b3])
     if sol is None:
         return None
     c1, c2 = sol[0], sol[1]
-    lo = max(int(np.floor(ic_pos[-2])), 0)
-    hi = min(int(np.ceil(ic_pos[-1])) + 1, n)
+    lo = max(math.floor(ic_pos[-2]), 0)
+    hi = min(math.ceil(ic_pos[-1]) + 1, n)
     if hi - lo < 3:
         return None
     t = np.arange(lo, hi) * dt - t0
