@@ -406,7 +406,9 @@ def open_phone_source(
     timestamps = the phone's sample times), so the live path decodes a phone exactly like a
     DIY pod (session kind ``openpod``). The rate is snapped to the nearest openpod rate.
 
-    ``duration_s``: the source ends after this many seconds (wall clock; None: at `stop`).
+    ``duration_s``: the source ends this many seconds (wall clock) after the phone's first
+    samples, or after it if the phone never sends any (None: at `stop`): waiting for the app
+    does not shorten the run.
     ``retry_s`` (phyphox): when the phone does not answer, ask again every ``retry_s`` seconds
     instead of raising `PhoneUnreachable`. Before its first answer (the run was started before
     phyphox's remote access) the source says once, on the link channel, that it is waiting;
@@ -501,6 +503,8 @@ def open_phone_source(
                     yield RawPacket(time.monotonic_ns(), device, LINK_CHANNEL, block)
                     continue
                 if enc is None:
+                    if duration_s is not None:  # the run's length counts from the phone's first samples
+                        self.deadline = time.monotonic() + float(duration_s)
                     rate = nearest_openpod_rate(1.0 / float(np.median(np.diff(block.time_s))))
                     enc = PodEncoder(rate, gyro=block.gyr_dps is not None, clock_origin_us=0)
                     self.devices = [DeviceConfig(device, "openpod", placement, side, {"sample_rate_hz": rate})]
