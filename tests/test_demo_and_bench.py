@@ -154,3 +154,15 @@ def test_progress_bar_is_plain_text():
     bar.close(100.0)
     text = buf.getvalue()
     assert text.startswith("\r[#####-----]") and " 50.0%" in text and "100.0%" in text and text.endswith("\n")
+
+
+def test_scale_bench_sharded_over_processes():
+    """bench-scale over two worker processes (tiny: 4 runners, 3 s): every step reaches the store."""
+    from gait.bench.scale import format_report, scale_bench
+
+    rep = scale_bench(runners=4, seconds=3.0, burst=0, start_server=False, processes=2, frame_ms=500.0, pods=2)
+    live = rep["live"]
+    assert live["processes"] == 2 and [p["runners"] for p in live["per_process"]] == [2, 2]
+    assert live["steps"] > 0 and live["store_steps"] == live["steps"]
+    text = format_report(rep)
+    assert "2 processes" in text and "runners sustained in real time" in text

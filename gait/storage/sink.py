@@ -5,8 +5,9 @@
     sink.put(block, device="H10")      # raw samples; Gap / QualityEvent / Alert / PainNote / SpeedSample
     sink.close()                       # flushes, marks the run closed, releases its lock
 
-A background thread takes records off a bounded queue and, once per ``flush_interval_s``
-(default 1 s), writes everything that arrived in ONE transaction (WAL, fsync'd when the store
+A background thread wakes once per ``flush_interval_s`` (default 1 s; at once for a `flush`
+or `close`), takes the records off a bounded queue and writes everything that arrived in ONE
+transaction (WAL, fsync'd when the store
 is durable). A crash therefore loses at most the records of the last interval. The thread has
 its own SQLite connection; the pipeline thread only ever touches the queue.
 
@@ -85,6 +86,7 @@ class StoreSink:
         self._close_status: str | None = RUN_CLOSED
         self._flush_lock = threading.Lock()
         self._flush_events: list[threading.Event] = []
+        self._wake = threading.Event()  # a flush or close asked for: the writer need not wait for its interval
         self._thread = threading.Thread(target=self._main, name=f"gait-store-sink-run{run_id}", daemon=True)
         self._thread.start()
 
@@ -100,7 +102,13 @@ class StoreSink:
             self.stats.dropped += 1
             return False
         self.stats.put += 1
+        if self._burst():  # write before the interval ends
+            self._wake.set()
         return True
+
+    def _burst(self) -> bool:
+        """The queue is more than half full."""
+        return self._q.qsize() > self._q.maxsize // 2
 
     def put_many(self, records: list[Any], device: str | None = None) -> int:
         return sum(self.put(r, device) for r in records)
@@ -112,6 +120,7 @@ class StoreSink:
         event = threading.Event()
         with self._flush_lock:
             self._flush_events.append(event)
+        self._wake.set()
         return event.wait(timeout)
 
     def close(self, status: str | None = RUN_CLOSED, timeout: float | None = None) -> SinkStats:
@@ -121,12 +130,14 @@ class StoreSink:
         self._closed = True
         self._close_status = status
         while True:  # the stop marker must get in even if the queue is full
+            self._wake.set()
             try:
                 self._q.put(_STOP, timeout=0.1)
                 break
             except queue.Full:
                 if not self._thread.is_alive():
                     break
+        self._wake.set()
         self._thread.join(self.close_timeout_s if timeout is None else timeout)
         if status is not None and self._owner is not None:
             lock = self._owner._locks.pop(self.run_id, None)
@@ -158,21 +169,17 @@ class StoreSink:
         stop = False
         try:
             while not stop:
+                # asleep until the interval ends (one wake-up a second, however many records came:
+                # many runs' writers in one process would otherwise take turns at every record)
+                now = time.monotonic()
+                if now < next_flush:
+                    self._wake.wait(next_flush - now)
+                self._wake.clear()
                 with self._flush_lock:
                     waiters, self._flush_events = self._flush_events, []
-                now = time.monotonic()
-                if now < next_flush and not waiters:
-                    try:
-                        item = self._q.get(timeout=min(next_flush - now, 0.05))
-                    except queue.Empty:
-                        continue
-                    if item is _STOP:
-                        stop = True
-                    else:
-                        pending.append(item)
-                    if not stop:
-                        continue
-                stop = self._drain(pending) or stop
+                if time.monotonic() < next_flush and not waiters and not self._closed and not self._burst():
+                    continue
+                stop = self._drain(pending)
                 self._write(store, pending)
                 for w in waiters:
                     w.set()
