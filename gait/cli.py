@@ -344,12 +344,17 @@ def _add_optional_commands(sub) -> None:
 
         return run_bench(args)
 
-    p = sub.add_parser("bench", help="speed and memory benchmark (prints figures)")
+    p = sub.add_parser("bench", help="speed, memory and start-up; side by side with gaitmap and the batch (prints figures)")
     p.add_argument("--minutes", type=float, default=60.0, help="length of the offline recording")
     p.add_argument("--json", action="store_true")
     p.add_argument("--startup", action="store_true",
                    help="only the start-up times: gait --help and a one-file gait analyze in fresh interpreters")
     p.add_argument("--repeat", type=int, default=10, metavar="N", help="start-up: runs of each command (default 10)")
+    p.add_argument("--compare", action="store_true",
+                   help="only the side by side: gaitmap, and the batch against one process per file, on the same files")
+    p.add_argument("--files", type=int, default=6, metavar="N", help="side by side: recordings (default 6)")
+    p.add_argument("--file-minutes", type=float, default=10.0, dest="file_minutes", metavar="MIN",
+                   help="side by side: minutes per recording (default 10)")
     p.set_defaults(func=cmd_bench)
 
     def cmd_demo(args: argparse.Namespace) -> int:

@@ -71,9 +71,10 @@ def test_report_formats():
         "cpu": "pinned",
         "python": "3.11",
         "numpy": "1",
-        "csv": {"rows": 10, "bytes": 1e6, "read_seconds": 1.0, "read_x_real_time": 3600, "write_seconds": 2.0},
         "placements": {
             "sacrum": {
+                "csv": {"rows": 10, "bytes": 1e6, "read_seconds": 1.0, "read_x_real_time": 3600, "write_seconds": 2.0},
+                "file_to_records": {"seconds": 2.0, "x_real_time": 1800.0},
                 "offline": {
                     "seconds": 1.0,
                     "x_real_time": 3600.0,
@@ -96,6 +97,27 @@ def test_report_formats():
     }
     text = format_report(rep)
     assert "3,600x" in text and "200 us" in text and "+0.5 MB" in text
+    assert "1,800x" in text and "file to records MISSED" in text
+
+
+def test_side_by_side_and_startup_formats():
+    from gait.bench.compare import format_compare
+    from gait.bench.startup import format_startup
+
+    rows = [{"command": "gait --help", "min_s": 0.08, "median_s": 0.09, "runs": [0.08, 0.09]}]
+    text = format_startup({"rows": rows, "load": (1.5, 1.0, 0.5), "cpus": 2, "repeat": 2})
+    assert "gait --help" in text and "ok (< 0.2 s)" in text and "load average 1.5" in text
+    gaitmap = {"available": True, "rows": [{"file": "run00-foot.csv", "ours_s": 1.0, "ours_contacts": 849,
+                                            "gaitmap_s": 8.0, "gaitmap_contacts": 848, "ratio": 8.0}]}  # fmt: skip
+    batch = {"available": True, "files": 6, "one_process_per_file_s": 12.0, "two_processes_at_a_time_s": 7.0,
+             "cluster": "a local Dask cluster, 2 workers", "batch_s": 6.0, "batch_jobs1_s": 4.0}  # fmt: skip
+    text = format_compare({"files": 6, "minutes": 10, "repeat": 2, "cores": 2, "load": None, "gaitmap": gaitmap,
+                           "batch": batch})  # fmt: skip
+    assert "ratio 8.0x" in text and "8.0-8.0x faster than gaitmap" in text
+    assert "0.50 files/s" in text and " 3.0x" in text  # the batch, 12 s / 4 s
+    missing = format_compare({"files": 6, "minutes": 10, "repeat": 2, "cores": 2, "load": None,
+                              "gaitmap": {"available": False, "why": "not installed"}, "batch": batch})  # fmt: skip
+    assert "gaitmap: not measured: not installed" in missing
 
 
 def test_demo_runs_end_to_end_and_writes_a_png(tmp_path, capsys):
