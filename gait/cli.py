@@ -192,7 +192,7 @@ def _add_analysis_args(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--placement", choices=PLACEMENTS, default=None,
                    help="where the sensor is worn (default: the file's '# placement:'; a capture's devices)")  # fmt: skip
-    p.add_argument("--side", choices=SIDES, default=None, help="foot sensor: which foot")
+    p.add_argument("--side", choices=SIDES, default=None, help="foot sensor: which foot (wrist: which wrist)")
     p.add_argument("--speed-mps", type=float, default=None, dest="speed_mps", help="running speed (for vertical ratio)")
     p.add_argument("--calibration", default=None, help="CSV recording of 3-5 s standing still (zero of lean and foot angle)")
     p.add_argument("--acc-range-g", type=float, default=None, dest="acc_range_g", help="accelerometer full scale, if known")
@@ -658,7 +658,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     from gait.engine.terminal import DEFAULT_STATUS_EVERY_S
 
     p.add_argument("--placement", choices=PLACEMENTS, default=None, help="where the sensor is worn (default sacrum)")
-    p.add_argument("--side", choices=SIDES, default=None, help="foot sensor: which foot")
+    p.add_argument("--side", choices=SIDES, default=None, help="foot sensor: which foot (wrist: which wrist)")
     p.add_argument("--speed-mps", type=float, default=None, dest="speed_mps", help="running speed (vertical ratio)")
     p.add_argument("--jsonl", action="store_true", help="one JSON object per step instead of a text line")
     p.add_argument("--status-every", type=float, default=DEFAULT_STATUS_EVERY_S, dest="status_every",
