@@ -207,6 +207,13 @@ def test_a_batch_on_a_dask_cluster_equals_gait_analyze_file_by_file(dask_schedul
     assert [f.stat().st_mtime_ns for f in files] == stamps
     assert partitions(out) == steps
 
+    # --redo: every recording analysed again (the analysis code changed under the same version)
+    redo = gait(*argv, "--redo")
+    assert redo.returncode == 1, redo.stderr
+    assert {r["status"] for p, r in summary(out).items() if p != str(broken)} == {"ok"}
+    assert f"{len(paths)} analysed" in redo.stdout and all(f.stat().st_mtime_ns > s for f, s in zip(files, stamps))
+    assert partitions(out) == steps
+
 
 def test_gait_validate_through_the_cluster_gives_the_table_of_one_process(dask_scheduler, validation_trials):
     from gait.validation.run import run_validation

@@ -89,7 +89,7 @@ def batch_analyze(args: argparse.Namespace, out: TextIO | None = None) -> int:
     options = options_from_args(args)
     try:
         report = run_batch([AnalysisRequest(p, options) for p in paths], out_dir=args.out,
-                           scheduler=args.scheduler, jobs=args.jobs)  # fmt: skip
+                           scheduler=args.scheduler, jobs=args.jobs, redo=getattr(args, "redo", False))  # fmt: skip
     except BatchSetupError as exc:
         print(f"gait: error: {exc}", file=sys.stderr)
         return 2

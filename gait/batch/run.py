@@ -392,12 +392,15 @@ def run_batch(
     out_dir: str | Path | None = None,
     scheduler: str | None = None,
     jobs: int | None = None,
+    redo: bool = False,
     names: Sequence[str | None] = (),
     progress: TextIO | None | bool = None,
     say: Callable[[str], None] | None = None,
 ) -> BatchReport:
     """Analyse ``requests`` (see the module's text); the results in the requests' order.
-    ``names``: recording ids to use instead of the file names. ``progress``: the stream for the
+    ``redo``: analyse every recording again, even one done before with the same config and file
+    (after a change of the analysis code under the same version). ``names``: recording ids to use
+    instead of the file names. ``progress``: the stream for the
     progress bar (None: stderr; False: none). ``say``: where notes go (default: stderr).
     Raises `BatchSetupError` when the batch cannot run at all."""
     t0 = time.perf_counter()
@@ -415,7 +418,7 @@ def run_batch(
         try:
             digests[i] = file_digest(req.path)
             meta = partition_meta(out, rid)
-            done = meta is not None and meta.get("sha256") == digests[i] and meta.get("config_hash") == planned_hash(req)
+            done = not redo and meta is not None and meta.get("sha256") == digests[i] and meta.get("config_hash") == planned_hash(req)
         except Exception as exc:  # noqa: BLE001 - unreadable, or a config that cannot be: the file fails
             results[i] = FileResult(i, rid, req.path, FAILED, one_line(exc), "capture" if is_capture(req.path) else "csv")
             say(f"gait: warning: {req.path}: failed, skipped: {results[i].error}")
