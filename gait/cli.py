@@ -317,7 +317,7 @@ def _add_optional_commands(sub) -> None:
         from gait import public_data as pd
 
         sets = pd.registry()
-        names = args.names or list(sets)
+        names = pd.select(sets, args.names)
         if args.action == "fetch":
             root = pd.fetch(names, sets=sets)
             print(f"{len(names)} data set(s) present and checked in {root}")
@@ -325,15 +325,10 @@ def _add_optional_commands(sub) -> None:
         if args.action == "path":
             print(pd.fetch(names, sets=sets, log=None))
             return 0
-        mirror = pd.mirror_dir()
-        print(f"cache: {pd.cache_dir()}" + (f"; mirror (${pd.MIRROR_ENV}): {mirror}" if mirror else ""))
-        for name in names:
-            ds = sets[name] if name in sets else None
-            if ds is None:
-                raise pd.DataUnavailable(f"unknown data set {name}; registered: {', '.join(sets)}")
-            size_mb = sum((pd.cache_dir() / f.path).stat().st_size for f in ds.files
-                          if (pd.cache_dir() / f.path).is_file()) / 1e6  # fmt: skip
-            print(f"{name}: {ds.title}; {len(ds.files)} files, {size_mb:.1f} MB cached")
+        mirror, cache = pd.mirror_dir(), pd.cache_dir()
+        print(f"cache: {cache}" + (f"; mirror (${pd.MIRROR_ENV}): {mirror}" if mirror else ""))
+        for ds in (sets[n] for n in names):
+            print(f"{ds.name}: {ds.title}; {len(ds.files)} files, {pd.cached_mb(ds, cache):.1f} MB cached")
             print(f"  {ds.attribution()}")
         return 0
 
@@ -535,13 +530,8 @@ def _add_optional_commands(sub) -> None:
     p.set_defaults(func=cmd_sync)
 
     def cmd_grafana_build(args: argparse.Namespace) -> int:
-        try:
-            from dashboards.grafana_build import write_dashboards
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not exc.name.startswith("grafana_foundation_sdk"):
-                raise
-            _err("gait grafana build needs grafana-foundation-sdk: pip install -e '.[grafana]'")
-            return 2
+        from dashboards.grafana_build import write_dashboards  # without the SDK: main's one-line install hint
+
         for path, changed in write_dashboards(args.out):
             print(f"{path}: {'written' if changed else 'unchanged'}")
         return 0

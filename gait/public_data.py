@@ -119,16 +119,28 @@ def fetch(
     """Make every file of the data sets ``names`` (all when None) present and verified; return the
     folder that holds them (layout: the registry's ``path`` values)."""
     sets = registry() if sets is None else sets
-    wanted = list(sets) if names is None else list(names)
-    unknown = [n for n in wanted if n not in sets]
-    if unknown:
-        raise DataUnavailable(f"unknown data set {', '.join(unknown)}; registered: {', '.join(sets)}")
+    wanted = select(sets, names)
     root = cache or cache_dir()
     mirror = mirror_dir()
     for name in wanted:
         for f in sets[name].files:
             _fetch_file(f, root, mirror, log)
     return root
+
+
+def select(sets: dict[str, DataSet], names: Iterable[str] | None) -> list[str]:
+    """``names`` (all when None or empty), each checked against the registry."""
+    wanted = list(names or sets)
+    unknown = [n for n in wanted if n not in sets]
+    if unknown:
+        raise DataUnavailable(f"unknown data set {', '.join(unknown)}; registered: {', '.join(sets)}")
+    return wanted
+
+
+def cached_mb(ds: DataSet, cache: Path | None = None) -> float:
+    """How much of ``ds`` is in the cache, in MB."""
+    root = cache or cache_dir()
+    return sum((root / f.path).stat().st_size for f in ds.files if (root / f.path).is_file()) / 1e6
 
 
 def dataset_dir(name: str, log: Log | None = _stderr) -> Path:

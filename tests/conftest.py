@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -13,18 +14,26 @@ import numpy as np
 import pytest
 
 from gait.core.records import SampleBlock, slice_block
+from gait.public_data import mirror_dir
 
 REPO = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get("CI", "").lower() == "true"
 # Other people's files (phone exports, watch FIT files, the public data sets as published) are never
 # in the repository: tests read them from the offline mirror beside it, where there is one.
-SHARED_DATA = Path(os.environ.get("GAIT_DATA_MIRROR") or REPO.parent / "shared" / "data")
+SHARED_DATA = mirror_dir() or REPO.parent / "shared" / "data"
 
 # Live and replay runs are stored by default: keep the tests' runs out of the user's data folder
 # (set before any test module copies the environment for its subprocesses).
 os.environ.setdefault("GAIT_DATA_DIR", tempfile.mkdtemp(prefix="gait-tests-"))
 
 pytest_plugins = ["tests.ble_options"]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def need_program(name: str, install: str) -> str:

@@ -17,7 +17,6 @@ import math
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from gait.batch.command import expand_inputs
 from gait.batch.run import FAILED, OK, FileProgress, FileResult, read_steps
 from gait.cli import main
 from gait.core.step_fields import CONTRACT_KEYS
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 INSTALL = "pip install -e '.[cluster]'"
@@ -66,10 +65,6 @@ def gait(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
                           env=env or ENV, timeout=600)  # fmt: skip
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stop(proc: subprocess.Popen) -> None:

@@ -16,15 +16,11 @@ import pytest
 
 from gait import public_data as pd
 from gait.cli import main
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import REPO, SHARED_DATA, free_port
 
 SHARED = SHARED_DATA
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _registry(tmp_path: Path, base_url: str, files: dict[str, bytes], bad: str | None = None) -> Path:
@@ -47,7 +43,7 @@ def http_folder(tmp_path):
     """A real HTTP server on 127.0.0.1 serving a folder (the stand-in for the original places)."""
     root = tmp_path / "served"
     root.mkdir()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=root,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     deadline = time.monotonic() + 10
@@ -100,7 +96,7 @@ def test_download_failures_are_one_line(tmp_path, http_folder, no_mirror):
     with pytest.raises(pd.DataUnavailable, match=r"SHA-256 [0-9a-f]{64} is not the registered"):
         pd.fetch(["set"], log=None, sets={"set": sets_b}, cache=tmp_path / "c2")
     assert not list((tmp_path / "c2").rglob("b.csv*"))  # nothing unverified is left in the cache
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     sets = pd.registry(_registry(tmp_path, closed, {"set/a.csv": b"x"}))
     with pytest.raises(pd.DataUnavailable, match=r"\(no connection\)"):
         pd.fetch(["set"], log=None, sets=sets, cache=tmp_path / "c3")
@@ -113,7 +109,7 @@ def test_mirror_copy_and_its_failures(tmp_path, monkeypatch):
     (mirror / "set").mkdir(parents=True)
     (mirror / "set" / "a.csv").write_bytes(b"published")
     monkeypatch.setenv(pd.MIRROR_ENV, str(mirror))
-    unreachable = f"http://127.0.0.1:{_free_port()}"  # never asked: the mirror replaces the web
+    unreachable = f"http://127.0.0.1:{free_port()}"  # never asked: the mirror replaces the web
     sets = pd.registry(_registry(tmp_path, unreachable, {"set/a.csv": b"published"}))
     said: list[str] = []
     got = pd.fetch(["set"], log=said.append, sets=sets, cache=tmp_path / "cache")
@@ -182,7 +178,7 @@ def test_the_published_r_file_reads_as_its_csv_export(tmp_path):
 def test_demo_without_internet_or_mirror_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv(pd.MIRROR_ENV, raising=False)
     monkeypatch.setenv(pd.CACHE_ENV, str(tmp_path / "empty-cache"))
-    closed = f"http://127.0.0.1:{_free_port()}"
+    closed = f"http://127.0.0.1:{free_port()}"
     for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
         monkeypatch.setenv(var, closed)  # whatever this machine can reach, the download fails
     monkeypatch.delenv("NO_PROXY", raising=False)

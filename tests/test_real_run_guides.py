@@ -29,7 +29,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -42,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, SHARED_DATA
+from tests.conftest import REPO, SHARED_DATA, free_port
 from tests.phyphox_phone import RecordingPhyphox, serve
 
 DOC = REPO / "docs" / "real-run.md"
@@ -144,10 +143,6 @@ def test_every_block_says_whether_it_is_tested_here():
 # --- running them here -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def as_run_here(cmd: str, phone_url: str | None = None) -> str:
@@ -237,7 +232,7 @@ class Here:
     def _with_phone(self, cmd: str, timeout: float) -> subprocess.CompletedProcess:
         """gait first, then the phone: phyphox's remote access comes up once gait says it is
         waiting, not measuring (gait starts it), playing the jogging recording 20x real time."""
-        port = _free_port()
+        port = free_port()
         phone = RecordingPhyphox.from_export(JOGGING, speed=20.0, loops=2, measuring=False)
         self.phones.append(phone)
         proc = subprocess.Popen(["bash", "-c", as_run_here(cmd, f"http://127.0.0.1:{port}")], cwd=self.work,
@@ -267,7 +262,7 @@ class Here:
         return done
 
     def _dashboard(self, cmd: str) -> subprocess.CompletedProcess:
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen(["bash", "-c", f"exec {as_run_here(cmd)} --port {port}"], cwd=self.work,
                                 env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 stdin=subprocess.DEVNULL)  # fmt: skip

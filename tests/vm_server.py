@@ -18,7 +18,6 @@ import base64
 import contextlib
 import json
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import need_program
+from tests.conftest import free_port, need_program
 
 VM_PROGRAM = "victoria-metrics"
 VM_INSTALL = "apt-get install -y victoria-metrics"
@@ -42,10 +41,6 @@ BASE_ARGS = (
 )
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class VMServer:
