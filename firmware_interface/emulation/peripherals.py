@@ -232,6 +232,7 @@ class EmulatedPeripheral:
         self.sent: list[SentPacket] = []
         self.events: list[tuple[float, str]] = []  # (stream time s, what happened)
         self.connections = 0
+        self.drops_ns: list[int] = []  # time.monotonic_ns() of each link drop (packets in flight then may be lost)
         self.air: EmulatedAir | None = None
         self.device: Device | None = None
         self.connection: Connection | None = None
@@ -417,6 +418,7 @@ class EmulatedPeripheral:
             self.faults.return_after_s = return_after_s
         if self.connection is not None:
             self._log("fault: link dropped")
+            self.drops_ns.append(time.monotonic_ns())
             with contextlib.suppress(Exception):
                 await self.connection.disconnect(HCI_CONNECTION_TIMEOUT)
 
@@ -444,7 +446,9 @@ class EmulatedPeripheral:
 
     async def _notify(self, characteristic: gatt.Characteristic, packet: SentPacket) -> None:
         self.sent.append(packet)
-        if packet.lost or self.connection is None or self.device is None:
+        if self.connection is None or self.device is None:
+            packet.lost = True  # no link: the packet never reached the air
+        if packet.lost:
             return
         packet.notify_ns = time.monotonic_ns()
         await self.device.notify_subscriber(self.connection, characteristic, packet.payload)
