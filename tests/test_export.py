@@ -200,7 +200,13 @@ def test_fit_round_trip_through_the_importer(run):
                       ("step_length_m", 0.0005)):  # fmt: skip
         m = cmp.metrics[name]
         assert m.n == len(watch) and abs(m.mean_diff) <= tol, m
-    assert "vo_cm" in cmp.table()
+    table = cmp.table().splitlines()
+    assert any(line.startswith("vo_cm ") for line in table)
+    # the columns line up, whatever the metric's name length (stance_time_balance_pct is the longest)
+    rows = [line for line in table if line.split()[0] in {"metric", *cmp.metrics}]
+    assert len(rows) == 1 + len(cmp.metrics)
+    n_end = {line.index(line.split()[1]) + len(line.split()[1]) for line in rows}
+    assert "stance_time_balance_pct" in cmp.metrics and len(n_end) == 1, table
 
 
 # --- import from a watch's FIT file -----------------------------------------------------------

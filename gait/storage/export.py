@@ -787,14 +787,15 @@ class Comparison:
     still_records: int = 0  # watch records over the run with cadence 0 (standing still, paused): not compared
 
     def table(self) -> str:
-        lines = [*self.notes, f"{'metric':<20} {'n':>6} {'ours':>9} {'watch':>9} {'diff':>8} {'|diff|':>8} {'sd':>8}"]
+        w = max([len("metric"), *(len(m.metric) for m in self.metrics.values())])
+        lines = [*self.notes, f"{'metric':<{w}} {'n':>6} {'ours':>9} {'watch':>9} {'diff':>8} {'|diff|':>8} {'sd':>8}"]
 
         def f(v: float | None) -> str:
             return f"{v:9.2f}" if v is not None else f"{'-':>9}"
 
         for m in self.metrics.values():
             lines.append(
-                f"{m.metric:<20} {m.n:>6} {f(m.mean_ours)} {f(m.mean_watch)} {f(m.mean_diff)[1:]} "
+                f"{m.metric:<{w}} {m.n:>6} {f(m.mean_ours)} {f(m.mean_watch)} {f(m.mean_diff)[1:]} "
                 f"{f(m.mean_abs_diff)[1:]} {f(m.sd_diff)[1:]}"
             )
         return "\n".join(lines)
