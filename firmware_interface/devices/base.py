@@ -42,6 +42,7 @@ Channel conventions (so that capture and replay see everything):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -63,6 +64,15 @@ GAP_FACTOR = 1.5  # a step of more than 1.5 sample periods between packets is a 
 CLOCK_JUMP_S = 5.0  # device clock ahead of the receive clock by more than this: a new epoch
 LATE_WINDOW_S = 10.0  # a device clock this far behind its last sample without a restart is a new epoch
 RECENT_GAPS = 64  # gaps remembered to recognise the late packets that belong in them
+
+
+@functools.lru_cache(maxsize=64)
+def sample_offsets_s(n: int, rate_hz: float) -> np.ndarray:
+    """``arange(n) / rate_hz``: the times of a packet's n samples after its first one. Cached
+    (a stream has few packet sizes) and therefore read-only: add it to a time, never in place."""
+    offsets = np.arange(n, dtype=np.float64) / rate_hz
+    offsets.setflags(write=False)
+    return offsets
 
 
 def write_channel(uuid: str) -> str:
@@ -271,13 +281,21 @@ class _Timeline:
         self.origin = first_dev
         self.last_dev = None
 
-    def seconds(self, dev: np.ndarray | int | float) -> np.ndarray:
+    def seconds(self, dev: np.ndarray) -> np.ndarray:
+        """Session seconds of device times (native units)."""
         assert self.origin is not None
         if isinstance(dev, np.ndarray) and dev.dtype.kind in "iu":
             rel = (dev - np.int64(self.origin)).astype(np.float64)
         else:
             rel = np.asarray(dev, dtype=np.float64) - float(self.origin)
-        return self.base_s + rel / self.units_per_s
+        rel /= self.units_per_s
+        rel += self.base_s
+        return rel
+
+    def second(self, dev: int | float) -> float:
+        """Session seconds of one device time (native units): the same arithmetic as `seconds`."""
+        assert self.origin is not None
+        return self.base_s + (float(dev) - float(self.origin)) / self.units_per_s
 
     def needs_new_epoch(self, first_dev: int | float, rx_ns: int) -> str | None:
         """Why the device clock cannot continue the current epoch (None: it can)."""
@@ -415,7 +433,7 @@ class DeviceSession:
         the device clock restarted)."""
         if self._timeline.origin is None:
             return "restart"
-        t = float(self._timeline.seconds(dev))
+        t = self._timeline.second(dev)
         if any(start < t < end for start, end in self._recent_gaps):
             return "late"
         if t >= self._timeline.base_s:
@@ -452,39 +470,35 @@ class DeviceSession:
         flags: np.ndarray | None = None,
     ) -> None:
         """Append a SampleBlock (and a Gap before it if samples are missing)."""
-        n = int(time_s.shape[0])
+        n = len(time_s)
         if n == 0:
             return
-        if self._last_s is not None and time_s[0] <= self._last_s:
-            keep = time_s > self._last_s  # overlap with what was sent: never send time backwards
+        last_s = self._last_s
+        first_s = float(time_s[0])
+        if last_s is not None and first_s <= last_s:
+            keep = time_s > last_s  # overlap with what was sent: never send time backwards
             time_s, acc = time_s[keep], acc[keep]
             gyr = None if gyr is None else gyr[keep]
             flags = None if flags is None else flags[keep]
-            n = int(time_s.shape[0])
+            n = len(time_s)
             if n == 0:
                 return
-        if flags is None:
-            flags = np.zeros(n, np.uint8)
-        else:
-            flags = flags.astype(np.uint8, copy=True)
-        if self._last_s is not None and self.sample_rate_hz:
-            step = (float(time_s[0]) - self._last_s) * self.sample_rate_hz
+            first_s = float(time_s[0])
+        # the block's own copy of the flags, or None when no sample is flagged
+        if flags is not None:
+            flags = flags.astype(np.uint8, copy=True) if flags.any() else None
+        if last_s is not None and self.sample_rate_hz:
+            step = (first_s - last_s) * self.sample_rate_hz
             if step > GAP_FACTOR:
                 missing = max(1, int(round(step)) - 1)
-                out.append(Gap(start_s=self._last_s, end_s=float(time_s[0]), missing_samples=missing))
+                out.append(Gap(start_s=last_s, end_s=first_s, missing_samples=missing))
                 self.counts["gaps"] += 1
-                self._recent_gaps.append((self._last_s, float(time_s[0])))
+                self._recent_gaps.append((last_s, first_s))
                 self.counts["missing_samples"] += missing
+                if flags is None:
+                    flags = np.zeros(n, np.uint8)
                 flags[0] |= SampleFlag.AFTER_GAP
-        out.append(
-            SampleBlock(
-                time_s=time_s,
-                acc_mps2=acc,
-                gyr_dps=gyr,
-                index0=self._index,
-                flags=flags if flags.any() else None,
-            )
-        )
+        out.append(SampleBlock(time_s, acc, gyr, self._index, flags))
         self._index += n
         self.counts["samples"] += n
         self._packets_with_samples += 1

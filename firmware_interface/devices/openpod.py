@@ -14,6 +14,7 @@ from firmware_interface.devices.base import (
     DeviceSession,
     RawPacket,
     SessionRecord,
+    sample_offsets_s,
     write_channel,
 )
 from firmware_interface.devices.spec import Capability, DefaultSettings, DeviceSpec, Protocol
@@ -79,15 +80,17 @@ class OpenpodSession(DeviceSession):
                 return [DeviceEvent(packet.rx_time_ns, self.device, "unsupported", str(exc))]
             return []
         out: list[SessionRecord] = []
-        period_us = 1e6 / pk.rate_hz
-        t0 = float(pk.timestamp_us)
-        d = None if self._seq is None else (pk.seq - self._seq) & 0xFFFF
+        rx_ns = packet.rx_time_ns
+        rate_hz, timestamp_us, seq = pk.rate_hz, pk.timestamp_us, pk.seq
+        period_us = 1e6 / rate_hz
+        t0 = float(timestamp_us)
+        d = None if self._seq is None else (seq - self._seq) & 0xFFFF
         if d == 0:
             self.counts["duplicates"] += 1
             return []
         restart: str | None = None
         if self._last_t_us is not None and t0 <= self._last_t_us:
-            kind = self._classify_old(pk.timestamp_us)
+            kind = self._classify_old(timestamp_us)
             if kind == "late":
                 self.counts["late"] += 1
                 return []
@@ -98,20 +101,20 @@ class OpenpodSession(DeviceSession):
             d = None
         if d is not None and d < 0x8000:
             self.counts["dropped"] += d - 1
-        if self.sample_rate_hz is not None and pk.rate_hz != self.sample_rate_hz and self._index:
-            self.sample_rate_hz = pk.rate_hz
-            out.append(DeviceEvent(packet.rx_time_ns, self.device, "rate_changed", "", pk.rate_hz))
-        self.sample_rate_hz = pk.rate_hz
-        self.has_gyro = pk.has_gyro
+        if self.sample_rate_hz is not None and rate_hz != self.sample_rate_hz and self._index:
+            self.sample_rate_hz = rate_hz
+            out.append(DeviceEvent(rx_ns, self.device, "rate_changed", "", rate_hz))
+        self.sample_rate_hz = rate_hz
+        self.has_gyro = pk.gyr_raw is not None
         self.acc_range_g = pk.acc_range_g
-        self._seq = pk.seq
-        self._check_epoch(pk.timestamp_us, packet.rx_time_ns, out, force=restart)
-        n = len(pk)
+        self._seq = seq
+        self._check_epoch(timestamp_us, rx_ns, out, force=restart)
+        n = len(pk.acc_raw)
         self._last_t_us = t0 + (n - 1) * period_us
-        self._note_device_time(pk.timestamp_us + (n - 1) * period_us, packet.rx_time_ns)
-        time_s = self._timeline.seconds(pk.timestamp_us) + np.arange(n, dtype=np.float64) / pk.rate_hz
-        flags = np.where(pk.clipped, SampleFlag.CLIPPED, 0).astype(np.uint8)
-        self._emit(out, time_s, pk.acc_mps2, pk.gyr_dps, packet.rx_time_ns, flags)
+        self._note_device_time(timestamp_us + (n - 1) * period_us, rx_ns)
+        time_s = self._timeline.second(timestamp_us) + sample_offsets_s(n, rate_hz)
+        flags = np.where(pk.clipped, SampleFlag.CLIPPED, 0).astype(np.uint8) if pk.saturated else None
+        self._emit(out, time_s, pk.acc_mps2, pk.gyr_dps, rx_ns, flags)
         return out
 
     def _advance_seq(self, seq: int) -> None:

@@ -73,6 +73,12 @@ RATE_CODES: dict[int, float] = {
 ACC_RANGE_CODES: dict[int, int] = {1: 2, 2: 4, 3: 8, 4: 16, 5: 32}  # +-g
 GYR_RANGE_CODES: dict[int, int] = {1: 125, 2: 250, 3: 500, 4: 1000, 5: 2000, 6: 4000}  # +-deg/s
 
+_BYTES_PER_SAMPLE = {CH_ACC: 6, CH_ACC_GYR: 12}
+_INT16_LE = np.dtype("<i2")
+# byte 0, type, seq, timestamp, rate / acc range / gyro range codes, channels, flags, count
+_HEADER = struct.Struct("<BBHQBBBBBB")
+assert _HEADER.size == HEADER_SIZE
+
 _RATE_TO_CODE = {hz: code for code, hz in RATE_CODES.items()}
 _ACC_TO_CODE = {g: code for code, g in ACC_RANGE_CODES.items()}
 _GYR_TO_CODE = {dps: code for code, dps in GYR_RANGE_CODES.items()}
@@ -314,9 +320,29 @@ def max_samples(att_mtu: int = 247, gyro: bool = True) -> int:
 # --------------------------------------------------------------------------- data packets
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
-    a.setflags(write=False)
-    return a
+def _at_limit(raw: np.ndarray) -> np.ndarray:
+    """Elementwise: the count is an int16 limit (-32768 or 32767)."""
+    if raw.dtype == np.int16:
+        # as uint16 the limits are 0x7FFF and 0x8000, the only two patterns that stay below 2
+        # once 0x7FFF is subtracted (mod 2**16): one comparison instead of two and an "or"
+        return raw.view(np.uint16) - np.uint16(RAW_MAX) < 2
+    return (raw == RAW_MIN) | (raw == RAW_MAX)
+
+
+def _reaches_limit(*raws: np.ndarray) -> bool:
+    """``_at_limit(raw).any()`` for any of ``raws``, without numpy's fixed cost per call, which
+    dominates on a packet's few samples: a search of the little-endian bytes for FF 7F (32767)
+    and 00 80 (-32768) starting at a sample boundary (an even offset)."""
+    if any(raw.dtype != _INT16_LE for raw in raws):
+        return any(bool(_at_limit(raw).any()) for raw in raws)
+    body = b"".join(raw.tobytes() for raw in raws)
+    for limit in (b"\xff\x7f", b"\x00\x80"):
+        i = body.find(limit)
+        while i >= 0:
+            if i % 2 == 0:
+                return True
+            i = body.find(limit, i + 1)
+    return False
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -359,14 +385,18 @@ class OpenpodPacket:
     @property
     def acc_mps2(self) -> np.ndarray:
         """(n, 3) float64 specific force in m/s^2, gravity included (a still pod reads +9.81 up)."""
-        return self.acc_raw.astype(np.float64) * (self.acc_range_g * GRAVITY_MPS2 / RAW_FULL_SCALE)
+        acc = self.acc_raw.astype(np.float64)
+        acc *= self.acc_range_g * GRAVITY_MPS2 / RAW_FULL_SCALE
+        return acc
 
     @property
     def gyr_dps(self) -> np.ndarray | None:
         """(n, 3) float64 angular rate in deg/s (right-handed), None without gyroscope."""
         if self.gyr_raw is None or self.gyr_range_dps is None:
             return None
-        return self.gyr_raw.astype(np.float64) * (self.gyr_range_dps / RAW_FULL_SCALE)
+        gyr = self.gyr_raw.astype(np.float64)
+        gyr *= self.gyr_range_dps / RAW_FULL_SCALE
+        return gyr
 
     @property
     def time_s(self) -> np.ndarray:
@@ -376,10 +406,17 @@ class OpenpodPacket:
     @property
     def clipped(self) -> np.ndarray:
         """(n,) bool: some axis sits at the int16 limit (the sensor saturated)."""
-        hit = (self.acc_raw == RAW_MIN) | (self.acc_raw == RAW_MAX)
+        hit = _at_limit(self.acc_raw)
         if self.gyr_raw is not None:
-            hit = hit | (self.gyr_raw == RAW_MIN) | (self.gyr_raw == RAW_MAX)
+            hit |= _at_limit(self.gyr_raw)
         return hit.any(axis=1)
+
+    @property
+    def saturated(self) -> bool:
+        """``clipped.any()``, cheaper (no per-sample answer): most packets have no clipped sample."""
+        if self.gyr_raw is None:
+            return _reaches_limit(self.acc_raw)
+        return _reaches_limit(self.acc_raw, self.gyr_raw)
 
     def to_sample_block(self, index0: int = 0, after_gap: bool = False) -> SampleBlock:
         """The pipeline's input record; saturated samples carry `SampleFlag.CLIPPED`."""
@@ -481,9 +518,7 @@ def encode_packet(
             raise InvalidField("gyr_raw.shape", gyr.shape, f"the shape of acc_raw {acc.shape}")
         channels = CH_ACC_GYR
         body = np.hstack([acc, gyr])
-    head = struct.pack(
-        "<BBHQBBBBBB", MAGIC_VERSION, PACKET_IMU, int(seq), int(timestamp_us), rc, ac, gc, channels, int(flags), n
-    )
+    head = _HEADER.pack(MAGIC_VERSION, PACKET_IMU, int(seq), int(timestamp_us), rc, ac, gc, channels, int(flags), n)
     packet = head + np.ascontiguousarray(body, dtype="<i2").tobytes()
     return packet + struct.pack("<H", crc16(packet))
 
@@ -525,24 +560,25 @@ def _common_prefix(data: bytes) -> None:
 
 
 def decode_packet(data: bytes | bytearray | memoryview) -> OpenpodPacket:
-    """Decode one data packet (one notification). Raises only `OpenpodError` subclasses on bad bytes."""
+    """Decode one data packet (one notification). Raises only `OpenpodError` subclasses on bad bytes.
+
+    ``acc_raw`` and ``gyr_raw`` are read-only views of the packet's bytes (no copy)."""
     data = _as_bytes(data)
     _common_prefix(data)
     n_bytes = len(data)
     if n_bytes < MIN_PACKET:
         raise TruncatedPacket(f"openpod packet of {n_bytes} bytes, every packet has at least {MIN_PACKET}")
     ptype = data[1]
-    seq = data[2] | data[3] << 8
     stored = data[-2] | data[-1] << 8
     if ptype != PACKET_IMU:
         computed = crc16(data[:-2])
         if computed != stored:
             raise CrcMismatch(computed, stored)
-        raise UnknownPacketType(ptype, seq)
+        raise UnknownPacketType(ptype, data[2] | data[3] << 8)
     if n_bytes < OVERHEAD:
         raise TruncatedPacket(f"openpod IMU packet of {n_bytes} bytes, shorter than its {OVERHEAD}-byte frame")
-    channels, count = data[15], data[17]
-    bps = {CH_ACC: 6, CH_ACC_GYR: 12}.get(channels, 0)
+    _, _, seq, timestamp_us, rc, ac, gc, channels, flags, count = _HEADER.unpack_from(data)
+    bps = _BYTES_PER_SAMPLE.get(channels, 0)
     expected = OVERHEAD + count * bps
     computed = crc16(data[:-2])
     if computed != stored:
@@ -556,30 +592,28 @@ def decode_packet(data: bytes | bytearray | memoryview) -> OpenpodPacket:
         raise InvalidField("count", 0, f"1..{MAX_COUNT}")
     if n_bytes != expected:
         raise LengthMismatch(expected, n_bytes)
-    rc, ac, gc = data[12], data[13], data[14]
     if rc not in RATE_CODES:
         raise InvalidField("rate_code", rc, "1..14 (SPEC.md table 4.2)")
     if ac not in ACC_RANGE_CODES:
         raise InvalidField("acc_range_code", ac, "1..5")
-    if channels & CH_GYR:
+    gyro = bps == 12
+    if gyro:
         if gc not in GYR_RANGE_CODES:
             raise InvalidField("gyr_range_code", gc, "1..6")
     elif gc != 0:
         raise InvalidField("gyr_range_code", gc, "0 when the gyro channel is off")
-    (timestamp_us,) = struct.unpack_from("<Q", data, 4)
+    # bytes are immutable, so these views are read-only
     samples = np.frombuffer(data, dtype="<i2", count=count * bps // 2, offset=HEADER_SIZE).reshape(count, bps // 2)
-    acc = _readonly(samples[:, :3].astype(np.int16))
-    gyr = _readonly(samples[:, 3:].astype(np.int16)) if bps == 12 else None
     return OpenpodPacket(
-        version=VERSION,
-        seq=seq,
-        timestamp_us=timestamp_us,
-        rate_hz=RATE_CODES[rc],
-        acc_range_g=ACC_RANGE_CODES[ac],
-        gyr_range_dps=GYR_RANGE_CODES[gc] if gyr is not None else None,
-        acc_raw=acc,
-        gyr_raw=gyr,
-        flags=data[16],
+        VERSION,
+        seq,
+        timestamp_us,
+        RATE_CODES[rc],
+        ACC_RANGE_CODES[ac],
+        GYR_RANGE_CODES[gc] if gyro else None,
+        samples[:, :3],
+        samples[:, 3:] if gyro else None,
+        flags,
     )
 
 

@@ -33,6 +33,7 @@ vendor's value in our tests; [D] stated by the vendor's source, no vector; [U] i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -488,6 +489,14 @@ def encode_notification(
     return bytes((module, reg)) + arr.astype("<i2").tobytes()
 
 
+@functools.lru_cache(maxsize=8)
+def _counts(n: int) -> np.ndarray:
+    """``arange(n)`` as float64, cached per packet size (read-only: never change it in place)."""
+    counts = np.arange(n, dtype=np.float64)
+    counts.setflags(write=False)
+    return counts
+
+
 @dataclass
 class MetaWearStream:
     """Times and scales acc/gyro notifications of one board by counting samples at the ODR.
@@ -557,7 +566,7 @@ class MetaWearStream:
         start = self._count[msg.kind]
         n = len(msg)
         rate = self.acc_odr_hz if msg.kind == "acc" else self.gyro_odr_hz
-        time_s = self._base_s[msg.kind] + (start + np.arange(n, dtype=np.float64)) / rate
+        time_s = self._base_s[msg.kind] + (start + _counts(n)) / rate
         self._count[msg.kind] = start + n
         if msg.kind == "acc":
             return ImuSamples(time_s=time_s, acc_mps2=msg.si(self.acc_range_g), source="metawear-acc")
