@@ -256,7 +256,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
                    help="batch: local worker processes (default: one per core; 1: one after another here)")  # fmt: skip
     p.add_argument("--redo", action="store_true",
                    help="batch: analyse every recording again, even those done with the same config "
-                        "(after changing the analysis code)")  # fmt: skip
+                        "and code (e.g. after upgrading NumPy or SciPy)")  # fmt: skip
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("calibrate", help="standing calibration from a CSV recording of standing still")

@@ -35,7 +35,7 @@ INSTALL = "pip install -e '.[cluster]'"
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
 
 # imported first by a Python started with this folder on PYTHONPATH: dask cannot be imported there
-NO_DASK = '''
+NO_DASK = """
 import sys
 
 
@@ -47,7 +47,7 @@ class _NoDask:
 
 
 sys.meta_path.insert(0, _NoDask())
-'''
+"""
 
 
 def need_dask() -> None:
@@ -63,8 +63,6 @@ def need_dask() -> None:
 def gait(*argv: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "gait.cli", *argv], capture_output=True, text=True, cwd=str(REPO),
                           env=env or ENV, timeout=600)  # fmt: skip
-
-
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -202,7 +200,7 @@ def test_a_batch_on_a_dask_cluster_equals_gait_analyze_file_by_file(dask_schedul
     assert [f.stat().st_mtime_ns for f in files] == stamps
     assert partitions(out) == steps
 
-    # --redo: every recording analysed again (the analysis code changed under the same version)
+    # --redo: every recording analysed again (e.g. after a numerical library's upgrade)
     redo = gait(*argv, "--redo")
     assert redo.returncode == 1, redo.stderr
     assert {r["status"] for p, r in summary(out).items() if p != str(broken)} == {"ok"}
@@ -305,7 +303,9 @@ def test_the_progress_bar_redraws_on_a_terminal_and_writes_lines_elsewhere():
         def isatty(self) -> bool:
             return True
 
-    results = [FileResult(i, f"r{i}", f"r{i}.csv", FAILED if i == 3 else OK, "r3.csv:4: not a number") for i in range(20)]
+    results = [
+        FileResult(i, f"r{i}", f"r{i}.csv", FAILED if i == 3 else OK, "r3.csv:4: not a number") for i in range(20)
+    ]
     for stream, expect in ((Tty(), "\r["), (io.StringIO(), "gait: 2/20 recordings")):
         bar = FileProgress(len(results), stream)
         for r in results:
@@ -315,3 +315,34 @@ def test_the_progress_bar_redraws_on_a_terminal_and_writes_lines_elsewhere():
         assert expect in text and "20/20 recordings, 1 failed" in text
         assert "gait: warning: r3.csv: failed, skipped: r3.csv:4: not a number\n" in text
     assert text.count("\n") == 11  # a line per tenth and the failure
+
+
+def test_the_config_hash_changes_with_the_analysis_code_and_only_with_it(tmp_path):
+    """A copy of the package: editing a detector changes `analysis_code_digest` (and so every
+    config hash: the batch analyses again); editing the command line does not."""
+    import shutil
+
+    repo = Path(__file__).resolve().parents[1]
+    for pkg in ("gait", "firmware_interface"):
+        shutil.copytree(repo / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    code = ("from gait.batch.analysis import analysis_code_digest, config_hash; "
+            "print(analysis_code_digest(), config_hash({'kind': 'csv'}))")  # fmt: skip
+
+    def digests() -> list[str]:
+        env = {**ENV, "PYTHONPATH": str(tmp_path)}
+        res = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+        )
+        assert res.returncode == 0, res.stderr
+        return res.stdout.split()
+
+    first = digests()
+    assert len(first) == 2 and all(re.fullmatch(r"[0-9a-f]{16}", d) for d in first)
+    assert digests() == first  # stable
+    with open(tmp_path / "gait" / "cli.py", "a") as fh:
+        fh.write("\n# an edit outside the analysis\n")
+    assert digests() == first
+    with open(tmp_path / "gait" / "detect" / "trunk.py", "a") as fh:
+        fh.write("\n# an edit to a detector\n")
+    changed = digests()
+    assert changed[0] != first[0] and changed[1] != first[1]

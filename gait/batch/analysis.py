@@ -10,9 +10,10 @@ from the options (``--placement``) or the file's ``# placement:`` line; a captur
 devices (``--placement`` re-places them).
 
 `config_hash` names what the figures depend on: the effective pipeline configuration (every
-parameter, placement and side, calibration, speed), the capture's devices, and the package
-version. A batch skips a recording already analysed with the same hash and the same file content
-(analysis code changed under the same version: a new output folder).
+parameter, placement and side, calibration, speed), the capture's devices, the package version
+and a digest of the analysis code's source (`analysis_code_digest`: a change to a detector
+between versions is a new hash too). A batch skips a recording already analysed with the same
+hash and the same file content.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ CSV = "csv"
 CAPTURE = "capture"
 CAPTURE_SUFFIX = ".gcap"
 RECORDING_SUFFIXES = (".csv", ".csv.gz", CAPTURE_SUFFIX)
-
 
 
 @dataclass(frozen=True)
@@ -108,9 +108,36 @@ def analysis_version() -> str:
     return software_version()
 
 
+# the source the records of a recording depend on: readers, decoders, sessions, the pipeline's
+# stages, the metrics, the capture replay (package directories and single modules, relative to
+# the folder that holds ``gait`` and ``firmware_interface``)
+ANALYSIS_SOURCES = (
+    "gait/core", "gait/dsp", "gait/detect", "gait/metrics", "gait/pipeline.py", "gait/batch/analysis.py",
+    "gait/engine", "firmware_interface",
+)  # fmt: skip
+
+
+@functools.cache
+def analysis_code_digest() -> str:
+    """SHA-256 (16 hex digits) of the analysis code's Python source (`ANALYSIS_SOURCES`), file
+    names and contents in sorted order: it changes with any edit that can change a record."""
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for entry in ANALYSIS_SOURCES:
+        path = root / entry
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for f in files:
+            h.update(f.relative_to(root).as_posix().encode() + b"\0")
+            h.update(f.read_bytes())
+            h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
 def config_hash(doc: dict[str, Any]) -> str:
-    """A stable hash of an analysis configuration ``doc`` and `analysis_version`."""
-    text = json.dumps({"config": doc, "version": analysis_version()}, sort_keys=True, default=str)
+    """A stable hash of an analysis configuration ``doc``, `analysis_version` and
+    `analysis_code_digest`."""
+    text = json.dumps({"config": doc, "version": analysis_version(), "code": analysis_code_digest()},
+                      sort_keys=True, default=str)  # fmt: skip
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -199,7 +226,9 @@ def _capture_setup(request: AnalysisRequest) -> tuple[Any, Any, list[Any], str]:
         changes["acc_range_g"] = options.acc_range_g
     if changes:
         cfg = replace(cfg, pipeline=replace(cfg.pipeline, **changes))
-    digest = config_hash({"kind": CAPTURE, "pipeline": cfg.pipeline.to_dict(), "devices": [d.to_dict() for d in devices]})
+    digest = config_hash(
+        {"kind": CAPTURE, "pipeline": cfg.pipeline.to_dict(), "devices": [d.to_dict() for d in devices]}
+    )
     return source, cfg, devices, digest
 
 
@@ -240,4 +269,3 @@ def planned_hash(request: AnalysisRequest) -> str:
     if is_capture(request.path):
         return _capture_setup(request)[3]
     return _csv_hash(csv_config(request.options, read_metadata(request.path)), request.options)
-

@@ -399,7 +399,7 @@ def run_batch(
 ) -> BatchReport:
     """Analyse ``requests`` (see the module's text); the results in the requests' order.
     ``redo``: analyse every recording again, even one done before with the same config and file
-    (after a change of the analysis code under the same version). ``names``: recording ids to use
+    and code (e.g. after upgrading a numerical library). ``names``: recording ids to use
     instead of the file names. ``progress``: the stream for the
     progress bar (None: stderr; False: none). ``say``: where notes go (default: stderr).
     Raises `BatchSetupError` when the batch cannot run at all."""
