@@ -8,7 +8,8 @@ machine (127.0.0.1).
    foot placements alternating), each an openpod pod through its own run engine (decode, session,
    `gait.pipeline.Pipeline` with ``--frame-ms`` frames), fed its 20-sample packets second by second
    of simulated running for ``--seconds``, as fast as the process can go. Every record goes to the
-   local store (one `StoreSink` per run; ``--store-sync normal`` for SQLite's synchronous=NORMAL) and
+   local store (one `StoreSink` per run, all written by the store's one writer thread per process;
+   ``--store-sync normal`` for SQLite's synchronous=NORMAL) and
    to one shared `InfluxSink` per process pointed at a VictoriaMetrics that the bench starts itself
    on a free loopback port (if ``victoria-metrics`` is installed; ``--url`` for another server,
    ``--no-server`` for a dead URL: the outbox then holds everything). The pods' packets are the
@@ -315,7 +316,7 @@ def _shard_live(
         say(f"live: {len(indices)} runners x {n_sec} s at {FS_HZ:g} Hz, {frame_ms:g} ms frames, through the run engine")
         t_syn = t_pipe = 0.0
         backlog = []
-        store_threads = [s._thread for s in store_sinks]
+        store_threads = list({id(s._thread): s._thread for s in store_sinks}.values())  # shared by the sinks
         sink_cpu0 = _threads_cpu_s([sink._thread])
         store_cpu0 = _threads_cpu_s(store_threads)
         cpu0 = time.process_time()
@@ -373,6 +374,7 @@ def _shard_live(
             "influx_health": sink.health().line(),
             "store_drain_s": t_store_drain,
             "store_sinks": len(store_sinks),
+            "store_writer_threads": len(store_threads),
             "store_not_written": sum(s.stats.dropped + s.stats.lost + s.stats.rejected for s in store_sinks),
             "rss_mb": rss_live,
             "rss_peak_mb": _rss_mb(key="VmHWM"),
@@ -564,7 +566,9 @@ def scale_bench(
             shards = _run_shards(processes, runners, spec, say)
         vm_cpu = (server.cpu_s() - vm_cpu0) if server else float("nan")
         rep["live"] = _summarise(shards, seconds, vm_cpu)
-        rep["store"] = rep.get("store") or (f"{sum(s['store_sinks'] for s in shards)} StoreSinks (one per run), "
+        rep["store"] = rep.get("store") or (f"{sum(s['store_sinks'] for s in shards)} StoreSinks (one per run) "
+                                            f"through {sum(s.get('store_writer_threads', 0) for s in shards)} "
+                                            f"writer thread(s) (one per process), "
                                             f"synchronous={rep['store_sync'].upper()}" if store_dir else "off")  # fmt: skip
         if store_dir is not None:
             rep["live"]["store_steps"] = _stored_steps(store_dir)
@@ -629,10 +633,11 @@ def verdict(rep: dict) -> str:
     cores = live.get("cores_for_real_time") or {}
     runners = rep["runners"]
     engines = "pipeline threads" if rep.get("processes", 1) > 1 else "pipeline thread"
+    writers = "local store writer threads" if rep.get("processes", 1) > 1 else "local store writer thread"
     need = {
         f"{engines} (pipelines + put calls)": cores.get("main_thread_total", float("nan")),
         "InfluxDB sink thread": cores.get("influx_sink_thread", float("nan")),
-        "local store sink threads": cores.get("store_sink_threads", float("nan")),
+        writers: cores.get("store_sink_threads", float("nan")),
         "victoria-metrics server": cores.get("victoria_metrics", float("nan")),
     }
     burst = rep.get("burst") or {}
@@ -701,7 +706,7 @@ def format_report(rep: dict) -> str:
         "  cores needed for real time (CPU s per simulated s, all runners):",
         f"    synthetic samples {_f(c.get('synthetic_samples'), '.3f')}  pipeline {_f(c.get('pipeline'), '.3f')}  "
         f"put() calls {_f(c.get('sink_put_calls'), '.4f')}  main thread {_f(c.get('main_thread_total'), '.3f')}",
-        f"    InfluxDB sink thread {_f(c.get('influx_sink_thread'), '.4f')}  store sink threads "
+        f"    InfluxDB sink thread {_f(c.get('influx_sink_thread'), '.4f')}  store writer thread{'s' if procs > 1 else ''} "
         f"{_f(c.get('store_sink_threads'), '.4f')}  whole process {_f(c.get('process_total'), '.3f')}  "
         f"victoria-metrics {_f(c.get('victoria_metrics'), '.4f')}",
         f"  put() (store + InfluxDB) ms: p50 {_f(p.get('p50'), '.4f')}  p99 {_f(p.get('p99'), '.4f')}  "

@@ -80,8 +80,8 @@ def stored_records(event: Any) -> tuple[Any, str | None] | None:
 
 class StoreRunSink(Sink):
     """The run in the local store (`gait.storage.Store`), written through its non-blocking
-    `StoreSink` (one background writer). ``recording``: a capture this run is writing,
-    referenced (size and checksum) when the run closes."""
+    `StoreSink` (by the store's one background writer thread, shared with the other runs).
+    ``recording``: a capture this run is writing, referenced (size and checksum) when the run closes."""
 
     name = "local store"
 

@@ -17,7 +17,8 @@ transaction (WAL, ``synchronous=FULL`` for writers), so a crash loses at most th
 since the last flush: at most one flush interval (1 s).
 
 One `Store` object is one connection and belongs to the thread that made it (sqlite3's rule);
-the sink's writer thread opens its own. Readers (dashboards) never block the writer (WAL).
+the sinks' writer thread (one per database file in a process, shared by all its runs) opens its
+own. Readers (dashboards) never block the writer (WAL).
 """
 
 from __future__ import annotations
@@ -402,10 +403,7 @@ _DATA_END = """(runs.start_time - runs.stream_t0_s + (SELECT MAX(t) FROM (
         UNION ALL SELECT MAX(t1_s) FROM raw_chunks WHERE run_id = runs.id)))"""
 
 
-_INSERT_STEPS = (
-    f"INSERT INTO steps (run_id, step_index, device, {', '.join(_STEP_INSERT)})"
-    f" VALUES ({', '.join('?' * (3 + len(_STEP_INSERT)))})"
-)
+_INSERT_STEPS = f"INSERT INTO steps (run_id, step_index, device, {', '.join(_STEP_INSERT)})"  # + VALUES
 
 
 def _opt(v: float) -> float | None:
@@ -453,6 +451,134 @@ _STAMP_COLS = (
     "uuid, runner_id, start_time, end_time, stream_t0_s, devices, placement, side, config_json, "
     "software_version, status, notes, last_write"
 )
+
+
+# --- writing: records to rows, rows to tables -------------------------------------------------
+
+# failures caused by a record's own values (not by the disk or a lock): retrying cannot help
+RECORD_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, ValueError, TypeError, OverflowError)
+
+
+@dataclass
+class _Rows:
+    """One run's records as table rows, ready to insert (see `_prepare_rows`)."""
+
+    run_id: int
+    next_step: int  # the step index after the last step of these rows
+    steps: list[tuple[Any, ...]]
+    alerts: list[tuple[Any, ...]]
+    pains: list[tuple[Any, ...]]
+    gaps: list[tuple[Any, ...]]
+    events: list[tuple[Any, ...]]
+    speeds: list[tuple[Any, ...]]
+    chunks: list[tuple[Any, ...]]
+
+    @property
+    def n(self) -> int:
+        return sum(map(len, (self.steps, self.alerts, self.pains, self.gaps, self.events, self.speeds, self.chunks)))
+
+
+def _prepare_rows(run_id: int, items: list[tuple[Any, str | None]], first_step: int) -> _Rows:
+    """The rows of (record, device) pairs; steps numbered from ``first_step`` in the order given,
+    SampleBlocks of one device joined into one compact chunk. Records of other kinds are ignored."""
+    steps, alerts, pains, gaps, events, speeds = [], [], [], [], [], []
+    raw: dict[str | None, list[SampleBlock]] = {}
+    idx = first_step
+    for rec, device in items:
+        if isinstance(rec, StepMetrics):
+            steps.append((run_id, idx, device, *_step_row(rec)))
+            idx += 1
+        elif isinstance(rec, Alert):
+            alerts.append(
+                (run_id, rec.time_s, rec.rule, rec.kind, rec.message, _db(rec.value), rec.target, rec.severity)
+            )
+        elif isinstance(rec, PainNote):
+            pains.append((run_id, rec.time_s, int(rec.score), rec.phase, rec.note))
+        elif isinstance(rec, Gap):
+            gaps.append((run_id, device, rec.start_s, rec.end_s, int(rec.missing_samples)))
+        elif isinstance(rec, QualityEvent):
+            events.append((run_id, device, rec.time_s, rec.code, rec.message))
+        elif isinstance(rec, SpeedSample):
+            speeds.append((run_id, device, rec.time_s, rec.speed_mps, rec.source))
+        elif isinstance(rec, SampleBlock):
+            if len(rec):
+                raw.setdefault(device, []).append(rec)
+    chunks = []
+    for device, blocks in raw.items():
+        groups = [[blocks[0]]]
+        for b in blocks[1:]:  # one chunk per run of blocks with the same channels
+            last = groups[-1][-1]
+            if (b.gyr_dps is None) == (last.gyr_dps is None):
+                groups[-1].append(b)
+            else:
+                groups.append([b])
+        for group in groups:
+            block = SampleBlock.concat(group) if len(group) > 1 else group[0]
+            data, has_gyro, has_flags = encode_samples(block)
+            chunks.append(
+                (
+                    run_id,
+                    device,
+                    float(block.time_s[0]),
+                    float(block.time_s[-1]),
+                    len(block),
+                    block.index0,
+                    RAW_CODEC,
+                    int(has_gyro),
+                    int(has_flags),
+                    data,
+                )
+            )
+    return _Rows(run_id, idx, steps, alerts, pains, gaps, events, speeds, chunks)
+
+
+_MAX_VARIABLES = 999  # bound parameters in one statement (SQLite's smallest limit)
+
+
+def _insert(c: sqlite3.Connection, head: str, rows: list[tuple[Any, ...]]) -> None:
+    """``head VALUES (...), (...), ...``: many rows in few statements. Each statement is one step
+    of SQLite, for which sqlite3 lets the interpreter lock go and must take it back: with busy
+    pipeline threads in the process, row by row (``executemany``) would wait for it at every row."""
+    width = len(rows[0])
+    per = max(1, _MAX_VARIABLES // width)
+    one = f"({', '.join('?' * width)})"
+    for k in range(0, len(rows), per):
+        chunk = rows[k : k + per]
+        c.execute(f"{head} VALUES {', '.join([one] * len(chunk))}", [v for row in chunk for v in row])
+
+
+def _insert_rows(c: sqlite3.Connection, batches: list[_Rows]) -> None:
+    """Insert the rows of one or more runs, a few statements per table, and mark the runs written
+    now (inside the caller's transaction)."""
+
+    def rows(name: str) -> list[tuple[Any, ...]]:
+        return [row for b in batches for row in getattr(b, name)]
+
+    if steps := rows("steps"):
+        _insert(c, _INSERT_STEPS, steps)
+    if alerts := rows("alerts"):
+        _insert(c, "INSERT INTO alerts (run_id, time_s, rule, kind, message, value, target, severity)", alerts)
+    if pains := rows("pains"):
+        _insert(c, "INSERT INTO pain_notes (run_id, time_s, score, phase, note)", pains)
+    if gaps := rows("gaps"):
+        _insert(c, "INSERT INTO gaps (run_id, device, start_s, end_s, missing_samples)", gaps)
+    if events := rows("events"):
+        _insert(c, "INSERT INTO quality_events (run_id, device, time_s, code, message)", events)
+    if speeds := rows("speeds"):
+        _insert(c, "INSERT INTO speeds (run_id, device, time_s, speed_mps, source)", speeds)
+    if chunks := rows("chunks"):
+        _insert(
+            c, "INSERT INTO raw_chunks (run_id, device, t0_s, t1_s, n, index0, codec, has_gyro, has_flags, data)", chunks
+        )
+    now = time.time()
+    run_ids = list(dict.fromkeys(b.run_id for b in batches))
+    for k in range(0, len(run_ids), _MAX_VARIABLES - 1):
+        ids = run_ids[k : k + _MAX_VARIABLES - 1]
+        marks = ", ".join("?" * len(ids))
+        c.execute(f"UPDATE runs SET last_write = ?, summary_json = NULL WHERE id IN ({marks})", [now, *ids])
+        c.execute(f"DELETE FROM derived_cache WHERE run_id IN ({marks})", ids)
+
+
 _close_hooks: list[Callable[[Store, int], None]] = []
 _log = logging.getLogger(__name__)
 
@@ -528,10 +654,11 @@ class Store:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # (SQLite may have rolled back already, e.g. on a full disk)
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
 
     def _lock_path(self, run_uuid: str) -> Path:
         return self.data_dir / "locks" / f"run-{run_uuid}.lock"
@@ -722,7 +849,8 @@ class Store:
 
     # --- writing ------------------------------------------------------------------------------
     def sink(self, run_id: int, **kwargs: Any) -> StoreSink:
-        """A non-blocking sink writing to this run from a background thread (see `StoreSink`)."""
+        """A non-blocking sink writing to this run from the background writer thread that all sinks
+        of this database file in the process share (see `StoreSink`)."""
         from gait.storage.sink import StoreSink
 
         return StoreSink(self, run_id, **kwargs)
@@ -738,92 +866,79 @@ class Store:
         stored as one compact chunk per call. Records of other kinds are ignored (not counted).
         """
         cache = self._run_cache(run_id)
-        steps, alerts, pains, gaps, events, speeds = [], [], [], [], [], []
-        raw: dict[str | None, list[SampleBlock]] = {}
-        idx = cache.next_step
-        for rec, device in items:
-            if isinstance(rec, StepMetrics):
-                steps.append((run_id, idx, device, *_step_row(rec)))
-                idx += 1
-            elif isinstance(rec, Alert):
-                alerts.append(
-                    (run_id, rec.time_s, rec.rule, rec.kind, rec.message, _db(rec.value), rec.target, rec.severity)
-                )
-            elif isinstance(rec, PainNote):
-                pains.append((run_id, rec.time_s, int(rec.score), rec.phase, rec.note))
-            elif isinstance(rec, Gap):
-                gaps.append((run_id, device, rec.start_s, rec.end_s, int(rec.missing_samples)))
-            elif isinstance(rec, QualityEvent):
-                events.append((run_id, device, rec.time_s, rec.code, rec.message))
-            elif isinstance(rec, SpeedSample):
-                speeds.append((run_id, device, rec.time_s, rec.speed_mps, rec.source))
-            elif isinstance(rec, SampleBlock):
-                if len(rec):
-                    raw.setdefault(device, []).append(rec)
-        chunks = []
-        for device, blocks in raw.items():
-            groups = [[blocks[0]]]
-            for b in blocks[1:]:  # one chunk per run of blocks with the same channels
-                last = groups[-1][-1]
-                if (b.gyr_dps is None) == (last.gyr_dps is None):
-                    groups[-1].append(b)
-                else:
-                    groups.append([b])
-            for group in groups:
-                block = SampleBlock.concat(group) if len(group) > 1 else group[0]
-                data, has_gyro, has_flags = encode_samples(block)
-                chunks.append(
-                    (
-                        run_id,
-                        device,
-                        float(block.time_s[0]),
-                        float(block.time_s[-1]),
-                        len(block),
-                        block.index0,
-                        RAW_CODEC,
-                        int(has_gyro),
-                        int(has_flags),
-                        data,
-                    )
-                )
-        n = len(steps) + len(alerts) + len(pains) + len(gaps) + len(events) + len(speeds) + len(chunks)
-        if n == 0 and not heartbeat:
+        rows = _prepare_rows(run_id, items, cache.next_step)
+        if rows.n == 0 and not heartbeat:
             return 0
         with self.transaction() as c:
-            if steps:
-                c.executemany(_INSERT_STEPS, steps)
-            if alerts:
-                c.executemany(
-                    """INSERT INTO alerts (run_id, time_s, rule, kind, message, value, target, severity)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                    alerts,
-                )
-            if pains:
-                c.executemany(
-                    "INSERT INTO pain_notes (run_id, time_s, score, phase, note) VALUES (?, ?, ?, ?, ?)", pains
-                )
-            if gaps:
-                c.executemany(
-                    "INSERT INTO gaps (run_id, device, start_s, end_s, missing_samples) VALUES (?, ?, ?, ?, ?)", gaps
-                )
-            if events:
-                c.executemany(
-                    "INSERT INTO quality_events (run_id, device, time_s, code, message) VALUES (?, ?, ?, ?, ?)", events
-                )
-            if speeds:
-                c.executemany(
-                    "INSERT INTO speeds (run_id, device, time_s, speed_mps, source) VALUES (?, ?, ?, ?, ?)", speeds
-                )
-            if chunks:
-                c.executemany(
-                    """INSERT INTO raw_chunks (run_id, device, t0_s, t1_s, n, index0, codec, has_gyro, has_flags, data)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    chunks,
-                )
-            c.execute("UPDATE runs SET last_write = ?, summary_json = NULL WHERE id = ?", (time.time(), run_id))
-            c.execute("DELETE FROM derived_cache WHERE run_id = ?", (run_id,))
-        cache.next_step = idx
-        return n
+            _insert_rows(c, [rows])
+        cache.next_step = rows.next_step
+        return rows.n
+
+    def write_runs(
+        self, batches: list[tuple[int, list[tuple[Any, str | None]]]], heartbeat: bool = True
+    ) -> list[int | Exception]:
+        """Write the (record, device) pairs of several runs in ONE transaction (the shared writer's
+        flush): ``batches`` is a list of (run_id, items), each written like `write_items`, all of
+        them with one statement per table. A batch that fails (records the database refuses, values
+        that cannot be converted; see `RECORD_ERRORS`) is left out whole and its exception returned
+        in its place, and the others are written (the transaction is then made again with each
+        batch in a savepoint of its own). Returns, per batch, the records written or that
+        exception. A failure of the database itself (locked, disk full, I/O) rolls everything back
+        and is raised."""
+        results: list[int | Exception] = [0] * len(batches)
+        prepared: list[tuple[int, _Rows]] = []
+        next_step: dict[int, int] = {}
+        self._load_run_caches(run_id for run_id, _ in batches)
+        for i, (run_id, items) in enumerate(batches):
+            start = next_step.get(run_id)
+            if start is None:
+                start = self._run_cache(run_id).next_step
+            try:
+                rows = _prepare_rows(run_id, items, start)
+            except Exception as exc:  # noqa: BLE001 - this batch's records: the others go on
+                results[i] = exc
+                continue
+            next_step[run_id] = rows.next_step
+            if rows.n or heartbeat:
+                prepared.append((i, rows))
+        if not prepared:
+            return results
+        try:  # all runs' rows together: one statement per table
+            with self.transaction() as c:
+                _insert_rows(c, [rows for _, rows in prepared])
+        except sqlite3.OperationalError:  # the database itself (locked, full, I/O): every batch waits
+            raise
+        except Exception:  # noqa: BLE001 - a batch is refused: again, each batch in a savepoint of its own
+            self._write_apart(prepared, results)
+        else:
+            for i, rows in prepared:
+                results[i] = rows.n
+        written: dict[int, int] = {}
+        for i, rows in prepared:
+            if not isinstance(results[i], Exception):
+                written[rows.run_id] = max(written.get(rows.run_id, 0), rows.next_step)
+        for run_id, nxt in written.items():
+            cache = self._run_cache(run_id)
+            cache.next_step = max(cache.next_step, nxt)
+        return results
+
+    def _write_apart(self, prepared: list[tuple[int, _Rows]], results: list[int | Exception]) -> None:
+        """`write_runs`' transaction with each batch in a savepoint: a batch that fails is left out
+        (its exception in ``results``), the others are written."""
+        with self.transaction() as c:
+            for i, rows in prepared:
+                c.execute("SAVEPOINT run_batch")
+                try:
+                    _insert_rows(c, [rows])
+                except Exception as exc:  # noqa: BLE001 - this batch only, while the transaction lives
+                    if not c.in_transaction:  # SQLite gave the whole transaction up: nothing is written
+                        raise
+                    c.execute("ROLLBACK TO run_batch")
+                    c.execute("RELEASE run_batch")
+                    results[i] = exc
+                    continue
+                c.execute("RELEASE run_batch")
+                results[i] = rows.n
 
     def _run_cache(self, run_id: int) -> _RunCache:
         cache = self._runs.get(run_id)
@@ -832,6 +947,22 @@ class Store:
             cache = _RunCache(next_step=0 if row[0] is None else int(row[0]) + 1)
             self._runs[run_id] = cache
         return cache
+
+    def _load_run_caches(self, run_ids: Iterable[int]) -> None:
+        """`_run_cache` of many runs at once (one query per 999 runs, not one per run)."""
+        missing = [r for r in dict.fromkeys(run_ids) if r not in self._runs]
+        for k in range(0, len(missing), _MAX_VARIABLES):
+            ids = missing[k : k + _MAX_VARIABLES]
+            found = dict(
+                self.conn.execute(
+                    f"SELECT run_id, MAX(step_index) FROM steps WHERE run_id IN ({', '.join('?' * len(ids))})"
+                    " GROUP BY run_id",
+                    ids,
+                ).fetchall()
+            )
+            for r in ids:
+                last = found.get(r)
+                self._runs[r] = _RunCache(next_step=0 if last is None else int(last) + 1)
 
     def add_raw_file(
         self,
