@@ -476,6 +476,60 @@ def test_sink_bounds_its_memory_while_writes_keep_failing(store):
     assert store.steps(run_id).ic_s[0] == pytest.approx(400 * STEP_S)  # the newest were kept
 
 
+def test_flush_says_false_while_the_database_is_locked_and_true_once_written(store):
+    run_id = store.open_run(runner="ana")
+    sink = store.sink(run_id, flush_interval_s=5.0, busy_timeout_ms=20)
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        assert sink.put_many(make_steps(50)) == 50
+        assert sink.flush(5.0) is False  # tried, refused: the records wait for a retry
+        assert sink.stats.errors >= 1 and sink.stats.written == 0
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert sink.flush(5.0) is True
+    with Store(store.data_dir, recover=False) as reader:
+        assert len(reader.steps(run_id)) == 50
+    assert sink.close().lost == 0
+
+
+def test_closing_while_the_database_is_locked_retries_until_it_is_free(store):
+    run_id = store.open_run(runner="ana")
+    sink = store.sink(run_id, flush_interval_s=5.0, busy_timeout_ms=20)
+    blocker = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    sink.put_many(make_steps(80))
+    release = threading.Timer(0.8, lambda: (blocker.execute("ROLLBACK"), blocker.close()))
+    release.start()
+    t0 = time.monotonic()
+    stats = sink.close(timeout=10.0)  # the lock goes away after 0.8 s: nothing is lost
+    release.join()
+    assert 0.7 < time.monotonic() - t0 < 5.0
+    assert stats.errors >= 1 and stats.lost == 0 and stats.written == 80
+    with Store(store.data_dir, recover=False) as reader:
+        assert len(reader.steps(run_id)) == 80
+        assert reader.run(run_id).status == RUN_CLOSED
+
+
+def test_closing_gives_up_at_its_timeout_and_counts_what_was_not_written(store):
+    run_id = store.open_run(runner="ana")
+    sink = store.sink(run_id, flush_interval_s=5.0, busy_timeout_ms=20)
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        sink.put_many(make_steps(30))
+        stats = sink.close(timeout=0.6)
+        assert stats.lost == 30 and stats.written == 0, stats
+        assert "30 records not written when the run closed" in (stats.last_error or "")
+        assert not sink.alive
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    with Store(store.data_dir, recover=False) as reader:
+        assert len(reader.steps(run_id)) == 0
+
+
 def test_sink_put_from_another_thread_and_flush(store):
     run_id = store.open_run()
     sink = store.sink(run_id, flush_interval_s=5.0)

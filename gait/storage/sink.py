@@ -20,7 +20,10 @@ If a queue is full (the disk stalled for a long time), `put` drops the record, c
 `stats.dropped` and returns False: the pipeline is never slowed by storage. A failed write
 (disk full, database locked by someone else) is retried at the next interval with the same
 records; while writes fail, each sink holds at most ``max_pending`` records (raw sample blocks
-are dropped first, then the oldest records), counted in `stats.lost`. A write that fails
+are dropped first, then the oldest records), counted in `stats.lost`. A `flush` says whether its
+records were written (False while the database refuses them), and a `close` while writes fail
+retries them every ``RETRY_S`` until its timeout; only what is still unwritten then is given up,
+counted in `stats.lost` and named in `stats.last_error`. A write that fails
 because of one record itself (a value the database refuses) costs that run alone: the
 transaction is made again with each run in a savepoint of its own (`Store.write_runs`), the
 other runs' records are written, and that run's are not retried whole but written one by one,
@@ -46,10 +49,22 @@ from gait.storage.schema import RUN_CLOSED
 WRITER_THREAD_NAME = "gait-store-writer"  # the shared writer thread of one database file
 
 _STOP = object()
+RETRY_S = 0.25  # after a failed write, a flush or a close asks again this much later (not at once)
 _RECORD_ERRORS = RECORD_ERRORS  # failures caused by a record's own values: retrying cannot help
 
 _writers: dict[Path, _Writer] = {}  # database file -> its running writer
 _writers_lock = threading.Lock()  # guards _writers and every writer's list of sinks
+
+
+class _FlushWait:
+    """One `StoreSink.flush` waiting: set when the records put before it were written (``ok``) or
+    a write of them failed (``ok`` False)."""
+
+    __slots__ = ("event", "ok")
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.ok = False
 
 
 @dataclass
@@ -99,12 +114,15 @@ class StoreSink:
         self._failed = False
         self._close_status: str | None = RUN_CLOSED
         self._flush_lock = threading.Lock()
-        self._flush_events: list[threading.Event] = []
+        self._flush_events: list[_FlushWait] = []
         self._done = threading.Event()  # the writer is finished with this sink (closed, or it failed)
         # the writer thread's own state of this sink
         self._pending: list[tuple[Any, str | None]] = []
         self._stopping = False  # the stop marker was taken off the queue
         self._fresh = True  # not written yet: the writer reads the run's last step index again
+        self._retry_at = 0.0  # monotonic time before which a failed write is not asked for again
+        self._close_by: float | None = None  # monotonic time after which unwritten records are given up
+        self._unwritten = 0  # records given up at the close
         self._next_flush = time.monotonic() + self.flush_interval_s
         self._writer = _Writer.attach(self)
 
@@ -132,21 +150,27 @@ class StoreSink:
         return sum(self.put(r, device) for r in records)
 
     def flush(self, timeout: float | None = 10.0) -> bool:
-        """Ask for an immediate flush and wait for it (for shutdown and tests, not the live path)."""
-        event = threading.Event()
+        """Ask for an immediate flush and wait for it (for shutdown and tests, not the live path):
+        True when everything put before it is in the database (or refused by it, `stats.rejected`),
+        False when the write failed (e.g. the database is locked: it is retried) or timed out."""
+        wait = _FlushWait()
         with self._flush_lock:
             if self._done.is_set() or not self._writer.thread.is_alive():
                 return False
-            self._flush_events.append(event)
+            self._flush_events.append(wait)
         self._writer.wake.set()
-        return event.wait(timeout)
+        return wait.event.wait(timeout) and wait.ok
 
     def close(self, status: str | None = RUN_CLOSED, timeout: float | None = None) -> SinkStats:
         """Flush what is queued, mark the run ``status`` (None: leave it open) and stop. The
-        store's other sinks go on."""
+        store's other sinks go on. While the database refuses writes (locked) they are retried
+        until ``timeout`` (default ``close_timeout_s``); what is still unwritten then is counted in
+        `stats.lost`."""
         if self._closed:
             return self.stats
+        wait_s = self.close_timeout_s if timeout is None else timeout
         self._close_status = status
+        self._close_by = time.monotonic() + (wait_s if wait_s is not None else float("inf"))
         self._closed = True
         while True:  # the stop marker must get in even if the queue is full
             self._writer.wake.set()
@@ -157,7 +181,8 @@ class StoreSink:
                 if self._done.is_set():
                     break
         self._writer.wake.set()
-        self._done.wait(self.close_timeout_s if timeout is None else timeout)
+        # the writer gives up at the deadline, after at most one more attempt (a retry, a busy wait)
+        self._done.wait(None if wait_s is None else wait_s + RETRY_S + self.busy_timeout_ms / 1000.0)
         if status is not None and self._owner is not None:
             lock = self._owner._locks.pop(self.run_id, None)
             if lock is not None:
@@ -180,9 +205,16 @@ class StoreSink:
         self.close()
 
     # --- writer side (called in the writer thread only) ----------------------------------------
-    def _wants_write(self) -> bool:
-        """A write asked for before the interval ends: a flush, a close or a queue half full."""
-        return bool(self._flush_events) or self._closed or self._burst()
+    def _wants_write(self, now: float) -> bool:
+        """A write asked for before the interval ends: a flush, a close or a queue half full (not
+        before ``RETRY_S`` after a failed write)."""
+        return (bool(self._flush_events) or self._closed or self._burst()) and now >= self._retry_at
+
+    def _wake_at(self, now: float) -> float:
+        """When the writer is next due for this sink."""
+        if bool(self._flush_events) or self._closed or self._burst():
+            return max(now, min(self._retry_at, self._next_flush))
+        return self._next_flush
 
     def _drain(self) -> None:
         """Move everything queued now into ``_pending`` (and note the stop marker)."""
@@ -206,6 +238,13 @@ class StoreSink:
     def _error(self, exc: BaseException) -> None:
         self.stats.errors += 1
         self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        self._retry_at = time.monotonic() + RETRY_S
+
+    def _give_up(self) -> None:
+        """Closing, and the close's time ran out with records still unwritten: they are lost."""
+        self._unwritten = len(self._pending)
+        self.stats.lost += self._unwritten
+        self._pending.clear()
 
     def _write_one_by_one(self, store: Store) -> None:
         pending = self._pending
@@ -247,7 +286,8 @@ class StoreSink:
             self._done.set()
             waiters, self._flush_events = self._flush_events, []
         for w in waiters:
-            w.set()
+            w.ok = failed is None and not self._pending
+            w.event.set()
 
 
 class _Writer:
@@ -319,8 +359,8 @@ class _Writer:
                         del _writers[self.key]
                     return
             now = time.monotonic()
-            if not any(s._wants_write() or s._next_flush <= now for s in sinks):
-                self.wake.wait(max(0.0, min(s._next_flush for s in sinks) - now))
+            if not any(s._wants_write(now) or s._next_flush <= now for s in sinks):
+                self.wake.wait(max(0.0, min(s._wake_at(now) for s in sinks) - now))
                 self.wake.clear()
                 continue
             self._round(store, sinks, now)
@@ -331,24 +371,32 @@ class _Writer:
         batch = [
             s
             for s in sinks
-            if s._wants_write() or s._pending or not s._q.empty() or s._next_flush <= now + 0.5 * s.flush_interval_s
+            if s._wants_write(now)
+            or (s._pending and now >= s._retry_at)
+            or not s._q.empty()
+            or s._next_flush <= now + 0.5 * s.flush_interval_s
         ]
-        waiters: list[threading.Event] = []
+        waiters: list[tuple[StoreSink, _FlushWait]] = []
         for s in batch:
             if s._fresh:  # the run may have been written through another connection since the writer last saw it
                 store._runs.pop(s.run_id, None)
                 s._fresh = False
             with s._flush_lock:  # before draining: a flush covers what was put before it
-                waiters += s._flush_events
+                waiters += [(s, w) for w in s._flush_events]
                 s._flush_events = []
             s._drain()
         self._write(store, batch)
-        for w in waiters:
-            w.set()
+        for s, w in waiters:
+            w.ok = not s._pending  # written (or refused by the database, counted): nothing waits for a retry
+            w.event.set()
         next_flush = time.monotonic()
         for s in batch:
             s._next_flush = next_flush + s.flush_interval_s
-        stopped = [s for s in batch if s._stopping]
+        # a closing sink whose last write failed stays for another try until its close time runs out
+        for s in batch:
+            if s._stopping and s._pending and s._close_by is not None and next_flush >= s._close_by:
+                s._give_up()
+        stopped = [s for s in batch if s._stopping and not s._pending]
         for s in stopped:
             if s._close_status is not None:
                 self._configure(store, [s])
@@ -356,6 +404,8 @@ class _Writer:
                     store.close_run(s.run_id, status=s._close_status)
                 except Exception as exc:  # noqa: BLE001
                     s._error(exc)
+            if s._unwritten:
+                s.stats.last_error = f"{s._unwritten} records not written when the run closed: {s.stats.last_error}"
         if stopped:
             self._detach(stopped)
             for s in stopped:
