@@ -79,7 +79,7 @@ def no_running_text(steps: Sequence[StepMetrics], rec: Recording | None = None) 
     """One line when a recording holds no running: no contacts at all (with why, from the
     recording's samples: `gait.metrics.motion`), or every one implausible (walking or handling
     analysed as running gives one contact per stride at 305-390 spm)."""
-    from gait.core.records import Q_IMPLAUSIBLE
+    from gait.core.records import Q_IMPLAUSIBLE, Q_WALKING
     from gait.metrics.motion import motion_verdict
 
     if not steps:
@@ -87,6 +87,9 @@ def no_running_text(steps: Sequence[StepMetrics], rec: Recording | None = None) 
             return "no running found: no foot contacts detected (walking, standing or handling?)"
         why = motion_verdict(rec.acc_mps2, rec.sampling_rate_hz).text
         return f"no running found: no foot contacts detected; {why}"
+    if all(Q_WALKING in s.quality for s in steps):
+        why = "" if rec is None else f"; {motion_verdict(rec.acc_mps2, rec.sampling_rate_hz).text}"
+        return f"no running found: all {len(steps)} strides are flagged walking (|a| within the walking band){why}"
     if all(Q_IMPLAUSIBLE in s.quality for s in steps):
         return (
             f"no running found: all {len(steps)} contacts are flagged implausible "

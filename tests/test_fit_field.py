@@ -285,7 +285,7 @@ def test_our_flagged_steps_are_left_out_of_the_comparison_as_in_the_export(tmp_p
         cmp = ex.compare_run_with_fit(store, run_id, path)
         exported = ex.flagged_out(store.steps(run_id))  # the export's own rule
     assert int(exported.sum()) == 31
-    assert cmp.notes[0] == "ours: 31 of 100 steps flagged implausible or warmup are left out (as in the FIT export)"
+    assert cmp.notes[0] == "ours: 31 of 100 steps flagged implausible, warmup or walking are left out (as in the FIT export)"
     assert cmp.metrics["cadence_spm"].mean_ours == pytest.approx(170.0)
     assert cmp.metrics["gct_ms"].mean_ours == pytest.approx(250.0)
     assert cmp.metrics["cadence_spm"].mean_diff == pytest.approx(0.0, abs=1e-9)
@@ -304,8 +304,8 @@ def test_a_run_with_only_flagged_steps_is_one_line(tmp_path, capsys):
     assert main(["compare-fit", str(run_id), str(path), "--data-dir", str(tmp_path / "data")]) == 2
     err = capsys.readouterr().err
     assert err == (
-        f"gait: error: run {run_id} has no steps to compare with {path}: every step is flagged implausible or "
-        "warmup\n"
+        f"gait: error: run {run_id} has no steps to compare with {path}: every step is flagged implausible, "
+        "warmup or walking\n"
     )
 
 
@@ -401,5 +401,5 @@ def test_export_of_a_run_with_only_flagged_steps_says_so(tmp_path):
         run_id = store.open_run(runner="ana", placement="sacrum", start_time=1.7e9)
         store.write(run_id, [_step(0.1 + i * 0.35, i, quality=("warmup",)) for i in range(10)])
         store.close_run(run_id)
-        with pytest.raises(ValueError, match="every step is flagged implausible or warmup"):
+        with pytest.raises(ValueError, match="every step is flagged implausible, warmup or walking"):
             ex.fit_activity_bytes(store, run_id)

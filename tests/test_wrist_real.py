@@ -63,6 +63,58 @@ def test_walking_with_the_phone_in_the_hand_reads_as_walking():
     assert abs(r["wrist_spm"] - r["impacts_spm"]) < 3.0
 
 
+def _wrist_steps(name: str):
+    from firmware_interface.phones.importers import read_phone_export
+    from gait.core.config import PipelineConfig
+    from gait.pipeline import analyze
+
+    rec = read_phone_export(_folder(name))
+    return rec, analyze(rec.block(), PipelineConfig(placement="wrist"), rec.sampling_rate_hz).steps
+
+
+@pytest.mark.parametrize("name", wc.HAND_WALKING + wc.HAND_JOGGING)
+def test_wrist_strides_of_walking_are_flagged_walking_and_running_ones_are_not(name):
+    """|a| of each stride, computed here from the samples: a walker's hand stays within 0.5-2 g,
+    a runner's leaves that band every stride."""
+    import numpy as np
+
+    from gait.core.config import GRAVITY_MPS2
+    from gait.core.records import Q_WALKING
+
+    rec, steps = _wrist_steps(name)
+    assert len(steps) > 50
+    g = np.linalg.norm(rec.acc_mps2, axis=1) / GRAVITY_MPS2
+    t = rec.time_s
+    for s in steps:
+        seg = g[(t >= s.ic_s - 120.0 / s.cadence_spm) & (t <= s.ic_s)]  # the stride before the marker
+        inside = seg.size > 0 and seg.min() > 0.5 and seg.max() < 2.0
+        if name in wc.HAND_WALKING:
+            assert inside, (s.ic_s, seg.min(), seg.max())
+        else:
+            assert not inside, (s.ic_s, seg.min(), seg.max())
+    walking = [Q_WALKING in s.quality for s in steps]
+    if name in wc.HAND_WALKING:
+        assert all(walking)
+    else:
+        assert not any(walking)
+
+
+def test_gait_analyze_says_a_wrist_recording_of_walking_holds_no_running(tmp_path):
+    import subprocess
+    import sys
+
+    folder = _folder(wc.HAND_WALKING[0])
+    out = tmp_path / "csv"
+    run = [sys.executable, "-m", "gait.cli"]
+    res = subprocess.run([*run, "import", "phone", str(folder), str(out)], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    csv = next(out.glob("*.csv"))
+    res = subprocess.run([*run, "analyze", str(csv), "--placement", "wrist"], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "no running found: all " in res.stdout and "strides are flagged walking" in res.stdout
+    assert "walking, not running: steps at about" in res.stdout
+
+
 def test_arm_swing_method_on_the_adept_hip_against_the_ankle():
     from tests.conftest import data_root
 

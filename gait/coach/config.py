@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from gait.core.errors import ConfigError
-from gait.core.records import Q_CLIPPING, Q_GAP, Q_IMPLAUSIBLE, Q_LOW_RATE, Q_NAN, Q_WARMUP, QUALITY_FLAGS
+from gait.core.records import Q_CLIPPING, Q_GAP, Q_IMPLAUSIBLE, Q_LOW_RATE, Q_NAN, Q_WALKING, Q_WARMUP, QUALITY_FLAGS
 
 RULES = ("bounce", "vertical_ratio", "heel_strike", "cadence", "contact_time", "lean", "asymmetry", "arm_cross")
 REFERENCES = ("absolute", "baseline", "baseline_pct")
@@ -63,7 +63,7 @@ ALLOWED_REFERENCES = {
     "arm_cross": ("baseline", "baseline_pct"),  # no population number: always the runner's own
 }
 # Flags that make any per-step value untrustworthy.
-BAD_FLAGS = (Q_GAP, Q_CLIPPING, Q_NAN, Q_IMPLAUSIBLE, Q_WARMUP)
+BAD_FLAGS = (Q_GAP, Q_CLIPPING, Q_NAN, Q_IMPLAUSIBLE, Q_WARMUP, Q_WALKING)
 # Timing-sensitive metrics also need the sample rate (algorithms.md 6.2: foot strike >= 200 Hz).
 TIMING_FLAGS = BAD_FLAGS + (Q_LOW_RATE,)
 FOCUS_SCOPES = ("run", "block")

@@ -314,6 +314,8 @@ class WristDetectParams(Params):
     hysteresis_fraction: float = param(0.3, "a half swing counts once it reached this fraction of the recent swings", 0.0, 1.0)
     min_swing_dps: float = param(20.0, "with a gyroscope: a half swing peaks at least this fast", 0.0, 1000.0)
     min_swing_mps2: float = param(0.5, "accelerometer only: a half swing peaks at least this strongly", 0.0, 100.0)
+    walk_low_g: float = param(0.5, "a stride is walking when |a| never falls below this (g) ...", 0.0, 5.0)
+    walk_high_g: float = param(2.0, "... and never rises above this (g): flagged 'walking' (running lands harder)", 0.0, 10.0)
     peaks_count: int = param(6, "recent half-swing peaks kept for their median", 1, 100)
     min_step_s: float = param(0.2, "a half swing shorter than this is not a step (ignored)", 0.05, 2.0)
     max_step_s: float = param(0.75, "a half swing longer than this breaks the chain of steps", 0.1, 5.0)
@@ -374,6 +376,7 @@ class PipelineParams(Params):
             (ft.slap_min_deg, ft.slap_max_deg, "foot.slap_min_deg < foot.slap_max_deg"),
             (self.wrist.min_step_s, self.wrist.max_step_s, "wrist.min_step_s < wrist.max_step_s"),
             (self.wrist.band_low_hz, self.wrist.band_high_hz, "wrist.band_low_hz < wrist.band_high_hz"),
+            (self.wrist.walk_low_g, self.wrist.walk_high_g, "wrist.walk_low_g < wrist.walk_high_g"),
             (q.gct_min_ms, q.gct_max_ms, "quality.gct_min_ms <= quality.gct_max_ms"),
             (q.vo_min_cm, q.vo_max_cm, "quality.vo_min_cm <= quality.vo_max_cm"),
             (q.cadence_min_spm, q.cadence_max_spm, "quality.cadence_min_spm <= quality.cadence_max_spm"),

@@ -26,9 +26,10 @@ Q_WARMUP = "warmup"  # orientation / gravity estimate not yet settled
 Q_UNVALIDATED = "unvalidated"  # a metric of the step has no truth to be checked against yet (the arm metrics)
 Q_SIDE_UNCERTAIN = "side_uncertain"  # a trunk sensor's side is a guess (a chain of steps too short or contradicting)
 Q_NEAR_BOUNDARY = "near_boundary"  # the foot strike angle lies within 2 deg of a class edge: its class is uncertain
+Q_WALKING = "walking"  # a wrist stride of walking, not running (|a| within the walking band all stride long)
 QUALITY_FLAGS = (
     Q_GAP, Q_CLIPPING, Q_IMPLAUSIBLE, Q_LOW_RATE, Q_NAN, Q_NO_GYRO, Q_UNCALIBRATED, Q_WARMUP, Q_UNVALIDATED,
-    Q_SIDE_UNCERTAIN, Q_NEAR_BOUNDARY,
+    Q_SIDE_UNCERTAIN, Q_NEAR_BOUNDARY, Q_WALKING,
 )
 
 

@@ -53,9 +53,9 @@ from collections import deque
 
 import numpy as np
 
-from gait.core.config import PipelineConfig
+from gait.core.config import GRAVITY_MPS2, PipelineConfig
 from gait.core.events import ContactEvent
-from gait.core.records import Q_IMPLAUSIBLE, Q_NO_GYRO, Q_UNVALIDATED, QUALITY_FLAGS, SampleBlock, SampleFlag
+from gait.core.records import Q_IMPLAUSIBLE, Q_NO_GYRO, Q_UNVALIDATED, Q_WALKING, QUALITY_FLAGS, SampleBlock, SampleFlag
 from gait.dsp.foot_orientation import principal_axis
 from gait.dsp.stage import FramedStage
 from gait.metrics.arm import StrideFrame, arm_cross_cm, arm_swing_deg, impact_correlation
@@ -291,6 +291,8 @@ class WristStepStage(FramedStage):
         flag_bits = int(np.bitwise_or.reduce(self._flags[i0:i1])) if i1 > i0 else 0
         quality: set[str] = set()
         cross = swing = None
+        if i1 > i0 and self._walking(self._acc[i0:i1]):
+            quality.add(Q_WALKING)
         if not self._gyro:
             quality.add(Q_NO_GYRO)
         elif i1 - i0 >= 8 and self._axis is not None:
@@ -316,6 +318,15 @@ class WristStepStage(FramedStage):
             quality=_qual(quality),
             emitted_s=float(self._t[self._pos(cb)]),
         )
+
+    def _walking(self, acc: np.ndarray) -> bool:
+        """The stride's |a| stays within the walking band (``walk_low_g`` .. ``walk_high_g``) all
+        along: a walker's hand never leaves it, a runner's lands above it every stride and nearly
+        floats in flight (hand-held phones, 2 s windows: walking 0.75-1.4 g, jogging 0.3-4 g with the
+        98th percentile at 2.95 g or more; `gait.metrics.motion` draws the same line per recording)."""
+        sq = acc[:, 0] * acc[:, 0] + acc[:, 1] * acc[:, 1] + acc[:, 2] * acc[:, 2]
+        lo, hi = self.p.walk_low_g * GRAVITY_MPS2, self.p.walk_high_g * GRAVITY_MPS2
+        return bool(float(sq.min()) > lo * lo and float(sq.max()) < hi * hi)
 
     def _arm_cross(self, frame: StrideFrame, turn: float) -> float | None:
         """The crossing of this stride, across the direction of travel averaged over the strides

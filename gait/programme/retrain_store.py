@@ -76,8 +76,8 @@ class RunBaseline:
 
 def running_step(step: Any) -> bool:
     """One step (`StepMetrics`) is running by the same rule as `running_mask`: a flight phase (or,
-    without one, at least `RUNNING_MIN_SPM`), a cadence, and no warm-up or implausible flag."""
-    if step.cadence_spm is None or WARMUP_FLAG in step.quality or "implausible" in step.quality:
+    without one, at least `RUNNING_MIN_SPM`), a cadence, and no warm-up, implausible or walking flag."""
+    if step.cadence_spm is None or WARMUP_FLAG in step.quality or "implausible" in step.quality or "walking" in step.quality:
         return False
     return step.flight_ms > 0 if step.flight_ms is not None else step.cadence_spm >= RUNNING_MIN_SPM
 
@@ -89,7 +89,7 @@ def running_mask(cols) -> np.ndarray:  # type: ignore[no-untyped-def]
     flight = cols.flight_ms
     has_flight = np.isfinite(flight)
     running = np.where(has_flight, flight > 0, cadence >= RUNNING_MIN_SPM)
-    bad = cols.has_flag(WARMUP_FLAG) | cols.has_flag("implausible")
+    bad = cols.has_flag(WARMUP_FLAG) | cols.has_flag("implausible") | cols.has_flag("walking")
     return running & ~bad & np.isfinite(cadence)
 
 

@@ -10,7 +10,7 @@ FIT goes through Garmin's official Python SDK (``garmin-fit-sdk``): it decodes, 
 21.200 it encodes as well, so one maintained library that tracks Garmin's profile does both
 directions. The FIT activity has the standard running-dynamics ``record`` fields, one record per
 second of the run (FIT timestamps are whole seconds; a second's steps are averaged, as watches
-do; steps flagged implausible or warm-up are left out of the records and averages): ``cadence`` (strides/min of one foot, i.e. steps/min / 2) + ``fractional_cadence``,
+do; steps flagged implausible, warm-up or walking are left out of the records and averages): ``cadence`` (strides/min of one foot, i.e. steps/min / 2) + ``fractional_cadence``,
 ``vertical_oscillation`` (mm), ``stance_time`` (ms), ``stance_time_percent`` (% of the stride),
 ``stance_time_balance`` (% of contact time on the left, over the last 20 steps), ``step_length``
 (mm, when speed is known), ``vertical_ratio`` (%), ``speed``/``distance`` when known. Metrics
@@ -367,11 +367,12 @@ def per_second(
     )
 
 
-EXPORT_LEFT_OUT = ("implausible", "warmup")  # quality flags of steps a FIT activity leaves out
+EXPORT_LEFT_OUT = ("implausible", "warmup", "walking")  # quality flags of steps a FIT activity leaves out
+LEFT_OUT_TEXT = ", ".join(EXPORT_LEFT_OUT[:-1]) + " or " + EXPORT_LEFT_OUT[-1]  # for messages
 
 
 def flagged_out(cols: StepColumns) -> np.ndarray:
-    """Steps left out of the exported per-second records and averages (flagged implausible or warm-up)."""
+    """Steps left out of the exported per-second records and averages (flagged implausible, warm-up or walking)."""
     out = np.zeros(len(cols), dtype=bool)
     for flag in EXPORT_LEFT_OUT:
         out |= cols.has_flag(flag)
@@ -417,10 +418,10 @@ def fit_activity_bytes(store: Store, run_id: int, *, developer_fields: bool = Tr
     speed = store.step_speeds(run_id, cols)
     distance = store.distances(run_id, cols)
     wall = np.asarray(info.wall_time(cols.ic_s), dtype=np.float64)
-    # the figures other tools show leave out steps flagged implausible or warm-up
+    # the figures other tools show leave out steps flagged implausible, warm-up or walking
     keep = ~flagged_out(cols)
     if not keep.any():
-        raise ValueError(f"run {run_id} has no steps to export: every step is flagged {' or '.join(EXPORT_LEFT_OUT)}")
+        raise ValueError(f"run {run_id} has no steps to export: every step is flagged {LEFT_OUT_TEXT}")
     all_cols = cols
     cols = cols.select(np.nonzero(keep)[0])
     speed = speed[keep] if speed is not None else None
@@ -915,7 +916,7 @@ def compare_run_with_fit(
     left_out = flagged_out(all_cols)
     if left_out.all():
         raise FitCompareError(
-            f"run {run_id} has no steps to compare with {name}: every step is flagged {' or '.join(EXPORT_LEFT_OUT)}"
+            f"run {run_id} has no steps to compare with {name}: every step is flagged {LEFT_OUT_TEXT}"
         )
     cols = all_cols.select(np.nonzero(~left_out)[0])
     speed = store.step_speeds(run_id, all_cols)
@@ -929,7 +930,7 @@ def compare_run_with_fit(
     if left_out.any():
         cmp.notes.insert(
             0,
-            f"ours: {int(left_out.sum())} of {len(all_cols)} steps flagged {' or '.join(EXPORT_LEFT_OUT)} are left out "
+            f"ours: {int(left_out.sum())} of {len(all_cols)} steps flagged {LEFT_OUT_TEXT} are left out "
             "(as in the FIT export)",
         )
     if cmp.pairs == 0 and cmp.still_records:

@@ -98,6 +98,7 @@ QUALITY_BITS: dict[str, int] = {
     "unvalidated": 1 << 8,
     "side_uncertain": 1 << 9,
     "near_boundary": 1 << 10,
+    "walking": 1 << 11,
 }
 
 
