@@ -476,11 +476,18 @@ def test_sink_bounds_its_memory_while_writes_keep_failing(store):
     assert store.steps(run_id).ic_s[0] == pytest.approx(400 * STEP_S)  # the newest were kept
 
 
-def test_flush_says_false_while_the_database_is_locked_and_true_once_written(store):
+def _sink_and_lock(store: Store):
+    """A run's sink that gives up waiting for a lock after 20 ms, and another connection holding
+    the database's write lock (``ROLLBACK`` and ``close`` it to free the database)."""
     run_id = store.open_run(runner="ana")
     sink = store.sink(run_id, flush_interval_s=5.0, busy_timeout_ms=20)
-    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN IMMEDIATE")
+    return run_id, sink, blocker
+
+
+def test_flush_says_false_while_the_database_is_locked_and_true_once_written(store):
+    run_id, sink, blocker = _sink_and_lock(store)
     try:
         assert sink.put_many(make_steps(50)) == 50
         assert sink.flush(5.0) is False  # tried, refused: the records wait for a retry
@@ -495,10 +502,7 @@ def test_flush_says_false_while_the_database_is_locked_and_true_once_written(sto
 
 
 def test_closing_while_the_database_is_locked_retries_until_it_is_free(store):
-    run_id = store.open_run(runner="ana")
-    sink = store.sink(run_id, flush_interval_s=5.0, busy_timeout_ms=20)
-    blocker = sqlite3.connect(store.path, isolation_level=None, check_same_thread=False)
-    blocker.execute("BEGIN IMMEDIATE")
+    run_id, sink, blocker = _sink_and_lock(store)
     sink.put_many(make_steps(80))
     release = threading.Timer(0.8, lambda: (blocker.execute("ROLLBACK"), blocker.close()))
     release.start()
@@ -513,10 +517,7 @@ def test_closing_while_the_database_is_locked_retries_until_it_is_free(store):
 
 
 def test_closing_gives_up_at_its_timeout_and_counts_what_was_not_written(store):
-    run_id = store.open_run(runner="ana")
-    sink = store.sink(run_id, flush_interval_s=5.0, busy_timeout_ms=20)
-    blocker = sqlite3.connect(store.path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
+    run_id, sink, blocker = _sink_and_lock(store)
     try:
         sink.put_many(make_steps(30))
         stats = sink.close(timeout=0.6)
