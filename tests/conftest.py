@@ -110,6 +110,15 @@ def validation_trials(tmp_path_factory):
     return build_validation_set(out, data_root())
 
 
+@pytest.fixture(scope="session")
+def sacrum_trials(validation_trials):
+    """The virtual sacrum recordings with truth (RBDS, RIC)."""
+    trials = [t for t in validation_trials if t.placement == "sacrum" and t.truth and t.name.startswith(("RBDS", "RIC"))]
+    if not trials:
+        pytest.skip("no virtual sacrum recordings")
+    return trials
+
+
 def stream(pipe_or_stage, block: SampleBlock, sizes: list[int]) -> list:
     """Feed ``block`` in chunks of the given sizes (cycled), then flush."""
     out: list = []

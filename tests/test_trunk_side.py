@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from gait.core.config import PipelineConfig
 from gait.core.records import Q_SIDE_UNCERTAIN, SampleBlock
@@ -61,14 +60,6 @@ def test_a_break_forgets_the_chain_and_missing_evidence_is_no_evidence():
     st = chain.add(-40.0, False)  # a new chain (after a gap): one step proves nothing
     assert st.position == 0 and not st.known and st.side == "right"
     assert _chain().state().side is None
-
-
-@pytest.fixture(scope="module")
-def sacrum_trials(validation_trials):
-    trials = [t for t in validation_trials if t.placement == "sacrum" and t.truth and t.name.startswith(("RBDS", "RIC"))]
-    if not trials:
-        pytest.skip("no virtual sacrum recordings")
-    return trials
 
 
 def _truth_sides(truth_path: str | Path) -> list[tuple[float, str]]:

@@ -12,7 +12,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from gait.core.config import PipelineConfig
 from gait.metrics.vertical import vo_cm, vo_window_cm
@@ -64,14 +63,6 @@ def test_too_short_a_chain_gives_nothing():
     acc, ics, _ = _trajectory(n_steps=4)
     assert vo_window_cm(acc, FS, ics[:4]) is None  # 3 steps
     assert vo_window_cm(acc, FS, ics) is not None  # 4 steps
-
-
-@pytest.fixture(scope="module")
-def sacrum_trials(validation_trials):
-    trials = [t for t in validation_trials if t.placement == "sacrum" and t.truth and t.name.startswith(("RBDS", "RIC"))]
-    if not trials:
-        pytest.skip("no virtual sacrum recordings")
-    return trials
 
 
 def test_virtual_sacrum_vo_per_step_against_the_markers(sacrum_trials):

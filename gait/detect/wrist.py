@@ -57,6 +57,7 @@ from gait.core.config import GRAVITY_MPS2, PipelineConfig
 from gait.core.events import ContactEvent
 from gait.core.records import Q_IMPLAUSIBLE, Q_NO_GYRO, Q_UNVALIDATED, Q_WALKING, QUALITY_FLAGS, SampleBlock, SampleFlag
 from gait.dsp.foot_orientation import principal_axis
+from gait.dsp.iir import sosfilt_rows
 from gait.dsp.stage import FramedStage
 from gait.metrics.arm import StrideFrame, arm_cross_cm, arm_swing_deg, impact_correlation
 
@@ -77,14 +78,13 @@ class WristStepStage(FramedStage):
         super().__init__(config, sampling_rate_hz)
 
     def _reset_state(self) -> None:
-        from scipy.signal import butter, sosfilt  # here, not at module import: it takes most of a second
+        from scipy.signal import butter  # here, not at module import: it takes most of a second
 
-        self._sosfilt = sosfilt
         p, fs = self.p, self.fs
         nyq = 0.5 * fs
-        self._sos = butter(p.band_order, [p.band_low_hz, min(p.band_high_hz, 0.45 * nyq)], btype="band", fs=fs,
-                           output="sos")  # fmt: skip
-        self._g_sos = butter(2, min(p.gravity_lp_hz, 0.45 * nyq), fs=fs, output="sos")
+        self._sos = np.ascontiguousarray(butter(p.band_order, [p.band_low_hz, min(p.band_high_hz, 0.45 * nyq)],
+                                                btype="band", fs=fs, output="sos"))  # fmt: skip
+        self._g_sos = np.ascontiguousarray(butter(2, min(p.gravity_lp_hz, 0.45 * nyq), fs=fs, output="sos"))
         self._bp_zi: np.ndarray | None = None
         self._g_zi: np.ndarray | None = None
         self._gyro: bool | None = None
@@ -165,10 +165,10 @@ class WristStepStage(FramedStage):
         if self._bp_zi is None:  # started in the steady state of the first sample (no start-up transient)
             self._bp_zi = _steady_zi(self._sos, src[0])
             self._g_zi = _steady_zi(self._g_sos, acc[0])
-        x, self._bp_zi = self._sosfilt(self._sos, src, axis=0, zi=self._bp_zi)
+        x = _filtered(self._sos, src, self._bp_zi)
         if self._gyro:
             return x
-        g, self._g_zi = self._sosfilt(self._g_sos, acc, axis=0, zi=self._g_zi)
+        g = _filtered(self._g_sos, acc, self._g_zi)
         norm = np.sqrt(g[:, 0] * g[:, 0] + g[:, 1] * g[:, 1] + g[:, 2] * g[:, 2])
         up = g / np.where(norm > 0, norm, 1.0)[:, None]
         along = x[:, 0] * up[:, 0] + x[:, 1] * up[:, 1] + x[:, 2] * up[:, 2]
@@ -360,7 +360,14 @@ class WristStepStage(FramedStage):
 
 
 def _steady_zi(sos: np.ndarray, x0: np.ndarray) -> np.ndarray:
-    """State (sections, 2, channels) of a filter that has seen the constant ``x0`` forever."""
+    """State (channels, sections, 2) of a filter that has seen the constant ``x0`` forever."""
     from scipy.signal import sosfilt_zi
 
-    return sosfilt_zi(sos)[:, :, None] * np.asarray(x0, dtype=float)[None, None, :]
+    return sosfilt_zi(sos)[None, :, :] * np.asarray(x0, dtype=float)[:, None, None]
+
+
+def _filtered(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:
+    """The columns of ``x`` (n, channels) filtered, from and into the state ``zi`` (in place)."""
+    rows = np.ascontiguousarray(x.T, dtype=float)
+    sosfilt_rows(sos, rows, zi)
+    return rows.T

@@ -77,12 +77,11 @@ Flag bits added to the sample flags (above the `SampleFlag` bits 1, 2, 4):
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from gait.core.config import GRAVITY_MPS2
 from gait.core.records import BodyBlock, SampleBlock
+from gait.dsp.iir import sosfilt_rows
 from gait.dsp.stage import FramedStage
 
 
@@ -93,43 +92,6 @@ class OrientationFlag:
     UNCALIBRATED = 16
     AP_UNKNOWN = 32
 
-
-
-def _sosfilt_fallback(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
-    from scipy.signal import sosfilt
-
-    y, z = sosfilt(sos, x, axis=-1, zi=zi.transpose(1, 0, 2))
-    x[...] = y
-    zi[...] = z.transpose(1, 0, 2)
-
-
-def _pick_sosfilt():
-    """In-place ``sosfilt`` on rows: ``f(sos, x (channels, n) C-contiguous, zi (channels,
-    sections, 2))``. SciPy's compiled kernel behind `scipy.signal.sosfilt` when it is there and
-    agrees with the public function (it skips ~25 us of argument handling per call), else the
-    public function."""
-    from scipy.signal import butter, sosfilt
-
-    try:
-        from scipy.signal._sosfilt import _sosfilt as kernel  # private: checked below
-
-        sos = butter(2, 0.1, output="sos")
-        x = np.linspace(-1.0, 1.0, 16)[None, :].repeat(2, 0).copy()
-        zi = np.zeros((2, sos.shape[0], 2))
-        ref, _ = sosfilt(sos, x, axis=-1, zi=zi.transpose(1, 0, 2))
-        kernel(sos, x, zi)
-        if np.allclose(x, ref, rtol=0.0, atol=1e-12):
-            return kernel
-    except Exception:  # pragma: no cover - a SciPy without the kernel
-        pass
-    return _sosfilt_fallback  # pragma: no cover
-
-
-_sosfilt_kernel = functools.cache(_pick_sosfilt)  # scipy.signal takes most of a second to import: on first use
-
-
-def _sosfilt_rows(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
-    _sosfilt_kernel()(sos, x, zi)
 
 
 def _section(b0: float, a1: float) -> np.ndarray:
@@ -208,11 +170,11 @@ class TrunkOrientationStage(FramedStage):
         if W is not None and self._gyro_correction:
             # rotation of the sensor from its mean attitude (small angles, rad, sensor frame)
             th = W * 1.0
-            _sosfilt_rows(self._leak_sos, th, self._leak_zi)
+            sosfilt_rows(self._leak_sos, th, self._leak_zi)
             if self._th_zi is None:
                 self._th_zi = self._sos_zi0[None, :, :] * th[:, 0][:, None, None]
             th_lp = th.copy()
-            _sosfilt_rows(self._sos, th_lp, self._th_zi)
+            sosfilt_rows(self._sos, th_lp, self._th_zi)
             dth = th
             dth -= th_lp
             # rows 0-2: specific force (sensor frame); rows 3-5: the same in the mean-attitude
@@ -229,8 +191,8 @@ class TrunkOrientationStage(FramedStage):
         warm = self._n_seen < self._warmup_n
         if warm:
             csum = X.copy()
-            _sosfilt_rows(self._int_sos, csum, self._sum_zi)
-        _sosfilt_rows(self._sos, X, self._g_zi)  # low-pass in place: gravity
+            sosfilt_rows(self._int_sos, csum, self._sum_zi)
+        sosfilt_rows(self._sos, X, self._g_zi)  # low-pass in place: gravity
         n0 = self._n_seen  # absolute index of the frame's first sample
         if warm:
             idx = n0 + np.arange(n)
@@ -268,7 +230,7 @@ class TrunkOrientationStage(FramedStage):
         np.multiply(H, dav, out=Y[:3])
         Y[3] = _dot(H, H)
         np.multiply(dav, dav, out=Y[4])
-        _sosfilt_rows(self._ap_sos, Y, self._ap_zi)
+        sosfilt_rows(self._ap_sos, Y, self._ap_zi)
         F = Y[:3]
         F -= _dot(F, U) * U
         F *= -1.0  # c points backwards (see the module docstring)
