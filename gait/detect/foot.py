@@ -112,6 +112,7 @@ from gait.core.records import (
 )
 from gait.dsp.foot_orientation import (
     parabolic_offset,
+    prefix_products,
     principal_axis,
     sign_vote,
     step_rotations,
@@ -242,10 +243,7 @@ def pivot_speed(
     c = np.empty((m, 3, 3))  # c[t] = rot[0] ... rot[t-1]: sample t in the frame of row 0
     c[0] = np.eye(3)
     c[1:] = rot[: m - 1]
-    s = 1
-    while s < m:  # prefix products by doubling (a few batched products instead of m small ones)
-        c[s:] = np.matmul(c[: m - s], c[s:])
-        s *= 2
+    prefix_products(c)
     # per row, as columns: the specific force, w x fwd and w x up (the velocity of a point one
     # metre forward / up of the sensor, relative to it); w x r = [r]x^T w, so rows w @ [r]x
     (fx, fy, fz), (ux, uy, uz) = _vec(fwd), _vec(up)

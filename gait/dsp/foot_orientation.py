@@ -174,6 +174,14 @@ def strapdown_attitudes(gyr_dps: np.ndarray, fs: float) -> np.ndarray:
     m[:, 1, 2] -= su[:, 0]
     m[:, 2, 0] -= su[:, 1]
     m[:, 2, 1] += su[:, 0]
+    return prefix_products(c)
+
+
+def prefix_products(c: np.ndarray) -> np.ndarray:
+    """In place: row ``t`` of the (n, 3, 3) stack becomes ``c[0] @ c[1] @ ... @ c[t]`` (with
+    ``c[0]`` = identity and ``c[t]`` the rotation from sample ``t - 1`` to ``t``: the attitude at
+    every sample relative to sample 0). A Hillis-Steele scan: ceil(log2 n) stacked products."""
+    n = c.shape[0]
     d = 1
     while d < n:
         c[d:] = c[:-d] @ c[d:]  # the right-hand side is evaluated from the old values
