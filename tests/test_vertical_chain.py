@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from gait.core.config import PipelineConfig
-from gait.metrics.vertical import vo_cm, vo_window_cm
+from gait.metrics.vertical import vo_cm, vo_window_cm, vo_window_cm_many
 from gait.pipeline import analyze
 
 FS = 100.0
@@ -63,6 +63,34 @@ def test_too_short_a_chain_gives_nothing():
     acc, ics, _ = _trajectory(n_steps=4)
     assert vo_window_cm(acc, FS, ics[:4]) is None  # 3 steps
     assert vo_window_cm(acc, FS, ics) is not None  # 4 steps
+
+
+def test_many_chains_at_once_are_the_one_by_one_numbers_bit_for_bit():
+    """`vo_window_cm_many` (a frame's chains together) returns exactly `vo_window_cm` of each chain:
+    chains of 4 to 8 steps of different lengths from anywhere in a signal, too-short windows, a
+    chain with a missing sample, a chain whose ICs coincide (singular fit), and ICs near the end."""
+    rng = np.random.default_rng(7)
+    acc, _, _ = _trajectory(n_steps=60)
+    acc = acc + rng.normal(0.0, 0.3, acc.shape[0])
+    acc[1500] = np.nan
+    windows = []
+    for _ in range(300):
+        k = int(rng.integers(5, 10))
+        step = float(rng.uniform(30.0, 42.0))
+        ics = list(np.cumsum(np.r_[rng.uniform(0.0, 3.0), step + rng.normal(0.0, 1.5, k - 1)]))
+        n = int(math.ceil(ics[-1])) + 1 - int(rng.integers(0, 2))
+        start = int(rng.integers(0, acc.shape[0] - n))
+        windows.append((start, n, ics))
+    windows.append((1480, 300, [float(i) for i in range(0, 300, 37)][:8]))  # the NaN inside
+    windows.append((10, 6, [0.0, 1.0, 2.0, 3.0, 4.0]))  # too short a window
+    windows.append((20, 100, [5.0, 5.0, 5.0, 5.0, 5.0]))  # one instant: no fit
+    windows.append((40, 120, [0.0, 30.0, 60.0, 90.0]))  # 3 steps: nothing
+    windows.append((50, 200, [1.5, 40.0, 80.2, 120.0, 160.1, 199.9]))  # the last IC at the window's end
+    want = [vo_window_cm(acc[s : s + n], FS, ics) for s, n, ics in windows]
+    got = vo_window_cm_many(acc, FS, windows)
+    assert sum(v is not None for v in want) >= 295
+    for w, g in zip(want, got):
+        assert (w is None and g is None) or (w == g or (math.isnan(w) and math.isnan(g))), (w, g)
 
 
 def test_virtual_sacrum_vo_per_step_against_the_markers(sacrum_trials):

@@ -106,7 +106,7 @@ from gait.detect.side import SideChain, SideState, side_at
 from gait.dsp.stage import FramedStage
 from gait.metrics.lean import mean_lean_deg
 from gait.metrics.quality import BIT_AP_UNKNOWN as AP_UNKNOWN_BIT
-from gait.metrics.vertical import vertical_displacement_m, vo_cm, vo_window_cm
+from gait.metrics.vertical import vertical_displacement_m, vo_cm, vo_window_cm_many
 
 G = GRAVITY_MPS2
 _KEEP_MARGIN_S = 0.2  # history kept beyond the longest look-back of any decision
@@ -187,6 +187,20 @@ def level_from_floor_g(floor_g: float, flight_g: float | None, p: TrunkDetectPar
     return free + x * (p.high_level_g - free)
 
 
+class _Job:
+    """A step's chain VO, computed with the frame's other chains when the frame ends
+    (`gait.metrics.vertical.vo_window_cm_many`): index into the frame's list of chains."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int):
+        self.index = index
+
+
+# vo_cm of an event whose VO is a `_Job` until the frame ends (never handed on)
+_VO_PENDING = float("nan")
+
+
 class _Contact:
     __slots__ = ("ic_t", "ic_i", "start_i", "end_t", "end_i", "peak", "level")
 
@@ -222,7 +236,9 @@ class TrunkStepStage(FramedStage):
         vp = self._vertical
         self._vo_hist = _History(int(math.ceil((vp.window_steps_count + 1) * p.max_step_s * fs)) + 8)
         self._vo_ics: list[float] = []  # raw IC indices (absolute, fractional) of the chain's steps
-        self._vo_prev: float | None = None  # the site VO of the chain's previous step
+        self._vo_prev: float | _Job | None = None  # the site VO of the chain's previous step
+        self._vo_jobs: list[tuple[int, int, list[float]]] = []  # this frame's chains (see `_resolve_vo`)
+        self._vo_todo: list[tuple] = []  # per event with a pending VO, in emission order: how to get it
         # a waist belt may sit off the body's midline, where the pelvis' roll lifts and drops the
         # site in turn with the feet: its VO is the mean over the stride (the two steps ending here)
         self._vo_stride_mean = self.config.placement == "waist"
@@ -334,6 +350,7 @@ class TrunkStepStage(FramedStage):
         lo, hi = self._smooth_new(final)
         if hi > lo:
             self._scan(lo, hi)
+        self._resolve_vo()
         out, self._out = self._out, []
         return out
 
@@ -347,6 +364,7 @@ class TrunkStepStage(FramedStage):
             self._emit(self._wait, None, self._n_sv - 1)
             self._wait = None
         self._release_held(math.inf)
+        self._resolve_vo()
         out, self._out = self._out, []
         return out
 
@@ -565,7 +583,11 @@ class TrunkStepStage(FramedStage):
         if self._vo_stride_mean:
             site, prev = vo, self._vo_prev
             self._vo_prev = site
-            vo = None if site is None else (site if prev is None or len(self._vo_ics) < 3 else 0.5 * (site + prev))
+            if site is not None and prev is not None and len(self._vo_ics) >= 3:
+                vo = (site, prev)  # the mean over the stride
+        if isinstance(vo, (_Job, tuple)):
+            self._vo_todo.append(vo)
+            vo = _VO_PENDING
         r_ic = max(int(math.ceil(c.ic_i)) - b0, 0)
         r_next = max(int(math.ceil(nxt[1])) - b0, r_ic) if nxt is not None else max(int(math.ceil(to_i)) - b0, r_ic)
         span_end = min(r_next, lim)
@@ -601,7 +623,7 @@ class TrunkStepStage(FramedStage):
                 self._out[-1] = replace(event, side="left" if float(ml.mean()) > 0 else "right")
 
     # ---------------------------------------------------------------- vertical oscillation
-    def _vo(self, c: _Contact, nxt: tuple[float, float] | None, bits: int) -> float | None:
+    def _vo(self, c: _Contact, nxt: tuple[float, float] | None, bits: int) -> float | _Job | None:
         """VO of the step from contact ``c`` to the next contact (`gait.metrics.vertical`): from the
         chain of the last ``window_steps_count`` steps (heights equal at each foot's contacts) once
         it holds ``min_window_steps_count`` steps, before that from the last stride or step forced
@@ -625,8 +647,9 @@ class TrunkStepStage(FramedStage):
         if x is None:
             return None
         steps = len(ics) - 1
-        if steps >= vp.min_window_steps_count:
-            return vo_window_cm(x, self.fs, [i - lo for i in ics])
+        if steps >= vp.min_window_steps_count:  # computed with the frame's other chains
+            self._vo_jobs.append((lo - self._vo_hist.b0, x.shape[0], [i - lo for i in ics]))
+            return _Job(len(self._vo_jobs) - 1)
         # too short a chain: the last stride (or step) forced periodic
         i0 = int(round(ics[-3] if steps >= 2 else ics[-2])) - lo
         i1 = int(round(ics[-1])) - lo
@@ -638,6 +661,32 @@ class TrunkStepStage(FramedStage):
         k = (int(round(ics[-2])) - lo - i0) * vp.oversample_count
         seg = z[k:]
         return float((seg.max() - seg.min()) * 100.0) if seg.size else None
+
+    def _resolve_vo(self) -> None:
+        """The VO of this frame's events, their chains computed together (the same numbers as one
+        by one, `vo_window_cm_many`), written into the events before they leave the stage."""
+        if not self._vo_todo:
+            return
+        vals = vo_window_cm_many(self._vo_hist.x, self.fs, self._vo_jobs)
+
+        def value(v):
+            return vals[v.index] if isinstance(v, _Job) else v
+
+        done = []
+        for todo in self._vo_todo:
+            if isinstance(todo, tuple):
+                site, prev = value(todo[0]), value(todo[1])
+                done.append(None if site is None else (site if prev is None else 0.5 * (site + prev)))
+            else:
+                done.append(value(todo))
+        self._vo_prev = value(self._vo_prev)
+        self._vo_jobs = []
+        self._vo_todo = []
+        it = iter(done)
+        for event in [*self._out, *(h[0] for h in self._held)]:
+            if event.vo_cm is _VO_PENDING:
+                object.__setattr__(event, "vo_cm", next(it))  # not yet handed on: still the stage's own
+        assert next(it, it) is it, "every pending VO belongs to an event of this frame"
 
     # ---------------------------------------------------------------- side
     def _roll_evidence(self, r_ic: int, lim: int) -> float | None:

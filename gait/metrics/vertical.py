@@ -222,3 +222,149 @@ def vertical_ratio_pct(vo_cm_value: float | None, speed_mps: float | None, step_
     if vo_cm_value is None or speed_mps is None or step_s is None or step_s <= 0:
         return None
     return vo_cm_value / (speed_mps * step_s * 100.0) * 100.0
+
+
+_MANY_CHUNK = 256  # jobs per vectorised pass (bounds the padded work arrays)
+
+
+def vo_window_cm_many(x: np.ndarray, fs: float, windows: list[tuple[int, int, list[float]]]) -> list[float | None]:
+    """`vo_window_cm` of many chains at once: ``windows`` holds (start, length, IC positions
+    relative to start) of slices of ``x``; returns what ``vo_window_cm(x[start:start + length],
+    fs, ics)`` returns for each, bit for bit.
+
+    The same floating-point operations in the same order, one row per chain: the mean is summed
+    per chain (NumPy's pairwise sum depends on the length), the two running sums run along rows
+    zero-padded at their end (a running sum never looks ahead), the normal equations are added IC
+    by IC (a padded IC adds 0.0, which changes no sum), the 4 x 4 systems are eliminated column by
+    column with each row's own pivot, and the extremes are read from rows padded with -inf / +inf.
+    A chain with a non-finite sample is left to `vo_window_cm` itself."""
+    out: list[float | None] = [None] * len(windows)
+    if fs <= 0:
+        return out
+    todo = [j for j, (_, n, ics) in enumerate(windows) if len(ics) >= 5 and n >= 8]
+    for c0 in range(0, len(todo), _MANY_CHUNK):
+        part = todo[c0 : c0 + _MANY_CHUNK]
+        vals = _vo_rows(x, fs, [windows[j] for j in part])
+        for j, v in zip(part, vals):
+            out[j] = v
+    return out
+
+
+def _vo_rows(x: np.ndarray, fs: float, windows: list[tuple[int, int, list[float]]]) -> list[float | None]:
+    m = len(windows)
+    starts = np.array([w[0] for w in windows], dtype=np.intp)
+    ns = np.array([w[1] for w in windows], dtype=np.intp)
+    width = int(ns.max())
+    cols = np.arange(width)
+    inside = cols[None, :] < ns[:, None]
+    idx = np.where(inside, starts[:, None] + cols[None, :], 0)
+    a = np.where(inside, x[idx], 0.0)
+    if not np.isfinite(a).all():  # rare: the exact scalar route for every row
+        return [vo_window_cm(x[s : s + n], fs, ics) for s, n, ics in windows]
+    means = np.array([float(x[s : s + n].sum()) / n for s, n, _ in windows])
+    dt = 1.0 / fs
+    h = 0.5 * dt
+    a -= means[:, None]
+    a[~inside] = 0.0
+    w = a[:, 1:] + a[:, :-1]
+    w *= h
+    v = np.empty((m, width))
+    v[:, 0] = 0.0
+    np.cumsum(w, axis=1, out=v[:, 1:])
+    np.add(v[:, 1:], v[:, :-1], out=w)
+    w *= h
+    z = np.empty((m, width))
+    z[:, 0] = 0.0
+    np.cumsum(w, axis=1, out=z[:, 1:])
+    # the normal equations, IC by IC (padded ICs: all terms 0.0)
+    k_max = max(len(wd[2]) for wd in windows)
+    pos = np.zeros((m, k_max))
+    valid = np.zeros((m, k_max), dtype=bool)
+    for r, (_, _, ics) in enumerate(windows):
+        pos[r, : len(ics)] = ics
+        valid[r, : len(ics)] = True
+    rows = np.arange(m)
+    t0 = pos[:, 0] * dt
+    last = ns - 2
+    s = np.zeros((14, m))  # s00 s01 s02 s03 s11 s12 s13 s22 s23 s33 b0 b1 b2 b3
+    for k in range(k_max):
+        ok = valid[:, k]
+        p = pos[:, k]
+        t = np.where(ok, p * dt - t0, 0.0)
+        tt = t * t
+        i = np.minimum(np.maximum(np.floor(p).astype(np.intp), 0), last)
+        zi = z[rows, i]
+        y = np.where(ok, -(zi + (p - i) * (z[rows, i + 1] - zi)), 0.0)
+        one = np.where(ok, -1.0, 0.0)
+        e, o = (one, np.zeros(m)) if k % 2 == 0 else (np.zeros(m), one)
+        for q, term in enumerate(
+            (t * t, t * tt, t * e, t * o, tt * tt, tt * e, tt * o, e * e, e * o, o * o, t * y, tt * y, e * y, o * y)
+        ):
+            s[q] += term
+    s00, s01, s02, s03, s11, s12, s13, s22, s23, s33, b0, b1, b2, b3 = s
+    aug = np.stack(
+        [
+            np.stack([s00, s01, s02, s03, b0], axis=1),
+            np.stack([s01, s11, s12, s13, b1], axis=1),
+            np.stack([s02, s12, s22, s23, b2], axis=1),
+            np.stack([s03, s13, s23, s33, b3], axis=1),
+        ],
+        axis=1,
+    )
+    c1, c2, solved = _solve_rows(aug)
+    lo = np.maximum(np.floor(pos[rows, np.array([len(wd[2]) - 2 for wd in windows])]).astype(np.intp), 0)
+    hi = np.minimum(np.ceil(pos[rows, np.array([len(wd[2]) - 1 for wd in windows])]).astype(np.intp) + 1, ns)
+    span = hi - lo
+    seg_w = max(int(span.max()), 1)
+    sc = np.arange(seg_w)
+    in_seg = sc[None, :] < span[:, None]
+    si = np.where(in_seg, lo[:, None] + sc[None, :], 0)
+    t = si * dt - t0[:, None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        seg = z[rows[:, None], si] + c1[:, None] * t + c2[:, None] * t * t
+    top = _extreme_rows(np.where(in_seg, seg, -np.inf), span, True)
+    bottom = _extreme_rows(np.where(in_seg, seg, np.inf), span, False)
+    vo = (top - bottom) * 100.0
+    return [float(vo[r]) if solved[r] and span[r] >= 3 else None for r in range(m)]
+
+
+def _solve_rows(aug: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`_solve` on each (4, 5) augmented system of ``aug`` (m, 4, 5): (x0, x1, solved)."""
+    m = aug.shape[0]
+    aug = aug.copy()
+    rows = np.arange(m)
+    solved = np.ones(m, dtype=bool)
+    for c in range(4):
+        mag = np.abs(aug[:, c:, c])
+        piv = c + np.argmax(mag, axis=1)  # the first row of the largest magnitude
+        solved &= mag[rows, piv - c] >= 1e-300
+        top = aug[rows, c].copy()
+        aug[rows, c] = aug[rows, piv]
+        aug[rows, piv] = top
+        d = np.where(solved, aug[:, c, c], 1.0)
+        for r in range(c + 1, 4):
+            f = aug[:, r, c] / d
+            aug[:, r, c:] -= f[:, None] * aug[:, c, c:]
+    x = np.zeros((m, 4))
+    for c in range(3, -1, -1):
+        acc = np.zeros(m)
+        for j in range(c + 1, 4):
+            acc += aug[:, c, j] * x[:, j]
+        x[:, c] = (aug[:, c, 4] - acc) / np.where(solved, aug[:, c, c], 1.0)
+    return x[:, 0], x[:, 1], solved
+
+
+def _extreme_rows(x: np.ndarray, length: np.ndarray, highest: bool) -> np.ndarray:
+    """`_extreme` of each row's first ``length`` values (the rest padded with -inf / +inf)."""
+    m = x.shape[0]
+    rows = np.arange(m)
+    i = np.argmax(x, axis=1) if highest else np.argmin(x, axis=1)
+    y1 = x[rows, i]
+    inner = (i > 0) & (i < length - 1)
+    y0 = x[rows, np.where(inner, i - 1, i)]
+    y2 = x[rows, np.where(inner, i + 1, i)]
+    den = y0 - 2.0 * y1 + y2
+    use = inner & (den != 0.0)
+    d = 0.5 * (y0 - y2) / np.where(use, den, 1.0)
+    use &= (d >= -1.0) & (d <= 1.0)
+    return np.where(use, y1 - 0.25 * (y0 - y2) * d, y1)
