@@ -94,7 +94,6 @@ sample (no decision reaches further back) plus one frame.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 
@@ -187,6 +186,14 @@ def level_from_floor_g(floor_g: float, flight_g: float | None, p: TrunkDetectPar
     return free + x * (p.high_level_g - free)
 
 
+def _own(event: ContactEvent, **changes) -> ContactEvent:
+    """``event`` with ``changes``, set in place: only for an event the stage made and has not handed
+    on yet (no one else holds it), where `dataclasses.replace` would build a copy per step."""
+    for name, value in changes.items():
+        object.__setattr__(event, name, value)
+    return event
+
+
 class _Job:
     """A step's chain VO, computed with the frame's other chains when the frame ends
     (`gait.metrics.vertical.vo_window_cm_many`): index into the frame's list of chains."""
@@ -243,6 +250,7 @@ class TrunkStepStage(FramedStage):
         # site in turn with the feet: its VO is the mean over the stride (the two steps ending here)
         self._vo_stride_mean = self.config.placement == "waist"
         self._bflags = np.zeros(self._cap, np.uint8)
+        self._uniform: int | None = None  # the bits every buffered sample carries (-1: mixed; None: not looked)
         self._len = 0  # valid rows
         self._b0 = 0  # absolute index of buffer row 0
         self._n_in = 0  # absolute index one past the newest sample
@@ -299,6 +307,7 @@ class TrunkStepStage(FramedStage):
         buf[_TILT, r] = b.tilt_deg
         buf[_ROLL, r] = np.nan if b.gyr_ap_dps is None else b.gyr_ap_dps
         self._bflags[r] = b.flags
+        self._uniform = None
         self._len += n
         self._n_in += n
 
@@ -318,6 +327,7 @@ class TrunkStepStage(FramedStage):
             self._bflags[: self._len - cut] = self._bflags[cut : self._len]
         self._len -= cut
         self._b0 = keep_from
+        self._uniform = None
 
     def _smooth_new(self, final: bool) -> tuple[int, int]:
         """Smooth f_v where the whole kernel is available; returns the new absolute range."""
@@ -579,7 +589,7 @@ class TrunkStepStage(FramedStage):
         if next_ic is None and self._prev_ic_t is not None and ic_out - self._prev_ic_t <= p.max_step_s:
             prev_ic = self._prev_ic_t
         buf = self._buf
-        vo = self._vo(c, nxt, int(np.bitwise_or.reduce(self._bflags[max(int(math.ceil(c.ic_i)) - b0, 0) : lim])))
+        vo = self._vo(c, nxt, self._or_flags(max(int(math.ceil(c.ic_i)) - b0, 0), lim))
         if self._vo_stride_mean:
             site, prev = vo, self._vo_prev
             self._vo_prev = site
@@ -594,8 +604,7 @@ class TrunkStepStage(FramedStage):
         lean = mean_lean_deg(buf[_TILT, r_ic:span_end])
         imp_end = min(r_ic + self._imp_n, lim)
         impact_g = float(buf[_NORM, r_ic:imp_end].max()) / G if imp_end > r_ic else None
-        flags = self._bflags
-        bits = int(np.bitwise_or.reduce(flags[r_ic:span_end])) if span_end > r_ic else 0
+        bits = self._or_flags(r_ic, span_end)
         event = ContactEvent(
             ic_s=float(ic_out),
             to_s=float(to_out),
@@ -620,7 +629,17 @@ class TrunkStepStage(FramedStage):
             r_to = max(int(math.ceil(to_i)) - b0, r_ic)
             ml = buf[_ML, r_ic:r_to]
             if ml.size and abs(float(ml.mean())) >= p.side_min_ml_mps2 and self._out and self._out[-1] is event:
-                self._out[-1] = replace(event, side="left" if float(ml.mean()) > 0 else "right")
+                _own(event, side="left" if float(ml.mean()) > 0 else "right")
+
+    def _or_flags(self, r0: int, r1: int) -> int:
+        """OR of the flag bits of buffer rows [r0, r1): when every sample in the buffer carries the
+        same bits (the usual case: none, or all 'uncalibrated'), those, without reading the rows."""
+        if r1 <= r0:
+            return 0
+        if self._uniform is None:
+            fl = self._bflags[: self._len]
+            self._uniform = -1 if not fl.size or (fl != fl[0]).any() else int(fl[0])
+        return self._uniform if self._uniform >= 0 else int(np.bitwise_or.reduce(self._bflags[r0:r1]))
 
     # ---------------------------------------------------------------- vertical oscillation
     def _vo(self, c: _Contact, nxt: tuple[float, float] | None, bits: int) -> float | _Job | None:
@@ -693,7 +712,7 @@ class TrunkStepStage(FramedStage):
         """Mean roll rate (deg/s, left positive) over ``side_window_s`` after IC; None when the
         forward axis is not known there (the roll axis would be a guess)."""
         sw_end = min(r_ic + self._side_n, lim)
-        if sw_end <= r_ic or int(np.bitwise_or.reduce(self._bflags[r_ic:sw_end])) & AP_UNKNOWN_BIT:
+        if sw_end <= r_ic or self._or_flags(r_ic, sw_end) & AP_UNKNOWN_BIT:
             return None
         m = float(self._buf[_ROLL, r_ic:sw_end].sum()) / (sw_end - r_ic)
         return m if math.isfinite(m) else None
@@ -725,7 +744,7 @@ class TrunkStepStage(FramedStage):
         if state.known:
             self._chain_known = True
             self._release_with(state, len(self._held))
-            self._out.append(replace(event, side=state.side))
+            self._out.append(_own(event, side=state.side))
         elif self._chain_known or self._hold_n <= 0:
             self._out.append(self._sided(event, state, state.position, False))
         else:
@@ -734,7 +753,7 @@ class TrunkStepStage(FramedStage):
     def _sided(self, event: ContactEvent, state: SideState, position: int, known: bool) -> ContactEvent:
         side = side_at(state, position)
         quality = () if known else (Q_SIDE_UNCERTAIN,)
-        return replace(event, side=side, quality=quality, emitted_s=self._last_t)
+        return _own(event, side=side, quality=quality, emitted_s=self._last_t)
 
     def _release_with(self, state: SideState, n: int) -> None:
         """Release the ``n`` oldest held steps with the sides ``state`` gives them by alternation."""
