@@ -225,6 +225,7 @@ def vertical_ratio_pct(vo_cm_value: float | None, speed_mps: float | None, step_
 
 
 _MANY_CHUNK = 256  # jobs per vectorised pass (bounds the padded work arrays)
+_MANY_MIN = 8  # fewer chains go one by one (the same numbers)
 
 
 def vo_window_cm_many(x: np.ndarray, fs: float, windows: list[tuple[int, int, list[float]]]) -> list[float | None]:
@@ -242,6 +243,11 @@ def vo_window_cm_many(x: np.ndarray, fs: float, windows: list[tuple[int, int, li
     if fs <= 0:
         return out
     todo = [j for j, (_, n, ics) in enumerate(windows) if len(ics) >= 5 and n >= 8]
+    if len(todo) < _MANY_MIN:  # (a live frame's step or two: the row set-up would cost more)
+        for j in todo:
+            s, n, ics = windows[j]
+            out[j] = vo_window_cm(x[s : s + n], fs, ics)
+        return out
     for c0 in range(0, len(todo), _MANY_CHUNK):
         part = todo[c0 : c0 + _MANY_CHUNK]
         vals = _vo_rows(x, fs, [windows[j] for j in part])
