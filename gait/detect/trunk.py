@@ -102,6 +102,7 @@ from gait.core.events import ContactEvent
 from gait.core.params import TrunkDetectParams
 from gait.core.records import Q_SIDE_UNCERTAIN, BodyBlock, SampleFlag
 from gait.detect.side import SideChain, SideState, side_at
+from gait.dsp.history import History
 from gait.dsp.stage import FramedStage
 from gait.metrics.lean import mean_lean_deg
 from gait.metrics.quality import BIT_AP_UNKNOWN as AP_UNKNOWN_BIT
@@ -119,38 +120,6 @@ def keep_s(p: TrunkDetectParams) -> float:
 # buffer columns
 _T, _FV, _ML, _NORM, _TILT, _SV, _ROLL = range(7)
 _NCOL = 7
-
-
-class _History:
-    """The newest samples of one signal by absolute stream index (the VO chain reaches further
-    back than the detector's buffer): at least ``keep`` samples behind the newest are held."""
-
-    def __init__(self, keep: int):
-        self.keep = keep
-        self.x = np.zeros(2 * keep + 64)
-        self.b0 = 0  # absolute index of x[0]
-        self.n = 0  # valid samples
-
-    def append(self, v: np.ndarray) -> None:
-        m = v.shape[0]
-        if self.n + m > self.x.shape[0]:
-            cut = max(0, self.n - self.keep)
-            if self.n - cut + m > self.x.shape[0]:
-                x = np.zeros(self.n - cut + m + self.keep)
-                x[: self.n - cut] = self.x[cut : self.n]
-                self.x = x
-            else:
-                self.x[: self.n - cut] = self.x[cut : self.n]
-            self.n -= cut
-            self.b0 += cut
-        self.x[self.n : self.n + m] = v
-        self.n += m
-
-    def get(self, lo: int, hi: int) -> np.ndarray | None:
-        """Samples of absolute indices [lo, hi); None when not (or no longer) held."""
-        if lo < self.b0 or hi > self.b0 + self.n or hi <= lo:
-            return None
-        return self.x[lo - self.b0 : hi - self.b0]
 
 
 def _hann_kernel(fs: float, half_s: float) -> np.ndarray:
@@ -241,7 +210,7 @@ class TrunkStepStage(FramedStage):
         self._buf = np.zeros((_NCOL, self._cap))  # one contiguous row per column
         # VO: vertical specific force (gyro-aided where there is a gyroscope) over a chain of steps
         vp = self._vertical
-        self._vo_hist = _History(int(math.ceil((vp.window_steps_count + 1) * p.max_step_s * fs)) + 8)
+        self._vo_hist = History(int(math.ceil((vp.window_steps_count + 1) * p.max_step_s * fs)) + 8, [((), float)])
         self._vo_ics: list[float] = []  # raw IC indices (absolute, fractional) of the chain's steps
         self._vo_prev: float | _Job | None = None  # the site VO of the chain's previous step
         self._vo_jobs: list[tuple[int, int, list[float]]] = []  # this frame's chains (see `_resolve_vo`)
@@ -658,11 +627,11 @@ class TrunkStepStage(FramedStage):
         self._vo_ics = ics = ics[-(vp.window_steps_count + 1) :]
         lo = int(math.floor(ics[0]))
         hi = int(math.ceil(ics[-1])) + 1
-        x = self._vo_hist.get(lo, hi)
+        x = self._vo_hist.get(0, lo, hi)
         while x is None and len(ics) > 2:  # (not held: a shorter chain)
             ics = self._vo_ics = ics[1:]
             lo = int(math.floor(ics[0]))
-            x = self._vo_hist.get(lo, hi)
+            x = self._vo_hist.get(0, lo, hi)
         if x is None:
             return None
         steps = len(ics) - 1
@@ -686,7 +655,7 @@ class TrunkStepStage(FramedStage):
         by one, `vo_window_cm_many`), written into the events before they leave the stage."""
         if not self._vo_todo:
             return
-        vals = vo_window_cm_many(self._vo_hist.x, self.fs, self._vo_jobs)
+        vals = vo_window_cm_many(self._vo_hist.column(0), self.fs, self._vo_jobs)
 
         def value(v):
             return vals[v.index] if isinstance(v, _Job) else v

@@ -57,6 +57,7 @@ from gait.core.config import GRAVITY_MPS2, PipelineConfig
 from gait.core.events import ContactEvent
 from gait.core.records import Q_IMPLAUSIBLE, Q_NO_GYRO, Q_UNVALIDATED, Q_WALKING, QUALITY_FLAGS, SampleBlock, SampleFlag
 from gait.dsp.foot_orientation import principal_axis
+from gait.dsp.history import History
 from gait.dsp.iir import sosfilt_rows
 from gait.dsp.stage import FramedStage
 from gait.metrics.arm import StrideFrame, arm_cross_cm, arm_swing_deg, impact_correlation
@@ -99,7 +100,8 @@ class WristStepStage(FramedStage):
         # the longest look-back of any decision (axis window, a half swing's peak, a stride), one frame more
         longest = max(self._win_n, self._timeout_n, int(math.ceil(2.0 * p.max_step_s * fs)) + 2)
         self._keep_n = longest + int(round((self.max_frame_ms * 1e-3 + 1.0) * fs))
-        # history (absolute index of row 0: self._base)
+        # history (absolute index of row 0: self._base); the columns below are views of it
+        self._hist: History | None = None
         self._base = 0
         self._t = np.zeros(0)
         self._acc = np.zeros((0, 3))
@@ -123,9 +125,11 @@ class WristStepStage(FramedStage):
             return []
         if self._gyro is None:
             self._gyro = frame.gyr_dps is not None
-            if self._gyro:
-                self._gyr = np.zeros((0, 3))
-        a0 = self._base + self._t.shape[0]  # absolute index of the frame's first sample
+            columns = [((), float), ((3,), float), ((), np.uint8), ((3,), float), ((), float)]
+            self._hist = History(self._keep_n, columns + ([((3,), float)] if self._gyro else []))
+        hist = self._hist
+        assert hist is not None
+        a0 = hist.end  # absolute index of the frame's first sample
         acc = np.asarray(frame.acc_mps2, dtype=float)
         gyr = None if frame.gyr_dps is None else np.asarray(frame.gyr_dps, dtype=float)
         if self._gyro and gyr is None:
@@ -133,16 +137,12 @@ class WristStepStage(FramedStage):
         flags = np.zeros(n, np.uint8) if frame.flags is None else np.asarray(frame.flags, np.uint8)
         x = self._restarting_channels(a0, acc, gyr, flags)
         s = np.full(n, np.nan)
-        self._t = np.concatenate([self._t, frame.time_s])
-        self._acc = np.concatenate([self._acc, acc])
+        hist.append(frame.time_s, acc, flags, x, s, *((gyr,) if self._gyro else ()))
+        self._base = hist.b0
+        self._t, self._acc, self._flags, self._x, self._s = (hist.column(k) for k in range(5))
         if self._gyro:
-            self._gyr = np.concatenate([self._gyr, gyr])
-        self._flags = np.concatenate([self._flags, flags])
-        self._x = np.concatenate([self._x, x])
-        self._s = np.concatenate([self._s, s])
-        out = self._scan(a0, a0 + n)
-        self._trim()
-        return out
+            self._gyr = hist.column(5)
+        return self._scan(a0, a0 + n)
 
     def _restarting_channels(self, a0: int, acc: np.ndarray, gyr: np.ndarray | None, flags: np.ndarray) -> np.ndarray:
         """The swing channels of a frame; after lost samples the filters restart from the first
@@ -344,19 +344,6 @@ class WristStepStage(FramedStage):
         if math.sqrt(float(avg[0] * avg[0] + avg[1] * avg[1] + avg[2] * avg[2])) < self.p.forward_min_correlation:
             return None
         return arm_cross_cm(frame, avg)
-
-    def _trim(self) -> None:
-        drop = self._t.shape[0] - self._keep_n
-        if drop <= 0:
-            return
-        self._base += drop
-        self._t = self._t[drop:]
-        self._acc = self._acc[drop:]
-        if self._gyr is not None:
-            self._gyr = self._gyr[drop:]
-        self._flags = self._flags[drop:]
-        self._x = self._x[drop:]
-        self._s = self._s[drop:]
 
 
 def _steady_zi(sos: np.ndarray, x0: np.ndarray) -> np.ndarray:
