@@ -60,13 +60,17 @@ class Recording:
 
 
 def estimate_rate_hz(time_s: np.ndarray) -> float:
+    """1 / the median sample interval, to 9 significant digits: times written to the microsecond
+    (or the nanosecond) cannot tell a rate better than that, and the rounding makes the rate of
+    every recording of one device the same number, so a stage's filters are designed once
+    (`gait.dsp.designs` keeps them) instead of once per file for rates apart by 1e-12 Hz."""
     if time_s.shape[0] < 2:
         raise ValueError("need at least two samples to tell the sample rate")
     dt = np.diff(time_s)
     dt = dt[dt > 0]
     if dt.size == 0:
         raise ValueError("time_s never increases")
-    return float(1.0 / np.median(dt))
+    return float(f"{1.0 / float(np.median(dt)):.9g}")
 
 
 def _read_bytes(path: Path) -> bytes:

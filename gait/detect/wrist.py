@@ -56,6 +56,7 @@ import numpy as np
 from gait.core.config import GRAVITY_MPS2, PipelineConfig
 from gait.core.events import ContactEvent
 from gait.core.records import Q_IMPLAUSIBLE, Q_NO_GYRO, Q_UNVALIDATED, Q_WALKING, QUALITY_FLAGS, SampleBlock, SampleFlag
+from gait.dsp.designs import butter_sos, steady_state_zi
 from gait.dsp.foot_orientation import principal_axis
 from gait.dsp.history import History
 from gait.dsp.iir import sosfilt_rows
@@ -79,13 +80,10 @@ class WristStepStage(FramedStage):
         super().__init__(config, sampling_rate_hz)
 
     def _reset_state(self) -> None:
-        from scipy.signal import butter  # here, not at module import: it takes most of a second
-
         p, fs = self.p, self.fs
         nyq = 0.5 * fs
-        self._sos = np.ascontiguousarray(butter(p.band_order, [p.band_low_hz, min(p.band_high_hz, 0.45 * nyq)],
-                                                btype="band", fs=fs, output="sos"))  # fmt: skip
-        self._g_sos = np.ascontiguousarray(butter(2, min(p.gravity_lp_hz, 0.45 * nyq), fs=fs, output="sos"))
+        self._sos = butter_sos(p.band_order, (p.band_low_hz, min(p.band_high_hz, 0.45 * nyq)), fs, btype="band")
+        self._g_sos = butter_sos(2, min(p.gravity_lp_hz, 0.45 * nyq), fs)
         self._bp_zi: np.ndarray | None = None
         self._g_zi: np.ndarray | None = None
         self._gyro: bool | None = None
@@ -348,9 +346,7 @@ class WristStepStage(FramedStage):
 
 def _steady_zi(sos: np.ndarray, x0: np.ndarray) -> np.ndarray:
     """State (channels, sections, 2) of a filter that has seen the constant ``x0`` forever."""
-    from scipy.signal import sosfilt_zi
-
-    return sosfilt_zi(sos)[None, :, :] * np.asarray(x0, dtype=float)[:, None, None]
+    return steady_state_zi(sos)[None, :, :] * np.asarray(x0, dtype=float)[:, None, None]
 
 
 def _filtered(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> np.ndarray:

@@ -81,6 +81,7 @@ import numpy as np
 
 from gait.core.config import GRAVITY_MPS2
 from gait.core.records import BodyBlock, SampleBlock
+from gait.dsp.designs import butter_sos, steady_state_zi
 from gait.dsp.iir import sosfilt_rows
 from gait.dsp.stage import FramedStage
 
@@ -124,14 +125,12 @@ class TrunkOrientationStage(FramedStage):
     latency_ms = 0.0
 
     def _reset_state(self) -> None:
-        from scipy.signal import butter, sosfilt_zi
-
         fs = self.fs
         p = self.config.params.orientation
         self._gyro_correction = p.gyro_correction
         nyq = 0.5 * fs
-        self._sos = np.ascontiguousarray(butter(p.gravity_lp_order, min(p.gravity_lp_hz, 0.45 * nyq), fs=fs, output="sos"))
-        self._sos_zi0 = sosfilt_zi(self._sos)  # (sections, 2)
+        self._sos = butter_sos(p.gravity_lp_order, min(p.gravity_lp_hz, 0.45 * nyq), fs)
+        self._sos_zi0 = steady_state_zi(self._sos)  # (sections, 2)
         self._g_zi: np.ndarray | None = None  # (3, sections, 2): gravity low-pass
         self._th_zi: np.ndarray | None = None  # low-pass of the integrated gyro angle
         # bias-free integrated angle: the integral of (rate - its 0.05 Hz low-pass) is a leaky
