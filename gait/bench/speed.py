@@ -102,7 +102,7 @@ def _config(placement: str) -> PipelineConfig:
 # ----------------------------------------------------------------------------------------------
 # measurements
 # ----------------------------------------------------------------------------------------------
-def time_offline(block: SampleBlock, placement: str, fs: float = FS_HZ, repeat: int = 2) -> dict:
+def time_offline(block: SampleBlock, placement: str, fs: float = FS_HZ, repeat: int = 3) -> dict:
     """Time `analyze` on one block: the best of ``repeat`` runs (the machine may be shared)."""
     from gait.pipeline import analyze
 
@@ -140,7 +140,7 @@ def _step_summary(steps: list[StepMetrics]) -> dict:
     }
 
 
-def time_csv(block: SampleBlock, repeat: int = 2) -> dict:
+def time_csv(block: SampleBlock, repeat: int = 3) -> dict:
     """Write the block as a CSV recording, then read it back (the best of ``repeat`` reads)."""
     from firmware_interface.files.recording import read_recording, write_recording
 
@@ -339,9 +339,9 @@ def format_report(rep: dict) -> str:
         lambda e: f"{e['file_to_records']['seconds']:.2f} s  {_fmt_x(e['file_to_records']['x_real_time'])}",
         "<= 0.5 s per hour (>= 7,200x)",
     )
-    row("  CSV read (best of 2)", lambda e: f"{e['csv']['read_seconds']:.2f} s  ({e['csv']['bytes'] / 1e6:.0f} MB)")
+    row("  CSV read (best of 3)", lambda e: f"{e['csv']['read_seconds']:.2f} s  ({e['csv']['bytes'] / 1e6:.0f} MB)")
     row(
-        "  offline analyze (best of 2)",
+        "  offline analyze (best of 3)",
         lambda e: f"{e['offline']['seconds']:.2f} s  {_fmt_x(e['offline']['x_real_time'])}",
     )
     row("  steps / cadence", lambda e: f"{e['offline']['steps']} / {_num(e['offline']['cadence_spm'], '.0f')} spm")
