@@ -85,3 +85,16 @@ def test_a_returned_design_is_the_callers_own():
     a = designs.butter_sos(2, 0.3, 100.0)
     a[:] = 0.0
     assert designs.butter_sos(2, 0.3, 100.0).any()
+
+
+def test_no_home_folder_means_no_cache_not_an_error(monkeypatch):
+    monkeypatch.delenv(designs.CACHE_ENV, raising=False)
+    monkeypatch.setattr(designs, "_memory", {})
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(designs.Path, "home", staticmethod(no_home))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    assert designs.cache_file() is None
+    assert np.array_equal(designs.butter_sos(2, 0.3, 100.0), butter(2, 0.3, fs=100.0, output="sos"))

@@ -77,16 +77,20 @@ def cache_file() -> Path | None:
         return None if env.strip().lower() in ("", "off", "0", "no") else Path(env)
     import scipy
 
-    return _user_cache() / "gait" / f"filters-{scipy.__version__}.json"
+    try:
+        return _user_cache() / "gait" / f"filters-{scipy.__version__}.json"
+    except (RuntimeError, KeyError, OSError):  # no home folder to be found: nothing kept
+        return None
 
 
 def _user_cache() -> Path:
-    home = Path.home()
     if sys.platform == "darwin":
-        return home / "Library" / "Caches"
+        return Path.home() / "Library" / "Caches"
     if os.name == "nt":
-        return Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
-    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
+        local = os.environ.get("LOCALAPPDATA")
+        return Path(local) if local else Path.home() / "AppData" / "Local"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return Path(xdg) if xdg else Path.home() / ".cache"
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
