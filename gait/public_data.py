@@ -91,9 +91,9 @@ def cache_dir() -> Path:
     env = os.environ.get(CACHE_ENV)
     if env:
         return Path(env).expanduser()
-    import pooch  # the platform's cache folder, as pooch (and platformdirs) define it
+    import platformdirs  # the platform's cache folder (pooch's os_cache is the same)
 
-    return Path(pooch.os_cache("gait")) / "datasets"
+    return platformdirs.user_cache_path("gait") / "datasets"
 
 
 def mirror_dir() -> Path | None:

@@ -91,10 +91,11 @@ def test_no_home_folder_means_no_cache_not_an_error(monkeypatch):
     monkeypatch.delenv(designs.CACHE_ENV, raising=False)
     monkeypatch.setattr(designs, "_memory", {})
 
-    def no_home():
+    def no_home(appname):
         raise RuntimeError("Could not determine home directory.")
 
-    monkeypatch.setattr(designs.Path, "home", staticmethod(no_home))
-    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    import platformdirs
+
+    monkeypatch.setattr(platformdirs, "user_cache_path", no_home)
     assert designs.cache_file() is None
     assert np.array_equal(designs.butter_sos(2, 0.3, 100.0), butter(2, 0.3, fs=100.0, output="sos"))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import tempfile
 from pathlib import Path
 
@@ -71,26 +70,18 @@ def steady_state_zi(sos: np.ndarray) -> np.ndarray:
 
 def cache_file() -> Path | None:
     """The cache of designs for the SciPy installed: ``$GAIT_FILTER_CACHE`` (``off``: none), else
-    ``filters-<SciPy version>.json`` in the user cache folder's ``gait``."""
+    ``filters-<SciPy version>.json`` in the user cache folder of ``gait`` (as platformdirs, and so
+    pooch for the data sets, define it)."""
     env = os.environ.get(CACHE_ENV)
     if env is not None:
         return None if env.strip().lower() in ("", "off", "0", "no") else Path(env)
+    import platformdirs
     import scipy
 
     try:
-        return _user_cache() / "gait" / f"filters-{scipy.__version__}.json"
+        return platformdirs.user_cache_path("gait") / f"filters-{scipy.__version__}.json"
     except (RuntimeError, KeyError, OSError):  # no home folder to be found: nothing kept
         return None
-
-
-def _user_cache() -> Path:
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches"
-    if os.name == "nt":
-        local = os.environ.get("LOCALAPPDATA")
-        return Path(local) if local else Path.home() / "AppData" / "Local"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return Path(xdg) if xdg else Path.home() / ".cache"
 
 
 def _read(path: Path) -> dict[str, np.ndarray]:
