@@ -173,10 +173,6 @@ class _Job:
         self.index = index
 
 
-# vo_cm of an event whose VO is a `_Job` until the frame ends (never handed on)
-_VO_PENDING = float("nan")
-
-
 class _Contact:
     __slots__ = ("ic_t", "ic_i", "start_i", "end_t", "end_i", "peak", "level")
 
@@ -214,7 +210,7 @@ class TrunkStepStage(FramedStage):
         self._vo_ics: list[float] = []  # raw IC indices (absolute, fractional) of the chain's steps
         self._vo_prev: float | _Job | None = None  # the site VO of the chain's previous step
         self._vo_jobs: list[tuple[int, int, list[float]]] = []  # this frame's chains (see `_resolve_vo`)
-        self._vo_todo: list[tuple] = []  # per event with a pending VO, in emission order: how to get it
+        self._vo_todo: list[tuple] = []  # (event, its pending VO: a `_Job` or (site, previous site))
         # a waist belt may sit off the body's midline, where the pelvis' roll lifts and drops the
         # site in turn with the feet: its VO is the mean over the stride (the two steps ending here)
         self._vo_stride_mean = self.config.placement == "waist"
@@ -564,9 +560,7 @@ class TrunkStepStage(FramedStage):
             self._vo_prev = site
             if site is not None and prev is not None and len(self._vo_ics) >= 3:
                 vo = (site, prev)  # the mean over the stride
-        if isinstance(vo, (_Job, tuple)):
-            self._vo_todo.append(vo)
-            vo = _VO_PENDING
+        pending = vo if isinstance(vo, (_Job, tuple)) else None
         r_ic = max(int(math.ceil(c.ic_i)) - b0, 0)
         r_next = max(int(math.ceil(nxt[1])) - b0, r_ic) if nxt is not None else max(int(math.ceil(to_i)) - b0, r_ic)
         span_end = min(r_next, lim)
@@ -580,12 +574,14 @@ class TrunkStepStage(FramedStage):
             side=None,
             next_ic_s=None if next_ic is None else float(next_ic),
             prev_ic_s=prev_ic,
-            vo_cm=vo,
+            vo_cm=None if pending is not None else vo,
             lean_deg=lean,
             impact_g=impact_g,
             flag_bits=bits,
             emitted_s=self._last_t,
         )
+        if pending is not None:
+            self._vo_todo.append((event, pending))  # completed in place when the frame ends
         self._prev_ic_t = ic_out
         if self._held and self._held[0][2] < trig:
             self._release_held(trig, strict=True)  # their time ran out before this step was decided
@@ -652,7 +648,8 @@ class TrunkStepStage(FramedStage):
 
     def _resolve_vo(self) -> None:
         """The VO of this frame's events, their chains computed together (the same numbers as one
-        by one, `vo_window_cm_many`), written into the events before they leave the stage."""
+        by one, `vo_window_cm_many`), written into the events before they leave the stage (they are
+        still the stage's own: `_own`)."""
         if not self._vo_todo:
             return
         vals = vo_window_cm_many(self._vo_hist.column(0), self.fs, self._vo_jobs)
@@ -660,21 +657,16 @@ class TrunkStepStage(FramedStage):
         def value(v):
             return vals[v.index] if isinstance(v, _Job) else v
 
-        done = []
-        for todo in self._vo_todo:
+        for event, todo in self._vo_todo:
             if isinstance(todo, tuple):
                 site, prev = value(todo[0]), value(todo[1])
-                done.append(None if site is None else (site if prev is None else 0.5 * (site + prev)))
+                vo = None if site is None else (site if prev is None else 0.5 * (site + prev))
             else:
-                done.append(value(todo))
+                vo = value(todo)
+            _own(event, vo_cm=vo)
         self._vo_prev = value(self._vo_prev)
         self._vo_jobs = []
         self._vo_todo = []
-        it = iter(done)
-        for event in [*self._out, *(h[0] for h in self._held)]:
-            if event.vo_cm is _VO_PENDING:
-                object.__setattr__(event, "vo_cm", next(it))  # not yet handed on: still the stage's own
-        assert next(it, it) is it, "every pending VO belongs to an event of this frame"
 
     # ---------------------------------------------------------------- side
     def _roll_evidence(self, r_ic: int, lim: int) -> float | None:
