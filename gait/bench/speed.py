@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gait.core.compiled import summary as compiled_summary
 from gait.core.config import GRAVITY_MPS2, PipelineConfig
 from gait.core.records import SampleBlock, StepMetrics
 from gait.synthetic import model_truth, synthetic_blocks, synthetic_recording
@@ -288,6 +289,7 @@ def bench(minutes: float = 60.0, placements: Sequence[str] = PLACEMENTS, progres
         "cpu": _pin_one_core(),
         "python": sys.version.split()[0],
         "numpy": np.__version__,
+        "compiled": compiled_summary(),
         "placements": {},
     }
     short = max(minutes / 6.0, 0.5)
@@ -399,7 +401,7 @@ def format_report(rep: dict) -> str:
     widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
     lines = [
         f"gait bench: {rep['input']}",
-        f"one core ({rep['cpu']}), Python {rep['python']}, numpy {rep['numpy']}",
+        f"one core ({rep['cpu']}), Python {rep['python']}, numpy {rep['numpy']}, {rep.get('compiled', '')}",
         "",
         "  ".join(str(h).ljust(w) for h, w in zip(header, widths)),
         "  ".join("-" * w for w in widths),

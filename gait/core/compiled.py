@@ -1,0 +1,123 @@
+"""Which modules run compiled, and a guard that never lets a stale compiled module shadow its source.
+
+The per-step modules listed in ``setup.py`` are plain Python that the install also compiles (with
+Cython, where a C compiler is there). Python imports an extension module in place of the ``.py``
+beside it, so after an edit of the source an old build would silently run the old code. The build
+writes the SHA-256 of each module's source next to its extension (``<extension>.sha256``); the
+finder installed by `install_guard` imports the source instead of the extension whenever they no
+longer match, or when ``GAIT_PURE_PYTHON`` is set (to step through the code, or to compare).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import warnings
+from pathlib import Path
+
+# the per-step hot paths of the trunk, foot and wrist detectors, with what they call for every step;
+# ``setup.py`` compiles these
+COMPILED_MODULES = (
+    "gait.detect.trunk",
+    "gait.detect.side",
+    "gait.detect.foot",
+    "gait.detect.wrist",
+    "gait.metrics.assemble",
+    "gait.metrics.quality",
+    "gait.metrics.lean",
+    "gait.metrics.temporal",
+    "gait.metrics.vertical",
+    "gait.metrics.foot_strike",
+    "gait.dsp.orientation",
+    "gait.dsp.foot_orientation",
+    "gait.dsp.history",
+)
+
+PURE_ENV = "GAIT_PURE_PYTHON"
+SIDECAR_SUFFIX = ".sha256"
+
+# module name -> "compiled", "source" (no extension built) or "stale" (extension older than source)
+_seen: dict[str, str] = {}
+
+
+def source_digest(path: str | os.PathLike) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def pure_python_requested() -> bool:
+    return os.environ.get(PURE_ENV, "") not in ("", "0")
+
+
+def extension_is_fresh(extension: str | os.PathLike, source: str | os.PathLike) -> bool:
+    """True when ``extension`` was built from the current bytes of ``source``."""
+    try:
+        recorded = Path(str(extension) + SIDECAR_SUFFIX).read_text().strip()
+    except OSError:
+        return False
+    try:
+        return recorded == source_digest(source)
+    except OSError:
+        return True  # an install without sources: the extension is all there is
+
+
+class _GuardFinder:
+    """A meta path finder for ``gait.*`` that picks the source over a stale or unwanted extension."""
+
+    def find_spec(self, fullname, path, target=None):
+        if not fullname.startswith("gait.") or path is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or not isinstance(spec.loader, importlib.machinery.ExtensionFileLoader):
+            return spec
+        origin = spec.origin or ""
+        source = os.path.join(os.path.dirname(origin), fullname.rpartition(".")[2] + ".py")
+        if not os.path.exists(source):
+            _seen[fullname] = "compiled"
+            return spec
+        if pure_python_requested():
+            _seen[fullname] = "source"
+        elif extension_is_fresh(origin, source):
+            _seen[fullname] = "compiled"
+            return spec
+        else:
+            _seen[fullname] = "stale"
+            warnings.warn(
+                f"{fullname}: the compiled module is older than {os.path.basename(source)}; running the source "
+                "(reinstall to compile it again: pip install -e .)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return importlib.util.spec_from_file_location(fullname, source)
+
+
+_GUARD = _GuardFinder()
+
+
+def install_guard() -> None:
+    if _GUARD not in sys.meta_path:
+        sys.meta_path.insert(0, _GUARD)
+
+
+def status(names) -> dict[str, str]:
+    """Import each module of ``names`` and tell how it runs: compiled, source or stale."""
+    out = {}
+    for name in names:
+        importlib.import_module(name)
+        out[name] = _seen.get(name, "source")
+    return out
+
+
+def summary() -> str:
+    """One line for benchmark headers: how many of the per-step modules run compiled."""
+    st = status(COMPILED_MODULES)
+    n = sum(v == "compiled" for v in st.values())
+    line = f"{n} of {len(st)} per-step modules compiled"
+    stale = [k for k, v in st.items() if v == "stale"]
+    if stale:
+        line += f" ({len(stale)} stale: running their source)"
+    elif n < len(st) and pure_python_requested():
+        line += f" ({PURE_ENV} is set)"
+    return line
