@@ -303,7 +303,7 @@ def test_alternating_contact_width_is_shared_between_feet():
         w = 0.33 if k % 2 else 0.25
         i0 = ic - (0.04 if k % 2 else 0.0)
         nxt = ic + 0.375 - (0.04 if (k + 1) % 2 else 0.0)
-        out.append(st._alternation(i0, i0 + w, nxt))
+        out.append(st._steps._alternation(i0, i0 + w, nxt))
         ic += 0.375
     ics_out = np.array([o[0] for o in out])
     steps = np.diff(ics_out)[10:]
@@ -338,7 +338,7 @@ def test_memory_is_bounded():
     for a in range(0, len(block), 50):
         for body in o.process(block.slice(a, a + 50)):
             s.process(body)
-        sizes.append(s._buf.shape[1])
+        sizes.append(s._steps._buf.shape[1])
     assert max(sizes[len(sizes) // 2 :]) <= int(3.5 * fs)
 
 
@@ -355,7 +355,7 @@ def test_a_long_run_in_one_block():
         steps += s.process(body)
     steps += s.flush()
     assert len(steps) >= len(truth["ic_s"]) - 2
-    assert s._buf.shape[1] <= int(3.5 * fs) + s.frame_len
+    assert s._steps._buf.shape[1] <= int(3.5 * fs) + s.frame_len
 
 
 def _vo_by_fft(a: np.ndarray, period_s: float) -> np.ndarray:
@@ -432,7 +432,7 @@ def test_alternation_correction_can_be_turned_off():
     st = TrunkStepStage(off, 200.0)
     for k in range(20):
         i0 = k * 0.375 - (0.04 if k % 2 else 0.0)
-        assert st._alternation(i0, i0 + 0.3, i0 + 0.375) == (i0, i0 + 0.3, 0.0)
+        assert st._steps._alternation(i0, i0 + 0.3, i0 + 0.375) == (i0, i0 + 0.3, 0.0)
 
 
 # ----------------------------------------------------------------------------- real data

@@ -44,7 +44,14 @@ _seen: dict[str, str] = {}
 
 
 def source_digest(path: str | os.PathLike) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    """SHA-256 of a module's source and, when there is one, of the ``.pxd`` beside it (its C
+    declarations for the compiled build)."""
+    path = Path(path)
+    h = hashlib.sha256(path.read_bytes())
+    pxd = path.with_suffix(".pxd")
+    if pxd.exists():
+        h.update(b"\0pxd\0" + pxd.read_bytes())
+    return h.hexdigest()
 
 
 def pure_python_requested() -> bool:

@@ -133,6 +133,14 @@ def _shrink(x: float, free: float) -> float:
     return math.copysign(max(abs(x) - free, 0.0), x)
 
 
+def _ema(old: float | None, new: float | None, weight: float) -> float | None:
+    if old is None:
+        return new
+    if new is None:
+        return old
+    return old + weight * (new - old)
+
+
 def level_from_floor_g(floor_g: float, flight_g: float | None, p: TrunkDetectParams) -> float:
     """IC/TO level (g) from the typical flight minimum (``floor_g``) and the typical flight level
     (``flight_g``, median of f_v over a flight; the floor when not given) of f_v.
@@ -197,8 +205,24 @@ class TrunkStepStage(FramedStage):
         super().__init__(config, sampling_rate_hz)
 
     def _reset_state(self) -> None:
-        fs = self.fs
-        p = self._p
+        self._steps = _TrunkSteps(self._p, self._vertical, self.fs, self.frame_len, self.config.placement == "waist")
+
+    def _process_frame(self, frame: BodyBlock, final: bool) -> list:
+        return self._steps.process_frame(frame, final)
+
+    def _finish(self) -> list:
+        return self._steps.finish()
+
+
+class _TrunkSteps:
+    """The detector's state and per-step logic, apart from the stage's framing (`FramedStage`),
+    so that a compiled build can hold it in a C struct (``trunk.pxd``)."""
+
+    def __init__(self, p: TrunkDetectParams, vertical, fs: float, frame_len: int, stride_mean: bool):
+        self._p = p
+        self._vertical = vertical
+        self.fs = fs
+        self.frame_len = frame_len
         self._kernel = _hann_kernel(fs, p.smooth_half_s)
         self._h = (len(self._kernel) - 1) // 2
         self._keep = int(math.ceil(keep_s(p) * fs)) + 2 * self._h + 4
@@ -213,7 +237,7 @@ class TrunkStepStage(FramedStage):
         self._vo_todo: list[tuple] = []  # (event, its pending VO: a `_Job` or (site, previous site))
         # a waist belt may sit off the body's midline, where the pelvis' roll lifts and drops the
         # site in turn with the feet: its VO is the mean over the stride (the two steps ending here)
-        self._vo_stride_mean = self.config.placement == "waist"
+        self._vo_stride_mean = stride_mean
         self._bflags = np.zeros(self._cap, np.uint8)
         self._uniform: int | None = None  # the bits every buffered sample carries (-1: mixed; None: not looked)
         self._len = 0  # valid rows
@@ -318,7 +342,7 @@ class TrunkStepStage(FramedStage):
         return lo, hi
 
     # ---------------------------------------------------------------- stage API
-    def _process_frame(self, frame: BodyBlock, final: bool) -> list:
+    def process_frame(self, frame: BodyBlock, final: bool) -> list:
         if len(frame):
             self._append(frame)
             self._last_t = float(frame.time_s[-1])
@@ -329,7 +353,7 @@ class TrunkStepStage(FramedStage):
         out, self._out = self._out, []
         return out
 
-    def _finish(self) -> list:
+    def finish(self) -> list:
         lo, hi = self._smooth_new(True)
         if hi > lo:
             self._scan(lo, hi)
@@ -511,18 +535,11 @@ class TrunkStepStage(FramedStage):
         self._prev_raw_ic = ic_s
         st = self._alt if cont else None
 
-        def ema(old: float | None, new: float | None) -> float | None:
-            if old is None:
-                return new
-            if new is None:
-                return old
-            return old + p.alt_ema_weight * (new - old)
-
         if st is None:
             self._alt = (width, None, step, None)
             return ic_s, to_s, 0.0
-        w_this, w_other = ema(st[1], width), st[0]
-        s_this, s_other = ema(st[3], step), st[2]
+        w_this, w_other = _ema(st[1], width, p.alt_ema_weight), st[0]
+        s_this, s_other = _ema(st[3], step, p.alt_ema_weight), st[2]
         self._alt = (w_this, w_other, s_this, s_other)
         a = 0.0  # this contact's IC offset from the stride-regular time
         if s_this is not None and s_other is not None:
