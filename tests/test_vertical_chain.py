@@ -128,3 +128,36 @@ def test_a_waist_belt_reports_the_stride_mean(hip_block):
     alternating = vo[1:-1] - 0.5 * (vo[:-2] + vo[2:])
     assert float(np.median(np.abs(alternating))) < 1.0  # the site itself alternates by about 4 cm
     assert 6.0 < float(np.median(vo)) < 14.0
+
+
+def test_the_chain_kernel_is_the_numpy_route_bit_for_bit():
+    """`_vo_chain` (what a compiled build runs for `vo_window_cm`: the same operations in loops,
+    NumPy's pairwise sum written out) equals the NumPy route on chains of every length; where it
+    cannot decide (a NaN sample, a singular fit) it says NaN and the NumPy route answers."""
+    from gait.metrics.vertical import _pairwise_sum, _vo_chain, _vo_window_numpy
+
+    rng = np.random.default_rng(11)
+    for n in list(range(1, 140)) + [255, 256, 257, 1000, 1234, 4099]:
+        x = rng.normal(0.0, 10.0 ** rng.uniform(-3, 3), n)
+        assert float(x.sum()) == _pairwise_sum(x, 0, n)  # NumPy's own sum, bit for bit
+    acc, _, _ = _trajectory(n_steps=60)
+    acc = acc + rng.normal(0.0, 0.3, acc.shape[0])
+    checked = 0
+    for _ in range(120):
+        k = int(rng.integers(5, 10))
+        step = float(rng.uniform(30.0, 42.0))
+        ics = list(np.cumsum(np.r_[rng.uniform(0.0, 3.0), step + rng.normal(0.0, 1.5, k - 1)]))
+        n = int(math.ceil(ics[-1])) + 1 - int(rng.integers(0, 2))
+        start = int(rng.integers(0, acc.shape[0] - n))
+        a = np.ascontiguousarray(acc[start : start + n])
+        want = _vo_window_numpy(a, FS, ics)
+        got = _vo_chain(a, np.empty(n), FS, [float(p) for p in ics])
+        assert want is not None
+        assert got == want, (got, want)
+        checked += 1
+    assert checked == 120
+    bad = acc[:300].copy()
+    bad[100] = np.nan
+    assert math.isnan(_vo_chain(bad, np.empty(300), FS, [0.0, 37.0, 74.0, 111.0, 148.0]))
+    assert math.isnan(_vo_chain(acc[:100].copy(), np.empty(100), FS, [5.0] * 5))  # singular
+    assert _vo_window_numpy(acc[:100].copy(), FS, [5.0] * 5) is None
