@@ -151,13 +151,13 @@ def test_the_chain_kernel_is_the_numpy_route_bit_for_bit():
         start = int(rng.integers(0, acc.shape[0] - n))
         a = np.ascontiguousarray(acc[start : start + n])
         want = _vo_window_numpy(a, FS, ics)
-        got = _vo_chain(a, np.empty(n), FS, [float(p) for p in ics])
+        got = _vo_chain(a, np.empty(n + 24), FS, [float(p) for p in ics])
         assert want is not None
         assert got == want, (got, want)
         checked += 1
     assert checked == 120
     bad = acc[:300].copy()
     bad[100] = np.nan
-    assert math.isnan(_vo_chain(bad, np.empty(300), FS, [0.0, 37.0, 74.0, 111.0, 148.0]))
-    assert math.isnan(_vo_chain(acc[:100].copy(), np.empty(100), FS, [5.0] * 5))  # singular
+    assert math.isnan(_vo_chain(bad, np.empty(324), FS, [0.0, 37.0, 74.0, 111.0, 148.0]))
+    assert math.isnan(_vo_chain(acc[:100].copy(), np.empty(124), FS, [5.0] * 5))  # singular
     assert _vo_window_numpy(acc[:100].copy(), FS, [5.0] * 5) is None

@@ -15,7 +15,12 @@ cdef double _extreme_at(const double[::1] z, Py_ssize_t lo, Py_ssize_t hi, doubl
                         double t0, bint highest)
 
 
-@cython.locals(n=cython.Py_ssize_t, dt=cython.double, h=cython.double, mean=cython.double,
+@cython.locals(c=cython.Py_ssize_t, piv=cython.Py_ssize_t, r=cython.Py_ssize_t, j=cython.Py_ssize_t,
+               best=cython.double, v=cython.double, f=cython.double, acc=cython.double)
+cdef bint _solve4(double[::1] m) except -1
+
+
+@cython.locals(m=cython.double[::1], n=cython.Py_ssize_t, dt=cython.double, h=cython.double, mean=cython.double,
                v_prev=cython.double, a_prev=cython.double, z_prev=cython.double, i=cython.Py_ssize_t,
                a_i=cython.double, w=cython.double, v=cython.double, ww=cython.double, zz=cython.double,
                t0=cython.double, s00=cython.double, s01=cython.double, s02=cython.double, s03=cython.double,

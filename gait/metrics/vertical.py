@@ -195,10 +195,38 @@ def _extreme_at(z, lo: int, hi: int, c1: float, c2: float, dt: float, t0: float,
     return best
 
 
+def _solve4(m) -> bool:
+    """`_solve` of the 4 x 5 augmented system in ``m[0:20]`` (row-major), in place, the solution
+    into ``m[20:24]``: the same operations in the same order; False when singular."""
+    for c in range(4):
+        piv = c
+        best = abs(m[5 * c + c])  # the first row of the largest magnitude
+        for r in range(c + 1, 4):
+            v = abs(m[5 * r + c])
+            if v > best:
+                piv, best = r, v
+        if best < 1e-300:
+            return False
+        if piv != c:
+            for j in range(5):
+                m[5 * c + j], m[5 * piv + j] = m[5 * piv + j], m[5 * c + j]
+        for r in range(c + 1, 4):
+            f = m[5 * r + c] / m[5 * c + c]
+            if f != 0.0:
+                for j in range(c, 5):
+                    m[5 * r + j] -= f * m[5 * c + j]
+    for c in range(3, -1, -1):
+        acc = 0.0
+        for j in range(c + 1, 4):
+            acc += m[5 * c + j] * m[20 + j]
+        m[20 + c] = (m[5 * c + 4] - acc) / m[5 * c + c]
+    return True
+
+
 def _vo_chain(a, z, fs: float, ic_pos: list) -> float:
     """`vo_window_cm` of the chain ``a`` (C-contiguous float64, at least 8 samples, 5 ICs) with
-    ``z`` as scratch of the same length: NaN when it cannot decide (a non-finite sample, a
-    singular fit: the NumPy route then runs and says why)."""
+    ``z`` as scratch of 24 values more than ``a``: NaN when it cannot decide (a non-finite
+    sample, a singular fit: the NumPy route then runs and says why)."""
     n = a.shape[0]
     dt = 1.0 / fs
     h = 0.5 * dt
@@ -250,11 +278,15 @@ def _vo_chain(a, z, fs: float, ic_pos: list) -> float:
         b2 += e * y
         b3 += o * y
         k += 1
-    sol = _solve([[s00, s01, s02, s03], [s01, s11, s12, s13], [s02, s12, s22, s23], [s03, s13, s23, s33]],
-                 [b0, b1, b2, b3])  # fmt: skip
-    if sol is None:
+    # the 4 x 5 augmented system, row-major after the n samples of z
+    m = z[n:]
+    m[0], m[1], m[2], m[3], m[4] = s00, s01, s02, s03, b0
+    m[5], m[6], m[7], m[8], m[9] = s01, s11, s12, s13, b1
+    m[10], m[11], m[12], m[13], m[14] = s02, s12, s22, s23, b2
+    m[15], m[16], m[17], m[18], m[19] = s03, s13, s23, s33, b3
+    if not _solve4(m):
         return math.nan
-    c1, c2 = sol[0], sol[1]
+    c1, c2 = m[20], m[21]
     lo = max(math.floor(ic_pos[-2]), 0)
     hi = min(math.ceil(ic_pos[-1]) + 1, n)
     if hi - lo < 3:
@@ -285,7 +317,7 @@ def vo_window_cm(acc_v_mps2: np.ndarray, fs: float, ic_pos: list[float]) -> floa
     if len(ic_pos) < 5 or n < 8 or fs <= 0:
         return None
     if _COMPILED:
-        vo = _vo_chain(np.ascontiguousarray(a), np.empty(n), float(fs), [float(p) for p in ic_pos])
+        vo = _vo_chain(np.ascontiguousarray(a), np.empty(n + 24), float(fs), [float(p) for p in ic_pos])
         if vo == vo:
             return vo
     return _vo_window_numpy(a, fs, ic_pos)
