@@ -2,6 +2,8 @@
 # fields and its per-step methods as C calls. trunk.py stays plain Python; without a build it runs
 # as it reads. A field that may be None stays a Python object.
 
+from gait.dsp.reductions cimport pairwise_sum, row_max
+
 cdef class _Job:
     cdef public Py_ssize_t index
 
@@ -13,6 +15,7 @@ cdef class _Contact:
 cdef class _TrunkSteps:
     cdef object _p, _vertical, _kernel, _bflags, _vo_hist, _chain
     cdef public object _buf  # (tests read its size)
+    cdef double[:, ::1] _bv
     cdef public double fs
     cdef public Py_ssize_t frame_len
     cdef Py_ssize_t _h, _keep, _cap, _len, _b0, _n_in, _n_sv, _w, _fw, _imp_n, _side_n

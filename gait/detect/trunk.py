@@ -103,6 +103,7 @@ from gait.core.params import TrunkDetectParams
 from gait.core.records import Q_SIDE_UNCERTAIN, BodyBlock, SampleFlag
 from gait.detect.side import SideChain, SideState, side_at
 from gait.dsp.history import History
+from gait.dsp.reductions import pairwise_sum, row_max
 from gait.dsp.stage import FramedStage
 from gait.metrics.lean import mean_lean_deg
 from gait.metrics.quality import BIT_AP_UNKNOWN as AP_UNKNOWN_BIT
@@ -228,6 +229,7 @@ class _TrunkSteps:
         self._keep = int(math.ceil(keep_s(p) * fs)) + 2 * self._h + 4
         self._cap = self._keep + self.frame_len + 2 * self._h + 16
         self._buf = np.zeros((_NCOL, self._cap))  # one contiguous row per column
+        self._bv = self._buf  # (a typed view of it in a compiled build)
         # VO: vertical specific force (gyro-aided where there is a gyroscope) over a chain of steps
         vp = self._vertical
         self._vo_hist = History(int(math.ceil((vp.window_steps_count + 1) * p.max_step_s * fs)) + 8, [((), float)])
@@ -311,6 +313,7 @@ class _TrunkSteps:
             buf[:, : self._len - cut] = self._buf[:, cut : self._len]
             fl[: self._len - cut] = self._bflags[cut : self._len]
             self._buf, self._bflags = buf, fl
+            self._bv = buf
         elif cut > 0:
             self._buf[:, : self._len - cut] = self._buf[:, cut : self._len]
             self._bflags[: self._len - cut] = self._bflags[cut : self._len]
@@ -483,7 +486,7 @@ class _TrunkSteps:
             # the run's peak: the rows above the threshold lie between its two crossings
             r0 = max(int(math.floor(self._run_start_i)) + 1 - self._b0, 0)
             r1 = int(math.floor(self._run_end_i)) + 1 - self._b0
-            peak = float(self._buf[_SV, r0:r1].max()) if r1 > r0 else -math.inf
+            peak = row_max(self._bv, _SV, r0, r1) if r1 > r0 else -math.inf
             if peak >= self._p.min_peak_g * G:
                 ic_t, ic_i = self._run_ic
                 self._wait = _Contact(
@@ -583,7 +586,7 @@ class _TrunkSteps:
         span_end = min(r_next, lim)
         lean = mean_lean_deg(buf[_TILT, r_ic:span_end])
         imp_end = min(r_ic + self._imp_n, lim)
-        impact_g = float(buf[_NORM, r_ic:imp_end].max()) / G if imp_end > r_ic else None
+        impact_g = row_max(self._bv, _NORM, r_ic, imp_end) / G if imp_end > r_ic else None
         bits = self._or_flags(r_ic, span_end)
         event = ContactEvent(
             ic_s=float(ic_out),
@@ -602,7 +605,7 @@ class _TrunkSteps:
         self._prev_ic_t = ic_out
         if self._held and self._held[0][2] < trig:
             self._release_held(trig, strict=True)  # their time ran out before this step was decided
-        gyro = bool(np.isfinite(buf[_ROLL, r_ic]))  # NaN: no gyroscope
+        gyro = math.isfinite(self._bv[_ROLL, r_ic])  # NaN: no gyroscope
         if p.side_from_gyro and gyro:
             self._side_step(event, self._roll_evidence(r_ic, lim), ic_out, bits, trig, r_ic)
         else:
@@ -692,7 +695,7 @@ class _TrunkSteps:
         sw_end = min(r_ic + self._side_n, lim)
         if sw_end <= r_ic or self._or_flags(r_ic, sw_end) & AP_UNKNOWN_BIT:
             return None
-        m = float(self._buf[_ROLL, r_ic:sw_end].sum()) / (sw_end - r_ic)
+        m = pairwise_sum(self._bv[_ROLL], r_ic, sw_end - r_ic) / (sw_end - r_ic)
         return m if math.isfinite(m) else None
 
     def _side_step(self, event: ContactEvent, x: float | None, ic_s: float, bits: int, trig: float, r_ic: int) -> None:

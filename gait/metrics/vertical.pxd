@@ -2,11 +2,7 @@
 # `_vo_chain` and its helpers on C doubles. vertical.py stays plain Python.
 cimport cython
 
-
-@cython.locals(res=cython.double, r0=cython.double, r1=cython.double, r2=cython.double, r3=cython.double,
-               r4=cython.double, r5=cython.double, r6=cython.double, r7=cython.double,
-               i=cython.Py_ssize_t, j=cython.Py_ssize_t, end8=cython.Py_ssize_t, n2=cython.Py_ssize_t)
-cpdef double _pairwise_sum(const double[::1] a, Py_ssize_t lo, Py_ssize_t n)  # (tests call it)
+from gait.dsp.reductions cimport pairwise_loop
 
 
 @cython.locals(best_i=cython.Py_ssize_t, best=cython.double, i=cython.Py_ssize_t, t=cython.double,

@@ -1,0 +1,15 @@
+# C declarations for the compiled build of reductions.py (see setup.py).
+cimport cython
+
+
+@cython.locals(res=cython.double, r0=cython.double, r1=cython.double, r2=cython.double, r3=cython.double,
+               r4=cython.double, r5=cython.double, r6=cython.double, r7=cython.double,
+               i=cython.Py_ssize_t, j=cython.Py_ssize_t, end8=cython.Py_ssize_t, n2=cython.Py_ssize_t)
+cpdef double pairwise_loop(const double[::1] a, Py_ssize_t lo, Py_ssize_t n)
+
+cpdef double pairwise_sum(const double[::1] a, Py_ssize_t lo, Py_ssize_t n)
+
+@cython.locals(m=cython.double, x=cython.double, i=cython.Py_ssize_t)
+cpdef double max_loop(const double[:, ::1] b, Py_ssize_t row, Py_ssize_t r0, Py_ssize_t r1)
+
+cpdef double row_max(const double[:, ::1] b, Py_ssize_t row, Py_ssize_t r0, Py_ssize_t r1)

@@ -1,0 +1,45 @@
+"""`gait.dsp.reductions`: NumPy's sum and max of a float64 row, written out, bit for bit.
+
+The reference is NumPy itself; the loops run as they are (pure Python) or compiled, whichever this
+install has (`tests/test_compiled.py` checks that CI has them compiled).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gait.dsp.reductions import max_loop, pairwise_loop, pairwise_sum, row_max
+
+
+def test_the_pairwise_loop_is_numpys_sum_for_every_length_and_offset():
+    rng = np.random.default_rng(3)
+    for n in list(range(0, 140)) + [255, 256, 257, 1000, 1234, 4099, 9000]:
+        x = rng.normal(0.0, 10.0 ** rng.uniform(-3, 3), n + 7)
+        for lo in (0, 3, 7):
+            want = float(x[lo : lo + n].sum())
+            assert pairwise_loop(x, lo, n) == want, (n, lo)
+            assert pairwise_sum(x, lo, n) == want
+
+
+def test_a_non_finite_value_gives_numpys_answer():
+    x = np.arange(40.0)
+    x[17] = np.inf
+    assert pairwise_loop(x, 0, 40) == math.inf
+    x[20] = -np.inf
+    assert math.isnan(pairwise_loop(x, 0, 40)) and math.isnan(float(x.sum()))
+
+
+def test_the_max_loop_is_numpys_max_nan_included():
+    rng = np.random.default_rng(5)
+    b = np.ascontiguousarray(rng.normal(size=(3, 300)))
+    for r0, r1 in ((0, 1), (0, 300), (17, 18), (5, 250)):
+        for row in range(3):
+            want = float(b[row, r0:r1].max())
+            assert max_loop(b, row, r0, r1) == want
+            assert row_max(b, row, r0, r1) == want
+    b[1, 40] = np.nan
+    assert math.isnan(max_loop(b, 1, 0, 300)) and math.isnan(float(b[1, 0:300].max()))
+    assert math.isnan(max_loop(b, 1, 40, 41))
+    assert max_loop(b, 1, 41, 300) == float(b[1, 41:300].max())
