@@ -8,8 +8,6 @@ typed memory views, which a detector calls per step without a NumPy call's overh
 
 from __future__ import annotations
 
-import numpy as np
-
 _COMPILED = not __file__.endswith(".py")
 
 
