@@ -107,8 +107,15 @@ def _fake_package(tmp_path: Path, source: str, digest: str | None) -> Path:
     return ext
 
 
-def test_a_fresh_extension_is_chosen(tmp_path, monkeypatch):
+@pytest.fixture
+def fake_listed(monkeypatch):
+    """``gait.zz_fake`` counted as a compiled module, every real one taken as fresh."""
     monkeypatch.delenv(PURE_ENV, raising=False)
+    monkeypatch.setattr(compiled, "COMPILED_MODULES", (*COMPILED_MODULES, "gait.zz_fake"))
+    monkeypatch.setattr(compiled, "_stale", [])
+
+
+def test_a_fresh_extension_is_chosen(tmp_path, fake_listed):
     src = "X = 1\n"
     ext = _fake_package(tmp_path, src, _digest_of(src))
     spec = compiled._GUARD.find_spec("gait.zz_fake", [str(tmp_path)])
@@ -117,20 +124,39 @@ def test_a_fresh_extension_is_chosen(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("digest", ["0" * 64, None], ids=["edited source", "no digest"])
-def test_a_stale_extension_gives_way_to_its_source(tmp_path, monkeypatch, digest):
-    monkeypatch.delenv(PURE_ENV, raising=False)
+def test_a_stale_extension_gives_way_to_its_source(tmp_path, fake_listed, digest):
     _fake_package(tmp_path, "X = 2\n", digest)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         spec = compiled._GUARD.find_spec("gait.zz_fake", [str(tmp_path)])
     assert spec.origin == str(tmp_path / "zz_fake.py")
-    assert any("older than zz_fake.py" in str(w.message) for w in caught)
+    assert any("running its source" in str(w.message) for w in caught)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.X == 2
 
 
-def test_pure_python_is_chosen_on_request(tmp_path, monkeypatch):
+def test_one_stale_module_sends_every_compiled_module_to_its_source(tmp_path, fake_listed, monkeypatch):
+    """The compiled modules call each other in C: a fresh one beside a stale one runs its source."""
+    src = "X = 4\n"
+    _fake_package(tmp_path, src, _digest_of(src))
+    monkeypatch.setattr(compiled, "_stale", ["gait.dsp.reductions"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = compiled._GUARD.find_spec("gait.zz_fake", [str(tmp_path)])
+    assert spec.origin == str(tmp_path / "zz_fake.py")
+    assert any("gait.dsp.reductions changed since the build" in str(w.message) for w in caught)
+
+
+def test_an_extension_of_a_module_not_listed_is_not_used(tmp_path, monkeypatch):
+    monkeypatch.delenv(PURE_ENV, raising=False)
+    src = "X = 5\n"
+    _fake_package(tmp_path, src, _digest_of(src))
+    spec = compiled._GUARD.find_spec("gait.zz_fake", [str(tmp_path)])
+    assert spec.origin == str(tmp_path / "zz_fake.py")
+
+
+def test_pure_python_is_chosen_on_request(tmp_path, fake_listed, monkeypatch):
     src = "X = 3\n"
     _fake_package(tmp_path, src, _digest_of(src))
     monkeypatch.setenv(PURE_ENV, "1")

@@ -4,8 +4,10 @@ The per-step modules listed in ``setup.py`` are plain Python that the install al
 Cython, where a C compiler is there). Python imports an extension module in place of the ``.py``
 beside it, so after an edit of the source an old build would silently run the old code. The build
 writes the SHA-256 of each module's source next to its extension (``<extension>.sha256``); the
-finder installed by `install_guard` imports the source instead of the extension whenever they no
-longer match, or when ``GAIT_PURE_PYTHON`` is set (to step through the code, or to compare).
+finder installed by `install_guard` imports the sources instead of the extensions whenever one of
+them no longer matches (the compiled modules call each other in C, so they run compiled all
+together or not at all), or when ``GAIT_PURE_PYTHON`` is set (to step through the code, or to
+compare).
 """
 
 from __future__ import annotations
@@ -58,8 +60,37 @@ def extension_is_fresh(extension: str | os.PathLike, source: str | os.PathLike) 
         return True  # an install without sources: the extension is all there is
 
 
+def _extension_of(source: Path) -> Path | None:
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = source.with_suffix(suffix)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+_stale: list[str] | None = None  # the compiled modules whose extension is missing or stale
+
+
+def stale_modules() -> list[str]:
+    """The modules of `COMPILED_MODULES` that have no extension built from their current source
+    (looked up once per process). The compiled modules call each other in C (``cimport``), so
+    they run compiled all together or not at all."""
+    global _stale
+    if _stale is None:
+        root = Path(__file__).resolve().parents[1]  # the gait package
+        stale = []
+        for name in COMPILED_MODULES:
+            source = root.joinpath(*name.split(".")[1:]).with_suffix(".py")
+            ext = _extension_of(source)
+            if ext is None or not extension_is_fresh(ext, source):
+                stale.append(name)
+        _stale = stale
+    return _stale
+
+
 class _GuardFinder:
-    """A meta path finder for ``gait.*`` that picks the source over a stale or unwanted extension."""
+    """A meta path finder for ``gait.*`` that imports the source instead of an extension unless
+    every compiled module has an extension built from its current source."""
 
     def find_spec(self, fullname, path, target=None):
         if not fullname.startswith("gait.") or path is None:
@@ -71,20 +102,23 @@ class _GuardFinder:
         source = os.path.join(os.path.dirname(origin), fullname.rpartition(".")[2] + ".py")
         if not os.path.exists(source):
             _seen[fullname] = "compiled"
-            return spec
+            return spec  # an install without sources: the extension is all there is
         if pure_python_requested():
             _seen[fullname] = "source"
-        elif extension_is_fresh(origin, source):
-            _seen[fullname] = "compiled"
-            return spec
-        else:
+        elif fullname not in COMPILED_MODULES:
+            _seen[fullname] = "source"  # left over from another build's list
+        elif not extension_is_fresh(origin, source) or stale_modules():
             _seen[fullname] = "stale"
+            stale = stale_modules() or [fullname]
             warnings.warn(
-                f"{fullname}: the compiled module is older than {os.path.basename(source)}; running the source "
-                "(reinstall to compile it again: pip install -e .)",
+                f"{fullname}: running its source, as every compiled module does: {', '.join(stale)} "
+                "changed since the build (reinstall to compile them again: pip install -e .)",
                 RuntimeWarning,
                 stacklevel=2,
             )
+        else:
+            _seen[fullname] = "compiled"
+            return spec
         return importlib.util.spec_from_file_location(fullname, source)
 
 

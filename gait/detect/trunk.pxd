@@ -2,6 +2,8 @@
 # fields and its per-step methods as C calls. trunk.py stays plain Python; without a build it runs
 # as it reads. A field that may be None stays a Python object.
 
+cimport cython
+
 from gait.dsp.reductions cimport pairwise_sum, row_max
 
 cdef class _Job:
@@ -38,8 +40,11 @@ cdef class _TrunkSteps:
     cdef _advance(self, double k)
     cdef _confirm_run(self, double trig)
     cdef _finalize_run(self)
+    @cython.locals(sv=cython.double[::1], t=cython.double[::1], off=cython.Py_ssize_t, r=cython.Py_ssize_t,
+                   j=cython.Py_ssize_t, x0=cython.double, x1=cython.double, frac=cython.double)
     cdef _crossing(self, double start_i, double level, bint rising, Py_ssize_t lo, Py_ssize_t hi)
     cpdef tuple _alternation(self, double ic_s, double to_s, next_ic_s)  # (tests call it)
+    @cython.locals(n_lean=cython.Py_ssize_t, s_lean=cython.double)
     cdef _emit(self, _Contact c, nxt, double trig)
     cdef long _or_flags(self, Py_ssize_t r0, Py_ssize_t r1)
     cdef _vo(self, _Contact c, nxt, long bits)

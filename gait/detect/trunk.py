@@ -110,6 +110,7 @@ from gait.metrics.quality import BIT_AP_UNKNOWN as AP_UNKNOWN_BIT
 from gait.metrics.vertical import vertical_displacement_m, vo_cm, vo_window_cm_many
 
 G = GRAVITY_MPS2
+_COMPILED = not __file__.endswith(".py")  # a compiled build (trunk.pxd) reads its buffer typed
 _KEEP_MARGIN_S = 0.2  # history kept beyond the longest look-back of any decision
 
 
@@ -506,25 +507,30 @@ class _TrunkSteps:
         j = int(math.floor(start_i)) - self._b0 + 1
         if not (lo <= j < hi):
             return None
-        sv = self._buf[_SV, lo - 1 : hi].tolist()  # python floats: cheap element access
-        k = j - lo + 1  # position of row j in sv
-        if (sv[k] >= level) == rising:  # already past the level: walk back
-            while k - 1 >= 1 and (sv[k - 1] >= level) == rising:
-                k -= 1
-            if (sv[k - 1] >= level) == rising:
+        # the value at buffer row r is sv[r - off]: compiled, the typed buffer row; else Python floats
+        # (cheap element access)
+        if _COMPILED:
+            sv = self._bv[_SV]
+            off = 0
+        else:
+            sv = self._buf[_SV, lo - 1 : hi].tolist()
+            off = lo - 1
+        r = j
+        if (sv[r - off] >= level) == rising:  # already past the level: walk back
+            while r - 1 >= lo and (sv[r - 1 - off] >= level) == rising:
+                r -= 1
+            if (sv[r - 1 - off] >= level) == rising:
                 return None
         else:  # not yet at the level: walk on
-            n = len(sv)
-            while k < n and (sv[k] >= level) != rising:
-                k += 1
-            if k >= n:
+            while r < hi and (sv[r - off] >= level) != rising:
+                r += 1
+            if r >= hi:
                 return None
-        j = k + lo - 1
-        x0, x1 = sv[k - 1], sv[k]
+        x0, x1 = sv[r - 1 - off], sv[r - off]
         frac = (level - x0) / (x1 - x0) if x1 != x0 else 0.0
         frac = min(max(frac, 0.0), 1.0)
-        t = self._buf[_T]
-        return float(t[j - 1] + frac * (t[j] - t[j - 1])), self._b0 + j - 1 + frac
+        t = self._bv[_T]
+        return float(t[r - 1] + frac * (t[r] - t[r - 1])), self._b0 + r - 1 + frac
 
     def _alternation(self, ic_s: float, to_s: float, next_ic_s: float | None) -> tuple[float, float, float]:
         """IC and TO with their alternating (period: two steps) bias removed beyond a physiological
@@ -584,7 +590,10 @@ class _TrunkSteps:
         r_ic = max(int(math.ceil(c.ic_i)) - b0, 0)
         r_next = max(int(math.ceil(nxt[1])) - b0, r_ic) if nxt is not None else max(int(math.ceil(to_i)) - b0, r_ic)
         span_end = min(r_next, lim)
-        lean = mean_lean_deg(buf[_TILT, r_ic:span_end])
+        # the mean lean (`mean_lean_deg`): its common case, every sample known, without a NumPy call
+        n_lean = span_end - r_ic
+        s_lean = pairwise_sum(self._bv[_TILT], r_ic, n_lean) if n_lean > 0 else math.nan
+        lean = s_lean / n_lean if math.isfinite(s_lean) else mean_lean_deg(buf[_TILT, r_ic:span_end])
         imp_end = min(r_ic + self._imp_n, lim)
         impact_g = row_max(self._bv, _NORM, r_ic, imp_end) / G if imp_end > r_ic else None
         bits = self._or_flags(r_ic, span_end)
