@@ -12,7 +12,6 @@ compare).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.machinery
 import importlib.util
 import os
@@ -36,6 +35,8 @@ _seen: dict[str, str] = {}
 def source_digest(path: str | os.PathLike) -> str:
     """SHA-256 of a module's source and, when there is one, of the ``.pxd`` beside it (its C
     declarations for the compiled build)."""
+    import hashlib  # (here: it costs 4 ms, and `gait --help` imports no compiled module)
+
     path = Path(path)
     h = hashlib.sha256(path.read_bytes())
     pxd = path.with_suffix(".pxd")
