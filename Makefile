@@ -7,7 +7,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint validate bench gaitmap-env clean
 
-$(STAMP): pyproject.toml
+# the compiled modules (setup.py): each has a .pxd beside its .py; an edit of either rebuilds them
+COMPILED_SRC := $(wildcard gait/*/*.pxd) $(patsubst %.pxd,%.py,$(wildcard gait/*/*.pxd))
+
+$(STAMP): pyproject.toml setup.py $(COMPILED_SRC)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
