@@ -99,41 +99,11 @@ def vo_cm(acc_v_mps2: np.ndarray, period_s: float, params: VerticalParams | None
     return float((z.max() - z.min()) * 100.0)
 
 
-def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
-    """Gaussian elimination with partial pivoting on a small system, in Python floats (the same
-    result wherever the numbers came from); None when singular."""
-    n = len(b)
-    m = [row[:] + [b[i]] for i, row in enumerate(a)]
-    for c in range(n):
-        piv, best = c, abs(m[c][c])  # the first row of the largest magnitude
-        for r in range(c + 1, n):
-            v = abs(m[r][c])
-            if v > best:
-                piv, best = r, v
-        if best < 1e-300:
-            return None
-        m[c], m[piv] = m[piv], m[c]
-        mc = m[c]
-        for r in range(c + 1, n):
-            mr = m[r]
-            f = mr[c] / mc[c]
-            if f != 0.0:
-                for j in range(c, n + 1):
-                    mr[j] -= f * mc[j]
-    x = [0.0] * n
-    for c in range(n - 1, -1, -1):
-        mc = m[c]
-        s = 0
-        for j in range(c + 1, n):
-            s += mc[j] * x[j]
-        x[c] = (mc[n] - s) / mc[c]
-    return x
-
-
 # A compiled build (setup.py, vertical.pxd) runs `vo_window_cm` through `_vo_chain`: the same
 # operations in the same order on C doubles (NumPy's pairwise sum: `gait.dsp.reductions`), one
-# chain at a time, about 16 times faster than the NumPy calls below. As pure Python `_vo_chain` would be far slower than NumPy, so it runs only
-# when compiled; `tests/test_compiled.py` checks that both give the same numbers bit for bit.
+# chain at a time, about 16 times faster than the NumPy calls below. As pure Python `_vo_chain`
+# would be far slower than NumPy, so it runs only when compiled; `tests/test_compiled.py` and
+# `tests/test_vertical_chain.py` check that both give the same numbers bit for bit.
 _COMPILED = not __file__.endswith(".py")
 
 
@@ -162,9 +132,48 @@ def _extreme_at(z, lo: int, hi: int, c1: float, c2: float, dt: float, t0: float,
     return best
 
 
+def _normal_equations(z, last: int, ic_pos: list, dt: float, m) -> None:
+    """The least-squares fit of `vo_window_cm` (z + c1 t + c2 t^2 - L(parity) = 0 at every IC,
+    t in seconds from the first IC): the normal equations' sums over the rows (t, t^2, -[even IC],
+    -[odd IC]; -z at the IC, linearly interpolated, ``last`` the last row to interpolate from),
+    added row by row, into ``m[0:20]`` as the 4 x 5 augmented system (row-major)."""
+    t0 = ic_pos[0] * dt
+    s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = b0 = b1 = b2 = b3 = 0.0
+    k = 0
+    for pos in ic_pos:
+        t = pos * dt - t0
+        tt = t * t
+        if k % 2 == 0:
+            e, o = -1.0, 0.0
+        else:
+            e, o = 0.0, -1.0
+        i = min(max(math.floor(pos), 0), last)
+        zi = z[i]
+        y = -(zi + (pos - i) * (z[i + 1] - zi))
+        s00 += t * t
+        s01 += t * tt
+        s02 += t * e
+        s03 += t * o
+        s11 += tt * tt
+        s12 += tt * e
+        s13 += tt * o
+        s22 += e * e
+        s23 += e * o
+        s33 += o * o
+        b0 += t * y
+        b1 += tt * y
+        b2 += e * y
+        b3 += o * y
+        k += 1
+    m[0], m[1], m[2], m[3], m[4] = s00, s01, s02, s03, b0
+    m[5], m[6], m[7], m[8], m[9] = s01, s11, s12, s13, b1
+    m[10], m[11], m[12], m[13], m[14] = s02, s12, s22, s23, b2
+    m[15], m[16], m[17], m[18], m[19] = s03, s13, s23, s33, b3
+
+
 def _solve4(m) -> bool:
-    """`_solve` of the 4 x 5 augmented system in ``m[0:20]`` (row-major), in place, the solution
-    into ``m[20:24]``: the same operations in the same order; False when singular."""
+    """Gaussian elimination with partial pivoting of the 4 x 5 augmented system in ``m[0:20]``
+    (row-major), in place, the solution into ``m[20:24]``; False when singular."""
     for c in range(4):
         piv = c
         best = abs(m[5 * c + c])  # the first row of the largest magnitude
@@ -217,40 +226,8 @@ def _vo_chain(a, z, fs: float, ic_pos: list) -> float:
         v_prev = v
         a_prev = a_i
     t0 = ic_pos[0] * dt
-    s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = b0 = b1 = b2 = b3 = 0.0
-    last = n - 2
-    k = 0
-    for pos in ic_pos:
-        t = pos * dt - t0
-        tt = t * t
-        if k % 2 == 0:
-            e, o = -1.0, 0.0
-        else:
-            e, o = 0.0, -1.0
-        i = min(max(math.floor(pos), 0), last)
-        zi = z[i]
-        y = -(zi + (pos - i) * (z[i + 1] - zi))
-        s00 += t * t
-        s01 += t * tt
-        s02 += t * e
-        s03 += t * o
-        s11 += tt * tt
-        s12 += tt * e
-        s13 += tt * o
-        s22 += e * e
-        s23 += e * o
-        s33 += o * o
-        b0 += t * y
-        b1 += tt * y
-        b2 += e * y
-        b3 += o * y
-        k += 1
-    # the 4 x 5 augmented system, row-major after the n samples of z
     m = z[n:]
-    m[0], m[1], m[2], m[3], m[4] = s00, s01, s02, s03, b0
-    m[5], m[6], m[7], m[8], m[9] = s01, s11, s12, s13, b1
-    m[10], m[11], m[12], m[13], m[14] = s02, s12, s22, s23, b2
-    m[15], m[16], m[17], m[18], m[19] = s03, s13, s23, s33, b3
+    _normal_equations(z, n - 2, ic_pos, dt, m)
     if not _solve4(m):
         return math.nan
     c1, c2 = m[20], m[21]
@@ -306,38 +283,12 @@ def _vo_window_numpy(a: np.ndarray, fs: float, ic_pos: list[float]) -> float | N
     z = np.empty(n)
     z[0] = 0.0
     np.cumsum(w, out=z[1:])
-    # z + c1 t + c2 t^2 - L(parity) = 0 at every IC, least squares (t in seconds from the first IC):
-    # the normal equations' sums over the rows (t, t^2, -[even IC], -[odd IC]; -z at the IC, linearly
-    # interpolated), added row by row in Python floats
     t0 = ic_pos[0] * dt
-    s00 = s01 = s02 = s03 = s11 = s12 = s13 = s22 = s23 = s33 = b0 = b1 = b2 = b3 = 0.0
-    last = n - 2
-    for k, pos in enumerate(ic_pos):
-        t = pos * dt - t0
-        tt = t * t
-        e, o = (-1.0, 0.0) if k % 2 == 0 else (0.0, -1.0)
-        i = min(max(math.floor(pos), 0), last)
-        zi = float(z[i])
-        y = -(zi + (pos - i) * (float(z[i + 1]) - zi))
-        s00 += t * t
-        s01 += t * tt
-        s02 += t * e
-        s03 += t * o
-        s11 += tt * tt
-        s12 += tt * e
-        s13 += tt * o
-        s22 += e * e
-        s23 += e * o
-        s33 += o * o
-        b0 += t * y
-        b1 += tt * y
-        b2 += e * y
-        b3 += o * y
-    ata = [[s00, s01, s02, s03], [s01, s11, s12, s13], [s02, s12, s22, s23], [s03, s13, s23, s33]]
-    sol = _solve(ata, [b0, b1, b2, b3])
-    if sol is None:
+    m = np.zeros(24)
+    _normal_equations(z, n - 2, list(ic_pos), dt, m)
+    if not _solve4(m):
         return None
-    c1, c2 = sol[0], sol[1]
+    c1, c2 = float(m[20]), float(m[21])
     lo = max(math.floor(ic_pos[-2]), 0)
     hi = min(math.ceil(ic_pos[-1]) + 1, n)
     if hi - lo < 3:
@@ -479,7 +430,7 @@ def _vo_rows(x: np.ndarray, fs: float, windows: list[tuple[int, int, list[float]
 
 
 def _solve_rows(aug: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """`_solve` on each (4, 5) augmented system of ``aug`` (m, 4, 5): (x0, x1, solved)."""
+    """`_solve4` on each (4, 5) augmented system of ``aug`` (m, 4, 5): (x0, x1, solved)."""
     m = aug.shape[0]
     aug = aug.copy()
     rows = np.arange(m)
