@@ -65,6 +65,19 @@ def test_too_short_a_chain_gives_nothing():
     assert vo_window_cm(acc, FS, ics) is not None  # 4 steps
 
 
+def _random_chains(rng, length: int, count: int) -> list[tuple[int, int, list[float]]]:
+    """(start, samples, IC positions) of ``count`` chains of 4 to 8 steps of 30-42 samples,
+    anywhere in a signal of ``length`` samples, some ending one sample after their last IC."""
+    windows = []
+    for _ in range(count):
+        k = int(rng.integers(5, 10))
+        step = float(rng.uniform(30.0, 42.0))
+        ics = list(np.cumsum(np.r_[rng.uniform(0.0, 3.0), step + rng.normal(0.0, 1.5, k - 1)]))
+        n = int(math.ceil(ics[-1])) + 1 - int(rng.integers(0, 2))
+        windows.append((int(rng.integers(0, length - n)), n, ics))
+    return windows
+
+
 def test_many_chains_at_once_are_the_one_by_one_numbers_bit_for_bit():
     """`vo_window_cm_many` (a frame's chains together) returns exactly `vo_window_cm` of each chain:
     chains of 4 to 8 steps of different lengths from anywhere in a signal, too-short windows, a
@@ -73,14 +86,7 @@ def test_many_chains_at_once_are_the_one_by_one_numbers_bit_for_bit():
     acc, _, _ = _trajectory(n_steps=60)
     acc = acc + rng.normal(0.0, 0.3, acc.shape[0])
     acc[1500] = np.nan
-    windows = []
-    for _ in range(300):
-        k = int(rng.integers(5, 10))
-        step = float(rng.uniform(30.0, 42.0))
-        ics = list(np.cumsum(np.r_[rng.uniform(0.0, 3.0), step + rng.normal(0.0, 1.5, k - 1)]))
-        n = int(math.ceil(ics[-1])) + 1 - int(rng.integers(0, 2))
-        start = int(rng.integers(0, acc.shape[0] - n))
-        windows.append((start, n, ics))
+    windows = _random_chains(rng, acc.shape[0], 300)
     windows.append((1480, 300, [float(i) for i in range(0, 300, 37)][:8]))  # the NaN inside
     windows.append((10, 6, [0.0, 1.0, 2.0, 3.0, 4.0]))  # too short a window
     windows.append((20, 100, [5.0, 5.0, 5.0, 5.0, 5.0]))  # one instant: no fit
@@ -140,12 +146,7 @@ def test_the_chain_kernel_is_the_numpy_route_bit_for_bit():
     acc, _, _ = _trajectory(n_steps=60)
     acc = acc + rng.normal(0.0, 0.3, acc.shape[0])
     checked = 0
-    for _ in range(120):
-        k = int(rng.integers(5, 10))
-        step = float(rng.uniform(30.0, 42.0))
-        ics = list(np.cumsum(np.r_[rng.uniform(0.0, 3.0), step + rng.normal(0.0, 1.5, k - 1)]))
-        n = int(math.ceil(ics[-1])) + 1 - int(rng.integers(0, 2))
-        start = int(rng.integers(0, acc.shape[0] - n))
+    for start, n, ics in _random_chains(rng, acc.shape[0], 120):
         a = np.ascontiguousarray(acc[start : start + n])
         want = _vo_window_numpy(a, FS, ics)
         got = _vo_chain(a, np.empty(n + 24), FS, [float(p) for p in ics])
