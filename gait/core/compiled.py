@@ -1,7 +1,7 @@
 """Which modules run compiled, and a guard that never lets a stale compiled module shadow its source.
 
-The per-step modules listed in ``setup.py`` are plain Python that the install also compiles (with
-Cython, where a C compiler is there). Python imports an extension module in place of the ``.py``
+The per-step modules of `COMPILED_MODULES` are plain Python that the install also compiles
+(``setup.py``: with Cython, where a C compiler is there). Python imports an extension module in place of the ``.py``
 beside it, so after an edit of the source an old build would silently run the old code. The build
 writes the SHA-256 of each module's source next to its extension (``<extension>.sha256``); the
 finder installed by `install_guard` imports the sources instead of the extensions whenever one of
@@ -28,7 +28,8 @@ COMPILED_MODULES = ("gait.dsp.reductions", "gait.metrics.vertical", "gait.detect
 PURE_ENV = "GAIT_PURE_PYTHON"
 SIDECAR_SUFFIX = ".sha256"
 
-# module name -> "compiled", "source" (no extension built) or "stale" (extension older than source)
+# module name -> "compiled", "source" (no extension, or not wanted) or "stale" (a compiled module's
+# source changed since the build)
 _seen: dict[str, str] = {}
 
 
