@@ -284,7 +284,7 @@ def _vo_window_numpy(a: np.ndarray, fs: float, ic_pos: list[float]) -> float | N
     z[0] = 0.0
     np.cumsum(w, out=z[1:])
     t0 = ic_pos[0] * dt
-    m = np.zeros(24)
+    m = np.zeros(24) if _COMPILED else [0.0] * 24  # (Python floats: cheap element access)
     _normal_equations(z, n - 2, list(ic_pos), dt, m)
     if not _solve4(m):
         return None
