@@ -24,14 +24,14 @@ def _compiled_modules():
     spec = importlib.util.spec_from_file_location("_gait_compiled", Path(__file__).parent / "gait/core/compiled.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.COMPILED_MODULES, module.SIDECAR_SUFFIX, module.source_digest
+    return module.COMPILED_MODULES, module.SIDECAR_SUFFIX, module.source_digest, module.pure_python_requested
 
 
-COMPILED, SIDECAR_SUFFIX, source_digest = _compiled_modules()
+COMPILED, SIDECAR_SUFFIX, source_digest, pure_python_requested = _compiled_modules()
 
 
 def _extensions() -> list:
-    if os.environ.get("GAIT_PURE_PYTHON", "") not in ("", "0"):
+    if pure_python_requested():
         return []
     try:
         from Cython.Build import cythonize

@@ -44,7 +44,6 @@ cdef class _TrunkSteps:
                    j=cython.Py_ssize_t, x0=cython.double, x1=cython.double, frac=cython.double)
     cdef _crossing(self, double start_i, double level, bint rising, Py_ssize_t lo, Py_ssize_t hi)
     cpdef tuple _alternation(self, double ic_s, double to_s, next_ic_s)  # (tests call it)
-    @cython.locals(n_lean=cython.Py_ssize_t, s_lean=cython.double)
     cdef _emit(self, _Contact c, nxt, double trig)
     cdef long _or_flags(self, Py_ssize_t r0, Py_ssize_t r1)
     cdef _vo(self, _Contact c, nxt, long bits)

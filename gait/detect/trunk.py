@@ -590,10 +590,7 @@ class _TrunkSteps:
         r_ic = max(int(math.ceil(c.ic_i)) - b0, 0)
         r_next = max(int(math.ceil(nxt[1])) - b0, r_ic) if nxt is not None else max(int(math.ceil(to_i)) - b0, r_ic)
         span_end = min(r_next, lim)
-        # the mean lean (`mean_lean_deg`): its common case, every sample known, without a NumPy call
-        n_lean = span_end - r_ic
-        s_lean = pairwise_sum(self._bv[_TILT], r_ic, n_lean) if n_lean > 0 else math.nan
-        lean = s_lean / n_lean if math.isfinite(s_lean) else mean_lean_deg(buf[_TILT, r_ic:span_end])
+        lean = mean_lean_deg(buf[_TILT, r_ic:span_end])
         imp_end = min(r_ic + self._imp_n, lim)
         impact_g = row_max(self._bv, _NORM, r_ic, imp_end) / G if imp_end > r_ic else None
         bits = self._or_flags(r_ic, span_end)
