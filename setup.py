@@ -76,13 +76,16 @@ class OptionalBuildExt(build_ext):
             print(f"gait-form: compiled modules not built ({exc}); installing pure Python", file=sys.stderr)
 
     def build_extension(self, ext) -> None:
+        target = self.get_ext_fullpath(ext.name)
         try:
             super().build_extension(ext)
         except Exception as exc:
             print(f"gait-form: {ext.name} not compiled ({exc}); it runs as pure Python", file=sys.stderr)
+            for old in (target, target + SIDECAR_SUFFIX):  # an earlier build's, left in build/
+                Path(old).unlink(missing_ok=True)
             return
         source = Path(__file__).parent / (ext.name.replace(".", "/") + ".py")
-        Path(self.get_ext_fullpath(ext.name) + SIDECAR_SUFFIX).write_text(source_digest(source) + "\n")
+        Path(target + SIDECAR_SUFFIX).write_text(source_digest(source) + "\n")
 
     def copy_extensions_to_source(self) -> None:
         super().copy_extensions_to_source()

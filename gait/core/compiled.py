@@ -146,9 +146,8 @@ def summary() -> str:
     st = status(COMPILED_MODULES)
     n = sum(v == "compiled" for v in st.values())
     line = f"{n} of {len(st)} per-step modules compiled"
-    stale = [k for k, v in st.items() if v == "stale"]
-    if stale:
-        line += f" ({len(stale)} stale: running their source)"
+    if any(v == "stale" for v in st.values()):
+        line += f" (running their source: no current build of {', '.join(stale_modules())})"
     elif n < len(st) and pure_python_requested():
         line += f" ({PURE_ENV} is set)"
     return line
