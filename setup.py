@@ -5,7 +5,9 @@ install time they are also compiled to extension modules, which Python imports i
 source; anywhere else (no compiler, ``GAIT_PURE_PYTHON=1`` at install) the package installs and
 runs as pure Python. Compiled and interpreted modules give the same records bit for bit
 (``tests/test_compiled.py``): the C code does the same IEEE double operations in the same order,
-and floating-point contraction (fused multiply-add) is turned off.
+and floating-point contraction (fused multiply-add) is turned off. One exception, on purpose: the
+foot's rotation products (``gait/dsp/rotation_chains.py``) are formed one sample after the other
+compiled and as a tree in NumPy, so foot records agree to their last digits only.
 """
 
 from __future__ import annotations

@@ -110,6 +110,7 @@ from gait.core.records import (
     SampleBlock,
     SampleFlag,
 )
+from gait.dsp import rotation_chains as chains
 from gait.dsp.foot_orientation import (
     parabolic_offset,
     prefix_products,
@@ -238,8 +239,15 @@ def pivot_speed(
     the belt, also an inertial frame). A point of the foot at ``r`` from the sensor moves at
     ``v + w x r``; the pivot is the point of the foot's sagittal plane through the sensor
     (``r = x fwd + z up``) that is stillest, in least squares, over the rows ``fit`` (heel rise:
-    the forefoot holds the ground). Rows: ``rot`` holds one fewer than the samples."""
+    the forefoot holds the ground). Rows: ``rot`` holds one fewer than the samples.
+
+    Compiled, the same in one loop over the rows (`gait.dsp.rotation_chains.pivot_chain`)."""
     m = acc_mps2.shape[0]
+    if chains.COMPILED:
+        speed = np.empty(m)
+        res = chains.pivot_chain(acc_mps2, gyr_dps, rot, fs, GRAVITY_MPS2, _vec(up), _vec(fwd), fit.start, fit.stop,
+                                 np.empty((m, 9)), speed)  # fmt: skip
+        return None if res is None else (speed, res[0], res[1])
     c = np.empty((m, 3, 3))  # c[t] = rot[0] ... rot[t-1]: sample t in the frame of row 0
     c[0] = np.eye(3)
     c[1:] = rot[: m - 1]

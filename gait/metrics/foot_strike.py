@@ -17,7 +17,8 @@ import math
 import numpy as np
 
 from gait.core.config import StrikeThresholds
-from gait.dsp.foot_orientation import strapdown_attitudes, stride_tree, tree_prefix
+from gait.dsp import rotation_chains as chains
+from gait.dsp.foot_orientation import step_rotations, strapdown_attitudes, stride_tree, tree_prefix
 
 RFS = "rearfoot"
 MFS = "midfoot"
@@ -153,8 +154,17 @@ class StrideAttitude:
     ):
         n = acc_mps2.shape[0]
         self.n = n
-        self._levels = levels = stride_tree(gyr_dps, acc_mps2, fs, rot)
-        root = levels[-1][0].tolist()
+        if rot is None:
+            rot = step_rotations(gyr_dps, fs) if n > 1 else np.zeros((0, 3, 3))
+        self._rot = rot
+        if chains.COMPILED:  # the same sums, one sample after the other (see gait.dsp.rotation_chains)
+            self._levels = None
+            sums = np.empty((3, 5))
+            chains.chain_sums(rot, acc_mps2, sums)
+            root = sums.tolist()
+        else:
+            self._levels = levels = stride_tree(None, acc_mps2, fs, rot)
+            root = levels[-1][0].tolist()
         c = [root[0][:3], root[1][:3], root[2][:3]]  # C_{n-1}
         s0 = (root[0][3], root[1][3], root[2][3])
         s1 = (root[0][4], root[1][4], root[2][4])
@@ -186,9 +196,14 @@ class StrideAttitude:
         """World 'up' in the sensor frame at fractional sample ``pos`` (0..n-1)."""
         i = min(max(int(math.floor(pos)), 0), self.n - 2)
         fr = min(max(pos - i, 0.0), 1.0)
+        if self._levels is None:
+            out = np.empty(3)
+            ux, uy, uz = self.up0.tolist()
+            chains.chain_up(self._rot, i, ux, uy, uz, fr, out)
+            return out
         ci = tree_prefix(self._levels, i)
         a = ci.T @ self.up0  # up in the frame of sample i
-        b = self._levels[0][i, :3, :3].T @ a  # ... and of sample i + 1
+        b = self._rot[i].T @ a  # ... and of sample i + 1
         x = (1.0 - fr) * a + fr * b
         return x / math.sqrt(float(x @ x))
 

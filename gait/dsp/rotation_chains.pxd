@@ -1,0 +1,45 @@
+# C declarations for the compiled build of rotation_chains.py (see setup.py).
+cimport cython
+
+
+@cython.locals(n=cython.Py_ssize_t, t=cython.Py_ssize_t,
+               c00=cython.double, c01=cython.double, c02=cython.double, c10=cython.double, c11=cython.double,
+               c12=cython.double, c20=cython.double, c21=cython.double, c22=cython.double,
+               r00=cython.double, r01=cython.double, r02=cython.double, r10=cython.double, r11=cython.double,
+               r12=cython.double, r20=cython.double, r21=cython.double, r22=cython.double,
+               s0x=cython.double, s0y=cython.double, s0z=cython.double, s1x=cython.double, s1y=cython.double,
+               s1z=cython.double, vx=cython.double, vy=cython.double, vz=cython.double, x=cython.double,
+               y=cython.double, z=cython.double, w=cython.double)
+cpdef chain_sums(const double[:, :, ::1] rot, const double[:, ::1] vec, double[:, ::1] out)
+
+
+@cython.locals(t=cython.Py_ssize_t,
+               c00=cython.double, c01=cython.double, c02=cython.double, c10=cython.double, c11=cython.double,
+               c12=cython.double, c20=cython.double, c21=cython.double, c22=cython.double,
+               r00=cython.double, r01=cython.double, r02=cython.double, r10=cython.double, r11=cython.double,
+               r12=cython.double, r20=cython.double, r21=cython.double, r22=cython.double,
+               ax=cython.double, ay=cython.double, az=cython.double, bx=cython.double, by=cython.double,
+               bz=cython.double, g=cython.double, x=cython.double, y=cython.double, z=cython.double,
+               nrm=cython.double)
+cpdef chain_up(const double[:, :, ::1] rot, Py_ssize_t i, double up0x, double up0y, double up0z, double fr,
+               double[::1] out)
+
+
+@cython.locals(m=cython.Py_ssize_t, t=cython.Py_ssize_t, j=cython.Py_ssize_t, d2r=cython.double,
+               ux=cython.double, uy=cython.double, uz=cython.double, fx=cython.double, fy=cython.double,
+               fz=cython.double, gx=cython.double, gy=cython.double, gz=cython.double,
+               c00=cython.double, c01=cython.double, c02=cython.double, c10=cython.double, c11=cython.double,
+               c12=cython.double, c20=cython.double, c21=cython.double, c22=cython.double,
+               r00=cython.double, r01=cython.double, r02=cython.double, r10=cython.double, r11=cython.double,
+               r12=cython.double, r20=cython.double, r21=cython.double, r22=cython.double,
+               vx=cython.double, vy=cython.double, vz=cython.double, px=cython.double, py=cython.double,
+               pz=cython.double, half=cython.double, ax=cython.double, ay=cython.double, az=cython.double,
+               wx=cython.double, wy=cython.double, wz=cython.double, bx=cython.double, by=cython.double,
+               bz=cython.double, cx=cython.double, cy=cython.double, cz=cython.double, qx=cython.double,
+               qy=cython.double, qz=cython.double, a11=cython.double, a12=cython.double, a22=cython.double,
+               b1=cython.double, b2=cython.double, f=cython.double, u=cython.double, v=cython.double,
+               det=cython.double, x=cython.double, z=cython.double, sx=cython.double, sy=cython.double,
+               sz=cython.double)
+cpdef tuple pivot_chain(const double[:, ::1] acc, const double[:, ::1] gyr, const double[:, :, ::1] rot, double fs,
+                        double gravity, tuple up, tuple fwd, Py_ssize_t k0, Py_ssize_t k1, double[:, ::1] scratch,
+                        double[::1] speed)

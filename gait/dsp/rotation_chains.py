@@ -1,0 +1,161 @@
+"""Running products of per-sample rotations, one sample after the other: the compiled route of
+the foot's per-stride attitude sums (`gait.metrics.foot_strike.StrideAttitude`) and push-off
+pivot (`gait.detect.foot.pivot_speed`).
+
+The NumPy route forms the same products as a pairwise tree (`gait.dsp.foot_orientation.stride_tree`)
+or a prefix scan (`gait.dsp.foot_orientation.prefix_products`): a few stacked matrix products per
+stride instead of one Python step per sample, which is what makes NumPy fast there. Compiled, a
+loop over the samples is faster still (a stride's 140 products of 3 x 3 matrices take about a
+microsecond), so the build uses these loops (``COMPILED``) and pure Python keeps the NumPy route.
+The two group the same products differently, so they agree to rounding (about 1e-15 relative for
+a stride), not bit for bit: ``tests/test_rotation_chains.py`` holds them together.
+
+Rotations ``rot[t]`` map a vector from the sensor frame at sample ``t + 1`` into that at ``t``;
+``C_t = rot[0] @ ... @ rot[t - 1]`` (``C_0`` the identity) is the attitude at ``t`` in the frame of
+sample 0. Every function reads C-contiguous float64 arrays and writes into ``out``.
+"""
+
+from __future__ import annotations
+
+import math
+
+COMPILED = not __file__.endswith(".py")
+
+
+def chain_sums(rot, vec, out) -> None:
+    """``out`` (3, 5) = ``[C_{n-1} | sum_t C_t v_t | sum_t t C_t v_t]`` for the ``n`` rows ``v_t`` of
+    ``vec`` (n, 3) and the ``n - 1`` rotations ``rot`` ((n - 1, 3, 3); more rows are not read): the
+    root of `gait.dsp.foot_orientation.stride_tree`, rows 0-2, columns 0-4."""
+    n = vec.shape[0]
+    c00, c01, c02 = 1.0, 0.0, 0.0
+    c10, c11, c12 = 0.0, 1.0, 0.0
+    c20, c21, c22 = 0.0, 0.0, 1.0
+    s0x = s0y = s0z = 0.0
+    s1x = s1y = s1z = 0.0
+    for t in range(n):
+        vx, vy, vz = vec[t, 0], vec[t, 1], vec[t, 2]
+        x = c00 * vx + c01 * vy + c02 * vz
+        y = c10 * vx + c11 * vy + c12 * vz
+        z = c20 * vx + c21 * vy + c22 * vz
+        s0x += x
+        s0y += y
+        s0z += z
+        w = float(t)
+        s1x += w * x
+        s1y += w * y
+        s1z += w * z
+        if t + 1 < n:
+            r00, r01, r02 = rot[t, 0, 0], rot[t, 0, 1], rot[t, 0, 2]
+            r10, r11, r12 = rot[t, 1, 0], rot[t, 1, 1], rot[t, 1, 2]
+            r20, r21, r22 = rot[t, 2, 0], rot[t, 2, 1], rot[t, 2, 2]
+            c00, c01, c02 = (c00 * r00 + c01 * r10 + c02 * r20, c00 * r01 + c01 * r11 + c02 * r21,
+                             c00 * r02 + c01 * r12 + c02 * r22)  # fmt: skip
+            c10, c11, c12 = (c10 * r00 + c11 * r10 + c12 * r20, c10 * r01 + c11 * r11 + c12 * r21,
+                             c10 * r02 + c11 * r12 + c12 * r22)  # fmt: skip
+            c20, c21, c22 = (c20 * r00 + c21 * r10 + c22 * r20, c20 * r01 + c21 * r11 + c22 * r21,
+                             c20 * r02 + c21 * r12 + c22 * r22)  # fmt: skip
+    out[0, 0], out[0, 1], out[0, 2], out[0, 3], out[0, 4] = c00, c01, c02, s0x, s1x
+    out[1, 0], out[1, 1], out[1, 2], out[1, 3], out[1, 4] = c10, c11, c12, s0y, s1y
+    out[2, 0], out[2, 1], out[2, 2], out[2, 3], out[2, 4] = c20, c21, c22, s0z, s1z
+
+
+def chain_up(rot, i: int, up0x: float, up0y: float, up0z: float, fr: float, out) -> None:
+    """``out`` (3,) = the unit vector between ``C_i^T up0`` and ``C_{i+1}^T up0`` at the fraction
+    ``fr`` (a world vector given in the frame of sample 0, seen from fractional sample ``i + fr``)."""
+    c00, c01, c02 = 1.0, 0.0, 0.0
+    c10, c11, c12 = 0.0, 1.0, 0.0
+    c20, c21, c22 = 0.0, 0.0, 1.0
+    for t in range(i):
+        r00, r01, r02 = rot[t, 0, 0], rot[t, 0, 1], rot[t, 0, 2]
+        r10, r11, r12 = rot[t, 1, 0], rot[t, 1, 1], rot[t, 1, 2]
+        r20, r21, r22 = rot[t, 2, 0], rot[t, 2, 1], rot[t, 2, 2]
+        c00, c01, c02 = (c00 * r00 + c01 * r10 + c02 * r20, c00 * r01 + c01 * r11 + c02 * r21,
+                         c00 * r02 + c01 * r12 + c02 * r22)  # fmt: skip
+        c10, c11, c12 = (c10 * r00 + c11 * r10 + c12 * r20, c10 * r01 + c11 * r11 + c12 * r21,
+                         c10 * r02 + c11 * r12 + c12 * r22)  # fmt: skip
+        c20, c21, c22 = (c20 * r00 + c21 * r10 + c22 * r20, c20 * r01 + c21 * r11 + c22 * r21,
+                         c20 * r02 + c21 * r12 + c22 * r22)  # fmt: skip
+    # a = C_i^T up0 (frame of sample i), b = rot[i]^T a (frame of sample i + 1)
+    ax = c00 * up0x + c10 * up0y + c20 * up0z
+    ay = c01 * up0x + c11 * up0y + c21 * up0z
+    az = c02 * up0x + c12 * up0y + c22 * up0z
+    bx = rot[i, 0, 0] * ax + rot[i, 1, 0] * ay + rot[i, 2, 0] * az
+    by = rot[i, 0, 1] * ax + rot[i, 1, 1] * ay + rot[i, 2, 1] * az
+    bz = rot[i, 0, 2] * ax + rot[i, 1, 2] * ay + rot[i, 2, 2] * az
+    g = 1.0 - fr
+    x, y, z = g * ax + fr * bx, g * ay + fr * by, g * az + fr * bz
+    nrm = math.sqrt(x * x + y * y + z * z)
+    out[0], out[1], out[2] = x / nrm, y / nrm, z / nrm
+
+
+def pivot_chain(acc, gyr, rot, fs: float, gravity: float, up, fwd, k0: int, k1: int, scratch, speed) -> tuple | None:
+    """The loop form of `gait.detect.foot.pivot_speed` (see there): ``speed`` (m,) receives the
+    pivot's speed from row 0 on, and the pivot's place ``(x, z)`` is returned (None when the fit
+    over rows ``k0 .. k1 - 1`` is degenerate). ``acc``, ``gyr`` (m, 3); ``rot`` (m - 1, 3, 3);
+    ``up``, ``fwd``: 3-tuples of floats; ``scratch`` (m, 9) holds per row ``C_t (w_t x fwd)``,
+    ``C_t (w_t x up)`` and the velocity."""
+    m = acc.shape[0]
+    d2r = math.pi / 180.0
+    ux, uy, uz = up
+    fx, fy, fz = fwd
+    gx, gy, gz = gravity * ux, gravity * uy, gravity * uz
+    c00, c01, c02 = 1.0, 0.0, 0.0
+    c10, c11, c12 = 0.0, 1.0, 0.0
+    c20, c21, c22 = 0.0, 0.0, 1.0
+    vx = vy = vz = 0.0
+    px = py = pz = 0.0  # the previous row's gravity-free specific force (frame of row 0)
+    half = 0.5 / fs
+    for t in range(m):
+        ax, ay, az = acc[t, 0], acc[t, 1], acc[t, 2]
+        wx, wy, wz = gyr[t, 0] * d2r, gyr[t, 1] * d2r, gyr[t, 2] * d2r
+        # w x fwd and w x up (sensor frame of row t), then everything into the frame of row 0
+        bx, by, bz = wy * fz - wz * fy, wz * fx - wx * fz, wx * fy - wy * fx
+        cx, cy, cz = wy * uz - wz * uy, wz * ux - wx * uz, wx * uy - wy * ux
+        scratch[t, 0] = c00 * bx + c01 * by + c02 * bz
+        scratch[t, 1] = c10 * bx + c11 * by + c12 * bz
+        scratch[t, 2] = c20 * bx + c21 * by + c22 * bz
+        scratch[t, 3] = c00 * cx + c01 * cy + c02 * cz
+        scratch[t, 4] = c10 * cx + c11 * cy + c12 * cz
+        scratch[t, 5] = c20 * cx + c21 * cy + c22 * cz
+        qx = c00 * ax + c01 * ay + c02 * az - gx
+        qy = c10 * ax + c11 * ay + c12 * az - gy
+        qz = c20 * ax + c21 * ay + c22 * az - gz
+        if t > 0:  # trapezoids from zero: the foot is still at foot flat
+            vx += (qx + px) * half
+            vy += (qy + py) * half
+            vz += (qz + pz) * half
+        scratch[t, 6], scratch[t, 7], scratch[t, 8] = vx, vy, vz
+        px, py, pz = qx, qy, qz
+        if t + 1 < m:
+            r00, r01, r02 = rot[t, 0, 0], rot[t, 0, 1], rot[t, 0, 2]
+            r10, r11, r12 = rot[t, 1, 0], rot[t, 1, 1], rot[t, 1, 2]
+            r20, r21, r22 = rot[t, 2, 0], rot[t, 2, 1], rot[t, 2, 2]
+            c00, c01, c02 = (c00 * r00 + c01 * r10 + c02 * r20, c00 * r01 + c01 * r11 + c02 * r21,
+                             c00 * r02 + c01 * r12 + c02 * r22)  # fmt: skip
+            c10, c11, c12 = (c10 * r00 + c11 * r10 + c12 * r20, c10 * r01 + c11 * r11 + c12 * r21,
+                             c10 * r02 + c11 * r12 + c12 * r22)  # fmt: skip
+            c20, c21, c22 = (c20 * r00 + c21 * r10 + c22 * r20, c20 * r01 + c21 * r11 + c22 * r21,
+                             c20 * r02 + c21 * r12 + c22 * r22)  # fmt: skip
+    # least squares: the point x fwd + z up stillest over the fit rows
+    a11 = a12 = a22 = b1 = b2 = 0.0
+    for t in range(k0, k1):
+        for j in range(3):
+            f = scratch[t, j]
+            u = scratch[t, 3 + j]
+            v = scratch[t, 6 + j]
+            a11 += f * f
+            a12 += f * u
+            a22 += u * u
+            b1 -= f * v
+            b2 -= u * v
+    det = a11 * a22 - a12 * a12
+    if not det > 1e-12 * max(a11 * a22, 1e-300):
+        return None
+    x = (a22 * b1 - a12 * b2) / det
+    z = (a11 * b2 - a12 * b1) / det
+    for t in range(m):
+        sx = scratch[t, 6] + x * scratch[t, 0] + z * scratch[t, 3]
+        sy = scratch[t, 7] + x * scratch[t, 1] + z * scratch[t, 4]
+        sz = scratch[t, 8] + x * scratch[t, 2] + z * scratch[t, 5]
+        speed[t] = math.sqrt(sx * sx + sy * sy + sz * sz)
+    return x, z
