@@ -81,6 +81,7 @@ import numpy as np
 
 from gait.core.config import GRAVITY_MPS2
 from gait.core.records import BodyBlock, SampleBlock
+from gait.dsp import body_axes
 from gait.dsp.designs import butter_sos, steady_state_zi
 from gait.dsp.iir import sosfilt_rows
 from gait.dsp.stage import FramedStage
@@ -150,6 +151,7 @@ class TrunkOrientationStage(FramedStage):
         self._ref_from = 0
         self._tilt_from = int(round(p.min_tilt_s * fs))
         self._ap_min_corr2 = p.ap_min_correlation * p.ap_min_correlation
+        self._scratch = np.empty(16)
         cal = self.config.calibration
         if cal is not None:
             r = np.asarray(cal.gravity_sensor, dtype=float)
@@ -162,6 +164,17 @@ class TrunkOrientationStage(FramedStage):
         n = len(frame)
         if n == 0:
             return []
+        if (
+            body_axes.COMPILED
+            and self._prev_av is not None  # (past the first frame: every filter started)
+            and self._n_seen >= self._warmup_n
+            and self._ref is not None
+            and self._th_zi is not None
+            and frame.gyr_dps is not None
+            and frame.acc_mps2.dtype == np.float64
+            and frame.gyr_dps.dtype == np.float64
+        ):
+            return [self._compiled_frame(frame)]
         A = np.ascontiguousarray(frame.acc_mps2.T, dtype=float)  # (3, n) rows: sensor x, y, z
         gyr = frame.gyr_dps
         W = None if gyr is None else np.ascontiguousarray(gyr.T, dtype=float)
@@ -260,18 +273,7 @@ class TrunkOrientationStage(FramedStage):
             tilt = np.degrees(np.arctan2(rf, ru))
         else:
             tilt = np.full(n, np.nan)
-        nan_to = self._ref_from if self.config.calibration is None else self._tilt_from
-        if n0 < nan_to:
-            tilt[: nan_to - n0] = np.nan
-        flags = np.zeros(n, np.uint8) if frame.flags is None else frame.flags.astype(np.uint8, copy=True)
-        if warm:
-            flags[: self._warmup_n - n0] |= OrientationFlag.WARMUP
-        if self.config.calibration is None:
-            flags |= OrientationFlag.UNCALIBRATED
-        if any_unknown:
-            flags[ap_unknown] |= OrientationFlag.AP_UNKNOWN
-        self._n_seen += n
-
+        self._lean_start(tilt)
         body = BodyBlock(
             time_s=frame.time_s,
             acc_v_mps2=acc_v,
@@ -281,9 +283,59 @@ class TrunkOrientationStage(FramedStage):
             gyr_ml_dps=None if W is None else _dot(W, ML),
             tilt_deg=tilt,
             index0=frame.index0,
-            flags=flags,
+            flags=self._flags(frame, ap_unknown if any_unknown else None),
             gyr_v_dps=None if W is None else _dot(W, U),
             gyr_ap_dps=None if W is None else _dot(W, F),
             acc_v_gyro_mps2=None if UT is U else _dot(A, UT) - GRAVITY_MPS2,
         )
+        self._n_seen += n
         return [body]
+
+    def _compiled_frame(self, frame: SampleBlock) -> BodyBlock:
+        """The frame through `gait.dsp.body_axes` (after the warm-up, with a gyroscope): the same
+        numbers as the NumPy route of `_process_frame`, in one loop over the samples."""
+        n = len(frame)
+        out = np.empty((10, n))
+        unknown = np.empty(n, np.uint8)
+        self._prev_av = body_axes.body_axes(
+            frame.acc_mps2, frame.gyr_dps, self._sos, self._leak_sos, self._ap_sos, self._g_zi, self._th_zi,
+            self._leak_zi, self._ap_zi, self._prev_av, self.fs, GRAVITY_MPS2, tuple(self._ref.tolist()),
+            self._ap_min_corr2, out, unknown, self._scratch,
+        )  # fmt: skip
+        tilt = np.degrees(np.arctan2(out[body_axes.TILT_Y], out[body_axes.TILT_X]))
+        self._lean_start(tilt)
+        unknown_mask = unknown.view(bool)
+        body = BodyBlock(
+            time_s=frame.time_s,
+            acc_v_mps2=out[body_axes.ACC_V],
+            acc_ap_mps2=out[body_axes.ACC_AP],
+            acc_ml_mps2=out[body_axes.ACC_ML],
+            acc_norm_mps2=out[body_axes.ACC_NORM],
+            gyr_ml_dps=out[body_axes.GYR_ML],
+            tilt_deg=tilt,
+            index0=frame.index0,
+            flags=self._flags(frame, unknown_mask if unknown_mask.any() else None),
+            gyr_v_dps=out[body_axes.GYR_V],
+            gyr_ap_dps=out[body_axes.GYR_AP],
+            acc_v_gyro_mps2=out[body_axes.ACC_V_GYRO],
+        )
+        self._n_seen += n
+        return body
+
+    def _lean_start(self, tilt: np.ndarray) -> None:
+        """No lean before its reference is taken (uncalibrated) or before ``min_tilt_s`` (in place)."""
+        n0 = self._n_seen
+        nan_to = self._ref_from if self.config.calibration is None else self._tilt_from
+        if n0 < nan_to:
+            tilt[: nan_to - n0] = np.nan
+
+    def _flags(self, frame: SampleBlock, ap_unknown: np.ndarray | None) -> np.ndarray:
+        n0, n = self._n_seen, len(frame)
+        flags = np.zeros(n, np.uint8) if frame.flags is None else frame.flags.astype(np.uint8, copy=True)
+        if n0 < self._warmup_n:
+            flags[: self._warmup_n - n0] |= OrientationFlag.WARMUP
+        if self.config.calibration is None:
+            flags |= OrientationFlag.UNCALIBRATED
+        if ap_unknown is not None:
+            flags[ap_unknown] |= OrientationFlag.AP_UNKNOWN
+        return flags

@@ -17,7 +17,17 @@ sample 0. Every function reads C-contiguous float64 arrays and writes into ``out
 
 from __future__ import annotations
 
-import math
+try:
+    import cython
+except ImportError:  # pure Python, Cython not installed
+    from types import SimpleNamespace
+
+    cython = SimpleNamespace(compiled=False)
+
+if cython.compiled:  # C's sqrt (Python's would be a call into the interpreter for every sample)
+    from cython.cimports.libc.math import sqrt
+else:
+    from math import sqrt
 
 COMPILED = not __file__.endswith(".py")
 
@@ -84,7 +94,7 @@ def chain_up(rot, i: int, up0x: float, up0y: float, up0z: float, fr: float, out)
     bz = rot[i, 0, 2] * ax + rot[i, 1, 2] * ay + rot[i, 2, 2] * az
     g = 1.0 - fr
     x, y, z = g * ax + fr * bx, g * ay + fr * by, g * az + fr * bz
-    nrm = math.sqrt(x * x + y * y + z * z)
+    nrm = sqrt(x * x + y * y + z * z)
     out[0], out[1], out[2] = x / nrm, y / nrm, z / nrm
 
 
@@ -95,7 +105,7 @@ def pivot_chain(acc, gyr, rot, fs: float, gravity: float, up, fwd, k0: int, k1: 
     ``up``, ``fwd``: 3-tuples of floats; ``scratch`` (m, 9) holds per row ``C_t (w_t x fwd)``,
     ``C_t (w_t x up)`` and the velocity."""
     m = acc.shape[0]
-    d2r = math.pi / 180.0
+    d2r = 3.141592653589793 / 180.0
     ux, uy, uz = up
     fx, fy, fz = fwd
     gx, gy, gz = gravity * ux, gravity * uy, gravity * uz
@@ -157,5 +167,5 @@ def pivot_chain(acc, gyr, rot, fs: float, gravity: float, up, fwd, k0: int, k1: 
         sx = scratch[t, 6] + x * scratch[t, 0] + z * scratch[t, 3]
         sy = scratch[t, 7] + x * scratch[t, 1] + z * scratch[t, 4]
         sz = scratch[t, 8] + x * scratch[t, 2] + z * scratch[t, 5]
-        speed[t] = math.sqrt(sx * sx + sy * sy + sz * sz)
+        speed[t] = sqrt(sx * sx + sy * sy + sz * sz)
     return x, z
