@@ -155,6 +155,10 @@ def _fast_table(text: str | bytes, start: int, header: list[str], wanted: list[s
     and names the offending line."""
     if text.find("#" if isinstance(text, str) else b"#", start) >= 0:  # comment lines: line numbers shift
         return None
+    if isinstance(text, bytes):
+        columns = _compiled_table(text, start, header, wanted)
+        if columns is not None:
+            return columns
     try:
         import pyarrow as pa
         from pyarrow import csv as pacsv
@@ -177,6 +181,26 @@ def _fast_table(text: str | bytes, start: int, header: list[str], wanted: list[s
     if table.num_rows == 0 or table.num_rows != lines:  # blank lines (skipped by Arrow): line numbers shift
         return None
     return [_float_column(table.column(c)) for c in wanted]
+
+
+def _compiled_table(data: bytes, start: int, header: list[str], wanted: list[str]) -> list[np.ndarray] | None:
+    """The data lines in one compiled pass (`gait.core.csv_numbers`) when the build has it and
+    every field is a plain decimal number; else None (Arrow's reader then runs)."""
+    from gait.core import csv_numbers
+
+    if not csv_numbers.COMPILED or len(set(header)) != len(header) or not set(wanted) <= set(header):
+        return None
+    slots = np.array([wanted.index(h) if h in wanted else -1 for h in header], np.int64)
+    # room for lines down to half the first one's length (counting them would take another pass)
+    first = data.find(b"\n", start) + 1 - start
+    out = np.empty((len(wanted), (len(data) - start) // max(1, first // 2) + 2))
+    rows = csv_numbers.parse_table(data, start, slots, out)
+    if rows == -2:  # shorter lines than that: room for every line
+        out = np.empty((len(wanted), data.count(b"\n", start) + 1))
+        rows = csv_numbers.parse_table(data, start, slots, out)
+    if rows <= 0:
+        return None
+    return [out[k, :rows] for k in range(len(wanted))]
 
 
 def _float_column(column) -> np.ndarray:

@@ -23,7 +23,14 @@ from pathlib import Path
 # state and calls). Compiling the other per-step modules as they are, untyped, was measured no
 # faster on CPython 3.11 (its specialising interpreter): the foot detector's hour 3-5 % slower
 # offline and 12 % slower live, so they stay pure Python until they are typed.
-COMPILED_MODULES = ("gait.dsp.reductions", "gait.dsp.rotation_chains", "gait.dsp.body_axes", "gait.metrics.vertical", "gait.detect.trunk")
+COMPILED_MODULES = (
+    "gait.core.csv_numbers",
+    "gait.dsp.reductions",
+    "gait.dsp.rotation_chains",
+    "gait.dsp.body_axes",
+    "gait.metrics.vertical",
+    "gait.detect.trunk",
+)
 
 PURE_ENV = "GAIT_PURE_PYTHON"
 SIDECAR_SUFFIX = ".sha256"

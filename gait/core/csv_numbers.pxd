@@ -1,0 +1,11 @@
+# C declarations for the compiled build of csv_numbers.py (see setup.py).
+cimport cython
+
+
+@cython.locals(n=cython.Py_ssize_t, ncols=cython.Py_ssize_t, cap=cython.Py_ssize_t, i=cython.Py_ssize_t,
+               row=cython.Py_ssize_t, j=cython.Py_ssize_t, k=cython.Py_ssize_t, e=cython.Py_ssize_t,
+               edigits=cython.Py_ssize_t, seen=cython.Py_ssize_t, _=cython.Py_ssize_t,
+               last_k=cython.Py_ssize_t, m=cython.ulonglong, c=cython.int, neg=cython.bint,
+               eneg=cython.bint, v=cython.double, last_p=cython.double)
+cpdef Py_ssize_t parse_table(const unsigned char[::1] data, Py_ssize_t start, const long long[::1] slots,
+                             double[:, ::1] out) except? -3
