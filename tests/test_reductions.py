@@ -10,7 +10,16 @@ import math
 
 import numpy as np
 
-from gait.dsp.reductions import max_loop, pairwise_loop, pairwise_sum, row_max
+from gait.dsp.reductions import (
+    gram3,
+    gram_loop,
+    max_loop,
+    max_norm3,
+    max_norm_loop,
+    pairwise_loop,
+    pairwise_sum,
+    row_max,
+)
 
 
 def test_the_pairwise_loop_is_numpys_sum_for_every_length_and_offset():
@@ -43,3 +52,24 @@ def test_the_max_loop_is_numpys_max_nan_included():
     assert math.isnan(max_loop(b, 1, 0, 300)) and math.isnan(float(b[1, 0:300].max()))
     assert math.isnan(max_loop(b, 1, 40, 41))
     assert max_loop(b, 1, 41, 300) == float(b[1, 41:300].max())
+
+
+def test_the_gram_loop_is_the_sum_of_numpys_column_products():
+    rng = np.random.default_rng(9)
+    for n in (1, 5, 8, 9, 127, 128, 129, 150, 300):
+        g = rng.normal(0.0, 200.0, (n, 3))
+        out = np.empty((3, 3))
+        gram_loop(g, np.empty(n), out)
+        want = np.array([[float((g[:, a] * g[:, b]).sum()) for b in range(3)] for a in range(3)])
+        assert out.tobytes() == want.tobytes(), n
+        assert gram3(g).tobytes() == want.tobytes()
+        np.testing.assert_allclose(out, g.T @ g, rtol=1e-12)
+
+
+def test_the_largest_row_norm_nan_included():
+    rng = np.random.default_rng(4)
+    x = rng.normal(0.0, 30.0, (25, 3))
+    want = float(np.max(np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])))
+    assert max_norm_loop(x) == want and max_norm3(x) == want
+    x[11, 1] = np.nan
+    assert math.isnan(max_norm_loop(x)) and math.isnan(max_norm3(x))

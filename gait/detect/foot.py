@@ -118,6 +118,7 @@ from gait.dsp.foot_orientation import (
     sign_vote,
     step_rotations,
 )
+from gait.dsp.reductions import gram3, max_norm3
 from gait.dsp.stage import FramedStage
 from gait.metrics.foot_strike import (
     StrideAttitude,
@@ -154,16 +155,6 @@ def _norm3(x: np.ndarray) -> np.ndarray:
     return np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2])
 
 
-def _max_norm(x: np.ndarray) -> float:
-    """``max(_norm3(x))`` of a few rows, in floats: the same sums of squares, and sqrt is monotonic,
-    so the root of the largest is the largest norm bit for bit (NaN if any row is NaN, as numpy)."""
-    sq = [a * a + b * b + c * c for a, b, c in x.tolist()]
-    m = max(sq)
-    if m != m or not all(v == v for v in sq):
-        return math.nan
-    return math.sqrt(m)
-
-
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / float(np.linalg.norm(v))
 
@@ -189,15 +180,6 @@ def _dot3(x: np.ndarray, v: np.ndarray) -> np.ndarray:
     return x[:, 0] * v[0] + x[:, 1] * v[1] + x[:, 2] * v[2]
 
 
-
-def _gram3(g: np.ndarray) -> np.ndarray:
-    """g.T @ g for an (n, 3) array by element-wise products and sums: unlike a BLAS product,
-    the rounding cannot depend on where the slice sits in memory (frame-size invariance)."""
-    x, y, z = g[:, 0], g[:, 1], g[:, 2]
-    xy, xz, yz = float((x * y).sum()), float((x * z).sum()), float((y * z).sum())
-    return np.array(
-        [[float((x * x).sum()), xy, xz], [xy, float((y * y).sum()), yz], [xz, yz, float((z * z).sum())]]
-    )
 
 def push_off_minimum(rate_dps: np.ndarray, deep_fraction: float, dip_fraction: float) -> tuple[int, bool]:
     """The push-off minimum of the pitch rate from foot flat on, and whether the rate rises after it
@@ -539,7 +521,7 @@ class FootStepStage(FramedStage):
             return
         p0, p1 = ring.pos(a), ring.pos(d) + 1
         g = ring.gyr[p0:p1]
-        cov = _gram3(g) / (p1 - p0)
+        cov = gram3(g) / (p1 - p0)
         if np.trace(cov) < self._p.min_boot_rms_dps**2:
             return
         e = principal_axis(cov)
@@ -758,7 +740,7 @@ class FootStepStage(FramedStage):
         # impact
         i0 = math.floor(ic_pos)
         i1 = min(ring.end, math.ceil(ic_pos + self._p.impact_window_s * self.fs) + 1)
-        impact_g = _max_norm(ring.acc[i0:i1]) / GRAVITY_MPS2
+        impact_g = max_norm3(ring.acc[i0:i1]) / GRAVITY_MPS2
         # flags of the samples: a gap anywhere in the cycle, clipping or NaN around the contact
         bits = int(_OR(ring.flags[p0 : p1 + 1])) & _AFTER_GAP
         s0 = max(p0, int(ic_pos) - 2)
@@ -799,7 +781,7 @@ class FootStepStage(FramedStage):
             return None
         if edge is None:
             # running axis update and sign evidence
-            cov = _gram3(g) / n
+            cov = gram3(g) / n
             self._cov = self._p.axis_forget_weight * self._cov + (1.0 - self._p.axis_forget_weight) * cov
             self._axis = principal_axis(self._cov, self._axis)
         e = self._pitch_axis()

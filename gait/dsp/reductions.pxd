@@ -13,3 +13,9 @@ cpdef double pairwise_sum(const double[::1] a, Py_ssize_t lo, Py_ssize_t n)
 cpdef double max_loop(const double[:, ::1] b, Py_ssize_t row, Py_ssize_t r0, Py_ssize_t r1)
 
 cpdef double row_max(const double[:, ::1] b, Py_ssize_t row, Py_ssize_t r0, Py_ssize_t r1)
+
+@cython.locals(n=cython.Py_ssize_t, a=cython.Py_ssize_t, b=cython.Py_ssize_t, i=cython.Py_ssize_t, s=cython.double)
+cpdef gram_loop(const double[:, ::1] g, double[::1] scratch, double[:, ::1] out)
+
+@cython.locals(m=cython.double, s=cython.double, i=cython.Py_ssize_t)
+cpdef double max_norm_loop(const double[:, ::1] x)

@@ -1,12 +1,27 @@
 """NumPy's reductions of a float64 row, written out so that a compiled build gives NumPy's numbers.
 
-`pairwise_sum` is ``a[lo:lo + n].sum()`` and `row_max` is ``b[row, r0:r1].max()``, bit for bit. As
+`pairwise_sum` is ``a[lo:lo + n].sum()``, `row_max` is ``b[row, r0:r1].max()``, `gram3` is the
+column products' sums of an (n, 3) array and `max_norm3` its largest row norm, bit for bit. As
 pure Python they call NumPy; compiled (``reductions.pxd``, see setup.py) they are C loops over
 typed memory views, which a detector calls per step without a NumPy call's overhead.
 `tests/test_reductions.py` checks the loops against NumPy in both builds.
 """
 
 from __future__ import annotations
+
+import math
+
+try:
+    import cython
+except ImportError:  # pure Python, Cython not installed
+    from types import SimpleNamespace
+
+    cython = SimpleNamespace(compiled=False)
+
+if cython.compiled:  # C's sqrt (Python's would be a call into the interpreter)
+    from cython.cimports.libc.math import sqrt
+else:
+    from math import sqrt
 
 _COMPILED = not __file__.endswith(".py")
 
@@ -71,3 +86,55 @@ def row_max(b, row: int, r0: int, r1: int) -> float:
     if _COMPILED:
         return max_loop(b, row, r0, r1)
     return float(b[row, r0:r1].max())
+
+
+def gram_loop(g, scratch, out) -> None:
+    """``out`` (3, 3) = ``g.T @ g`` of an (n, 3) array, each entry the pairwise sum of a column
+    product written into ``scratch`` (n,), as ``(g[:, a] * g[:, b]).sum()`` adds them."""
+    n = g.shape[0]
+    for a in range(3):
+        for b in range(a, 3):
+            for i in range(n):
+                scratch[i] = g[i, a] * g[i, b]
+            s = pairwise_loop(scratch, 0, n)
+            out[a, b] = s
+            out[b, a] = s
+
+
+def gram3(g):
+    """``g.T @ g`` (3 x 3 array) of a C-contiguous (n, 3) float64 array by element-wise products
+    and NumPy's sums: unlike a BLAS product, the rounding cannot depend on where the rows sit in
+    memory (frame-size invariance)."""
+    import numpy as np
+
+    if _COMPILED:
+        out = np.empty((3, 3))
+        gram_loop(g, np.empty(g.shape[0]), out)
+        return out
+    x, y, z = g[:, 0], g[:, 1], g[:, 2]
+    xy, xz, yz = float((x * y).sum()), float((x * z).sum()), float((y * z).sum())
+    return np.array([[float((x * x).sum()), xy, xz], [xy, float((y * y).sum()), yz], [xz, yz, float((z * z).sum())]])
+
+
+def max_norm_loop(x) -> float:
+    """The largest row norm of an (n >= 1, 3) array, NaN when a row has a NaN: the root of the
+    largest sum of squares (the root is monotonic: the largest norm, bit for bit)."""
+    m = -1.0
+    for i in range(x.shape[0]):
+        s = x[i, 0] * x[i, 0] + x[i, 1] * x[i, 1] + x[i, 2] * x[i, 2]
+        if s != s:
+            return s
+        if s > m:
+            m = s
+    return sqrt(m)
+
+
+def max_norm3(x) -> float:
+    """``max(norm of each row)`` of an (n >= 1, 3) float64 array, NaN if any row is NaN."""
+    if _COMPILED:
+        return max_norm_loop(x)
+    sq = [a * a + b * b + c * c for a, b, c in x.tolist()]
+    m = max(sq)
+    if m != m or not all(v == v for v in sq):
+        return math.nan
+    return math.sqrt(m)

@@ -43,3 +43,16 @@ cpdef chain_up(const double[:, :, ::1] rot, Py_ssize_t i, double up0x, double up
 cpdef tuple pivot_chain(const double[:, ::1] acc, const double[:, ::1] gyr, const double[:, :, ::1] rot, double fs,
                         double gravity, tuple up, tuple fwd, Py_ssize_t k0, Py_ssize_t k1, double[:, ::1] scratch,
                         double[::1] speed)
+
+
+@cython.locals(n=cython.Py_ssize_t, k=cython.Py_ssize_t, x0=cython.double, x1=cython.double, x2=cython.double,
+               l0=cython.double, l1=cython.double, l2=cython.double,
+               c00=cython.double, c01=cython.double, c02=cython.double, c10=cython.double, c11=cython.double,
+               c12=cython.double, c20=cython.double, c21=cython.double, c22=cython.double,
+               i0=cython.double, i1=cython.double, i2=cython.double, span=cython.double, m0=cython.double,
+               m1=cython.double, m2=cython.double, nf=cython.double, u0=cython.double, u1=cython.double,
+               u2=cython.double, half=cython.double, w=cython.double, d0=cython.double, d1=cython.double,
+               d2=cython.double, du=cython.double, h0=cython.double, h1=cython.double, h2=cython.double,
+               stride_m=cython.double, t0=cython.double, t1=cython.double, t2=cython.double)
+cpdef bint stride_summary(const double[:, ::1] sums, const double[:, ::1] acc, double fs, double gravity,
+                          double[::1] out) except -1

@@ -169,3 +169,51 @@ def pivot_chain(acc, gyr, rot, fs: float, gravity: float, up, fwd, k0: int, k1: 
         sz = scratch[t, 8] + x * scratch[t, 2] + z * scratch[t, 5]
         speed[t] = sqrt(sx * sx + sy * sy + sz * sz)
     return x, z
+
+
+def stride_summary(sums, acc, fs: float, gravity: float, out) -> bool:
+    """What `gait.metrics.foot_strike.StrideAttitude` derives from the stride's sums ``sums``
+    (`chain_sums`' layout) and its specific force ``acc`` (n, 3), into ``out`` (14,): the ratio of
+    the mean specific force to gravity, the horizontal distance travelled (m), 'up' in the frames
+    of the first and the last sample, and the direction of travel in both (zero when the stride
+    went nowhere: returns False then)."""
+    n = acc.shape[0]
+    x0, x1, x2 = acc[0, 0], acc[0, 1], acc[0, 2]
+    l0, l1, l2 = acc[n - 1, 0], acc[n - 1, 1], acc[n - 1, 2]
+    c00, c01, c02 = sums[0, 0], sums[0, 1], sums[0, 2]
+    c10, c11, c12 = sums[1, 0], sums[1, 1], sums[1, 2]
+    c20, c21, c22 = sums[2, 0], sums[2, 1], sums[2, 2]
+    # the last sample's specific force in the first one's frame; the trapezoidal integral
+    i0 = (sums[0, 3] - 0.5 * (x0 + (c00 * l0 + c01 * l1 + c02 * l2))) / fs
+    i1 = (sums[1, 3] - 0.5 * (x1 + (c10 * l0 + c11 * l1 + c12 * l2))) / fs
+    i2 = (sums[2, 3] - 0.5 * (x2 + (c20 * l0 + c21 * l1 + c22 * l2))) / fs
+    span = (n - 1) / fs
+    m0, m1, m2 = i0 / span, i1 / span, i2 / span  # the mean specific force: gravity
+    nf = sqrt(m0 * m0 + m1 * m1 + m2 * m2)
+    u0, u1, u2 = m0 / nf, m1 / nf, m2 / nf
+    # the ZUPT displacement, made horizontal
+    half = 0.5 / fs
+    w = 2.0 * n - 1.0
+    d0 = (half * (w * sums[0, 3] - 2.0 * sums[0, 4] - n * x0) - i0 * (0.5 * n)) / fs
+    d1 = (half * (w * sums[1, 3] - 2.0 * sums[1, 4] - n * x1) - i1 * (0.5 * n)) / fs
+    d2 = (half * (w * sums[2, 3] - 2.0 * sums[2, 4] - n * x2) - i2 * (0.5 * n)) / fs
+    du = d0 * u0 + d1 * u1 + d2 * u2
+    h0, h1, h2 = d0 - du * u0, d1 - du * u1, d2 - du * u2
+    stride_m = sqrt(h0 * h0 + h1 * h1 + h2 * h2)
+    out[0] = nf / gravity
+    out[1] = stride_m
+    out[2], out[3], out[4] = u0, u1, u2
+    # in the frame of the last sample: C_{n-1}^T v
+    out[5] = c00 * u0 + c10 * u1 + c20 * u2
+    out[6] = c01 * u0 + c11 * u1 + c21 * u2
+    out[7] = c02 * u0 + c12 * u1 + c22 * u2
+    if not stride_m > 1e-6:
+        for k in range(8, 14):
+            out[k] = 0.0
+        return False
+    t0, t1, t2 = h0 / stride_m, h1 / stride_m, h2 / stride_m
+    out[8], out[9], out[10] = t0, t1, t2
+    out[11] = c00 * t0 + c10 * t1 + c20 * t2
+    out[12] = c01 * t0 + c11 * t1 + c21 * t2
+    out[13] = c02 * t0 + c12 * t1 + c22 * t2
+    return True

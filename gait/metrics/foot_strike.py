@@ -161,36 +161,17 @@ class StrideAttitude:
             self._levels = None
             sums = np.empty((3, 5))
             chains.chain_sums(rot, acc_mps2, sums)
-            root = sums.tolist()
         else:
             self._levels = levels = stride_tree(None, acc_mps2, fs, rot)
-            root = levels[-1][0].tolist()
-        c = [root[0][:3], root[1][:3], root[2][:3]]  # C_{n-1}
-        s0 = (root[0][3], root[1][3], root[2][3])
-        s1 = (root[0][4], root[1][4], root[2][4])
-        x0 = acc_mps2[0].tolist()
-        fl = acc_mps2[n - 1].tolist()
-        xn = [c[k][0] * fl[0] + c[k][1] * fl[1] + c[k][2] * fl[2] for k in range(3)]
-        integ = [(s0[k] - 0.5 * (x0[k] + xn[k])) / fs for k in range(3)]
-        span = (n - 1) / fs
-        mean_f = [v / span for v in integ]
-        nf = math.sqrt(mean_f[0] ** 2 + mean_f[1] ** 2 + mean_f[2] ** 2)
-        self.gravity_ratio = nf / gravity  # 1 for a steady stride
-        up0 = [v / nf for v in mean_f]
-        self.up0 = np.array(up0)
-        half = 0.5 / fs
-        d = [(half * ((2 * n - 1) * s0[k] - 2.0 * s1[k] - n * x0[k]) - integ[k] * (0.5 * n)) / fs for k in range(3)]
-        du = d[0] * up0[0] + d[1] * up0[1] + d[2] * up0[2]
-        h = [d[k] - du * up0[k] for k in range(3)]
-        self.stride_m = math.sqrt(h[0] ** 2 + h[1] ** 2 + h[2] ** 2)
-        # 'up' and the travel direction in the frame of the last sample: C_{n-1}^T v
-        self.up1 = np.array([c[0][k] * up0[0] + c[1][k] * up0[1] + c[2][k] * up0[2] for k in range(3)])
-        if self.stride_m > 1e-6:
-            t0 = [v / self.stride_m for v in h]
-            self.travel0 = np.array(t0)
-            self.travel1 = np.array([c[0][k] * t0[0] + c[1][k] * t0[1] + c[2][k] * t0[2] for k in range(3)])
-        else:
-            self.travel0 = self.travel1 = None
+            sums = levels[-1][0][:3]
+        out = np.empty(14)
+        moved = chains.stride_summary(sums, acc_mps2, fs, gravity, out)
+        self.gravity_ratio = float(out[0])  # 1 for a steady stride
+        self.stride_m = float(out[1])
+        self.up0 = out[2:5]
+        self.up1 = out[5:8]  # 'up' and the travel direction in the frame of the last sample
+        self.travel0 = out[8:11] if moved else None
+        self.travel1 = out[11:14] if moved else None
 
     def up_at(self, pos: float) -> np.ndarray:
         """World 'up' in the sensor frame at fractional sample ``pos`` (0..n-1)."""
