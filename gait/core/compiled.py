@@ -29,6 +29,7 @@ COMPILED_MODULES = (
     "gait.dsp.rotation_chains",
     "gait.dsp.body_axes",
     "gait.metrics.vertical",
+    "gait.detect.foot_events",
     "gait.detect.trunk",
 )
 

@@ -110,6 +110,7 @@ from gait.core.records import (
     SampleBlock,
     SampleFlag,
 )
+from gait.detect import foot_events
 from gait.dsp import rotation_chains as chains
 from gait.dsp.foot_orientation import (
     parabolic_offset,
@@ -134,6 +135,7 @@ _MAX = np.maximum.reduce
 _MIN = np.minimum.reduce
 _SUM = np.add.reduce
 _OR = np.bitwise_or.reduce
+_EDGE_CODES = {None: foot_events.INSIDE, "first": foot_events.FIRST, "last": foot_events.LAST}
 
 _AFTER_GAP = int(SampleFlag.AFTER_GAP)
 _CLIPPED = int(SampleFlag.CLIPPED)
@@ -796,6 +798,54 @@ class FootStepStage(FramedStage):
             if self._vote < self._p.flip_vote:
                 self._axis = None  # sign lost: the caller re-finds it
                 return None
+        found = self._cycle_events(p0, rate, gn, edge)
+        if found is None:
+            return None
+        ff_i, ic_pos, to_i, to_pos = found
+        # the delay scales with the runner's own contact: a fraction of IC -> push-off minimum
+        p = self._p
+        scale = min(max(to_pos - ic_pos, p.to_scale_min_s * self.fs), p.to_scale_max_s * self.fs)
+        to_pos += p.to_delay_s * self.fs + p.to_delay_fraction * scale
+        lift = self._pivot_lift(p0, ff_i, to_i, rate, e)
+        if lift is not None:
+            # the forefoot leaves the ground: toe-off follows by the toes' roll, a fraction of the
+            # runner's own IC-to-lift time
+            scale = min(max(lift - ic_pos, p.to_scale_min_s * self.fs), p.to_scale_max_s * self.fs)
+            to_pos = lift + p.to_lift_delay_fraction * scale
+        if to_pos - ic_pos < 3:
+            return None
+        quality: set[str] = set()
+        if self._cal_up is None:
+            quality.add(Q_UNCALIBRATED)
+        fsa = self._fsa(p0, ff_i, ic_pos, e, edge)
+        return self._finish_record(p0, p1, p0 + ic_pos, p0 + to_pos, fsa, quality, stride_s, edge)
+
+    def _cycle_events(
+        self, p0: int, rate: np.ndarray, gn: np.ndarray, edge: str | None
+    ) -> tuple[int, float, int, float] | None:
+        """Foot flat (row), IC (fractional row), the push-off minimum (row) and its position, from
+        the cycle's smoothed pitch rate and rate norm; None when the cycle has no contact to report.
+        Compiled, one loop (`gait.detect.foot_events`, the same numbers); else NumPy."""
+        n = rate.shape[0]
+        thr = self._threshold(p0 + self._ring.base) if edge == "first" else 0.0
+        if foot_events.COMPILED:
+            out = np.empty(4)
+            status = foot_events.cycle_events(
+                rate, gn, np.empty(n), _EDGE_CODES[edge], self._ff_w // 2 + 1, self._p.edge_swing_fraction * thr,
+                self.fs, self._p.slap_min_deg, self._p.slap_max_deg, self._p.ic_slap_fraction,
+                self._p.to_deep_fraction, self._p.to_dip_fraction, out,
+            )  # fmt: skip
+            if status == foot_events.OK:
+                ff_i, ic_pos, to_i, to_pos = out.tolist()
+                return int(ff_i), ic_pos, int(to_i), to_pos
+            if status == foot_events.NO_CONTACT:
+                return None
+        return self._cycle_events_numpy(rate, gn, edge, thr)
+
+    def _cycle_events_numpy(
+        self, rate: np.ndarray, gn: np.ndarray, edge: str | None, thr: float
+    ) -> tuple[int, float, int, float] | None:
+        n = rate.shape[0]
         # foot flat: the quietest instant of the cycle (stance)
         h = self._ff_w // 2 + 1
         lo_ff = h if edge == "first" else 3
@@ -821,7 +871,6 @@ class FootStepStage(FramedStage):
         if edge == "first":
             # a real contact inside the history: its minimum is interior and the late swing
             # (toes-up rotation) before it was recorded
-            thr = self._threshold(p0 + ring.base)
             if ic_i < 2 or float(_MAX(rate[:ic_i])) < self._p.edge_swing_fraction * thr or rate[ic_i] >= 0.0:
                 return None
         ic_pos = ic_i + (parabolic_offset(*rate[ic_i - 1 : ic_i + 2].tolist()) if 0 < ic_i < n - 1 else 0.0)
@@ -860,23 +909,7 @@ class FootStepStage(FramedStage):
                 return None
         to_i = ff_i + j
         to_pos = to_i + (parabolic_offset(*rate[to_i - 1 : to_i + 2].tolist()) if 0 < to_i < n - 1 else 0.0)
-        # the delay scales with the runner's own contact: a fraction of IC -> push-off minimum
-        p = self._p
-        scale = min(max(to_pos - ic_pos, p.to_scale_min_s * self.fs), p.to_scale_max_s * self.fs)
-        to_pos += p.to_delay_s * self.fs + p.to_delay_fraction * scale
-        lift = self._pivot_lift(p0, ff_i, to_i, rate, e)
-        if lift is not None:
-            # the forefoot leaves the ground: toe-off follows by the toes' roll, a fraction of the
-            # runner's own IC-to-lift time
-            scale = min(max(lift - ic_pos, p.to_scale_min_s * self.fs), p.to_scale_max_s * self.fs)
-            to_pos = lift + p.to_lift_delay_fraction * scale
-        if to_pos - ic_pos < 3:
-            return None
-        quality: set[str] = set()
-        if self._cal_up is None:
-            quality.add(Q_UNCALIBRATED)
-        fsa = self._fsa(p0, ff_i, ic_pos, e, edge)
-        return self._finish_record(p0, p1, p0 + ic_pos, p0 + to_pos, fsa, quality, stride_s, edge)
+        return ff_i, ic_pos, to_i, to_pos
 
     def _pivot_lift(self, p0: int, ff_i: int, to_i: int, rate: np.ndarray, e: np.ndarray) -> float | None:
         """Where (cycle row, fractional) the point the foot pivots about in push-off starts to

@@ -1,0 +1,26 @@
+# C declarations for the compiled build of foot_events.py (see setup.py).
+cimport cython
+
+from gait.dsp.reductions cimport pairwise_loop
+
+
+@cython.locals(den=cython.double, off=cython.double)
+cpdef double parabolic(double y0, double y1, double y2)
+
+
+@cython.locals(tmin=cython.double, dip=cython.double, dmin=cython.double, deep=cython.double, i=cython.Py_ssize_t,
+               a=cython.Py_ssize_t, b=cython.Py_ssize_t, j=cython.Py_ssize_t, r0=cython.Py_ssize_t)
+cpdef push_off(const double[::1] rate, Py_ssize_t lo, Py_ssize_t m, double deep_fraction, double dip_fraction,
+               double[::1] out)
+
+
+@cython.locals(n=cython.Py_ssize_t, i=cython.Py_ssize_t, lo_ff=cython.Py_ssize_t, hi_ff=cython.Py_ssize_t,
+               s=cython.double, k_hi=cython.Py_ssize_t, k_lo=cython.Py_ssize_t, mid=cython.double,
+               last=cython.Py_ssize_t, ff_i=cython.Py_ssize_t, ic_i=cython.Py_ssize_t, top=cython.double,
+               ic_pos=cython.double, zc=cython.Py_ssize_t, slap_deg=cython.double, w=cython.double,
+               level=cython.double, k=cython.Py_ssize_t, sk=cython.double, sk1=cython.double, den=cython.double,
+               cross=cython.double, m=cython.Py_ssize_t, tmin=cython.double, j=cython.Py_ssize_t,
+               to_i=cython.Py_ssize_t)
+cpdef int cycle_events(const double[::1] rate, const double[::1] gn, double[::1] theta, int edge, Py_ssize_t ff_half,
+                       double edge_min_swing, double fs, double slap_min_deg, double slap_max_deg,
+                       double ic_slap_fraction, double deep_fraction, double dip_fraction, double[::1] out) except -1

@@ -1,0 +1,176 @@
+"""The events of one foot cycle from its pitch rate, as loops over the samples: the compiled route
+of `gait.detect.foot.FootStepStage` (foot flat, initial contact, the push-off minimum). The
+NumPy route there takes about twenty small NumPy calls a stride; this is the same scans, one
+function call. Both give the same numbers bit for bit (the same comparisons, NumPy's first-index
+rule for ``argmax`` / ``argmin``, ``cumsum``'s running sum, NumPy's pairwise sum), which
+``tests/test_foot_events.py`` checks stride by stride on recordings. Compiled only (``COMPILED``);
+a cycle with a non-finite rate is left to the NumPy route.
+"""
+
+from __future__ import annotations
+
+from gait.dsp.reductions import pairwise_loop
+
+COMPILED = not __file__.endswith(".py")
+
+# what `cycle_events` returns first
+OK, NO_CONTACT, NOT_FINITE = 0, 1, 2
+# ``edge``
+INSIDE, FIRST, LAST = 0, 1, 2
+
+
+def parabolic(y0: float, y1: float, y2: float) -> float:
+    """`gait.dsp.foot_orientation.parabolic_offset`, on C doubles."""
+    den = y0 - 2.0 * y1 + y2
+    if den == 0.0 or den != den or den - den != 0.0:  # zero, NaN or infinite
+        return 0.0
+    off = 0.5 * (y0 - y2) / den
+    if off > 0.5:
+        return 0.5
+    return off if off > -0.5 else -0.5
+
+
+def push_off(rate, lo: int, m: int, deep_fraction: float, dip_fraction: float, out) -> None:
+    """`gait.detect.foot.push_off_minimum` of ``rate[lo:lo + m]`` (finite, m >= 1): ``out[0]`` the
+    index (from ``lo``), ``out[1]`` 1.0 when the rate rises after it, else 0.0."""
+    tmin = rate[lo]
+    for i in range(lo + 1, lo + m):
+        if rate[i] < tmin:
+            tmin = rate[i]
+    dip = dip_fraction * tmin
+    a = 0
+    while a < m and not rate[lo + a] <= dip:
+        a += 1
+    if a == m:
+        a = 0  # (argmax of all False)
+    b = a
+    while b < m and rate[lo + b] <= dip:
+        b += 1
+    if not b < m:
+        b = m
+    dmin = rate[lo + a]
+    for i in range(lo + a + 1, lo + b):
+        if rate[i] < dmin:
+            dmin = rate[i]
+    deep = deep_fraction * dmin
+    j = a
+    while j < b and not rate[lo + j] <= deep:
+        j += 1
+    if j == b:
+        j = a
+    r0 = j + 1
+    while r0 < m and not rate[lo + r0] >= rate[lo + r0 - 1]:
+        r0 += 1
+    if r0 < m:
+        out[0] = r0 - 1.0
+        out[1] = 1.0
+    else:
+        out[0] = m - 1.0
+        out[1] = 0.0
+
+
+def cycle_events(
+    rate, gn, theta, edge: int, ff_half: int, edge_min_swing: float, fs: float, slap_min_deg: float,
+    slap_max_deg: float, ic_slap_fraction: float, deep_fraction: float, dip_fraction: float, out,
+) -> int:  # fmt: skip
+    """Foot flat, IC and the push-off minimum of one cycle (rows ``0 .. n - 1`` of ``rate``, the
+    smoothed pitch rate, and ``gn``, the smoothed rate norm), as `gait.detect.foot.FootStepStage`
+    finds them: ``out`` = (foot flat row, IC position, push-off row, its position). Returns `OK`,
+    `NO_CONTACT` (the cycle has none to report) or `NOT_FINITE` (a NaN or infinity in the
+    signals: the NumPy route decides). ``theta`` (n,) is scratch for the running angle.
+    ``edge_min_swing``: at the stream's first cycle, the swing peak a real contact needs."""
+    n = rate.shape[0]
+    for i in range(n):
+        if rate[i] - rate[i] != 0.0 or gn[i] - gn[i] != 0.0:
+            return NOT_FINITE
+    lo_ff = ff_half if edge == FIRST else 3
+    hi_ff = n - ff_half if edge == LAST else n - 3
+    if hi_ff <= lo_ff:
+        return NO_CONTACT
+    # foot flat: the quietest instant between the most toes-up instant and the most toes-down one
+    # after it, above the middle of that pitch range
+    s = rate[0]  # (cumsum: the first term itself, then a running sum)
+    theta[0] = s
+    for i in range(1, n):
+        s += rate[i]
+        theta[i] = s
+    k_hi = lo_ff
+    for i in range(lo_ff + 1, hi_ff):
+        if theta[i] > theta[k_hi]:
+            k_hi = i
+    k_lo = k_hi
+    for i in range(k_hi + 1, hi_ff):
+        if theta[i] < theta[k_lo]:
+            k_lo = i
+    if k_lo - k_hi >= 4:
+        mid = 0.5 * (theta[k_hi] + theta[k_lo])
+        last = k_hi
+        for i in range(k_hi, k_lo):
+            if theta[i] >= mid:
+                last = i
+        lo_ff, hi_ff = k_hi, last + 1
+    ff_i = lo_ff
+    for i in range(lo_ff + 1, hi_ff):
+        if gn[i] < gn[ff_i]:
+            ff_i = i
+    if ff_i < 3 or ff_i > n - 4:
+        return NO_CONTACT
+    # IC: the pitch rate's minimum before foot flat ...
+    ic_i = 0
+    for i in range(1, ff_i):
+        if rate[i] < rate[ic_i]:
+            ic_i = i
+    if edge == FIRST:
+        if ic_i < 2 or rate[ic_i] >= 0.0:
+            return NO_CONTACT
+        top = rate[0]
+        for i in range(1, ic_i):
+            if rate[i] > top:
+                top = rate[i]
+        if top < edge_min_swing:
+            return NO_CONTACT
+    ic_pos = ic_i + (parabolic(rate[ic_i - 1], rate[ic_i], rate[ic_i + 1]) if 0 < ic_i < n - 1 else 0.0)
+    # ... moved earlier after a heel strike (where the forefoot starts to slap)
+    zc = ic_i
+    while zc >= 0 and not rate[zc] >= 0.0:
+        zc -= 1
+    if zc < 0:
+        zc = 0
+    slap_deg = -pairwise_loop(rate, zc + 1, ic_i - zc) / fs
+    w = (slap_deg - slap_min_deg) / (slap_max_deg - slap_min_deg)
+    w = w if w > 0.0 else 0.0
+    w = w if w < 1.0 else 1.0
+    if w > 0.0 and ic_i - zc >= 1:
+        level = ic_slap_fraction * rate[ic_i]
+        k = ic_i
+        while k >= zc and not rate[k] >= level:
+            k -= 1
+        if k >= zc:
+            k -= zc  # the last sample still above the level, from zc
+            if k > ic_i - zc - 1:
+                k = ic_i - zc - 1
+            sk, sk1 = rate[zc + k], rate[zc + k + 1]
+            den = sk1 - sk
+            cross = (zc + k) + ((level - sk) / den if den != 0.0 else 0.0)
+            ic_pos = (1.0 - w) * ic_pos + w * cross
+    # TO: the push-off minimum of the pitch rate after foot flat
+    m = n - ff_i
+    tmin = rate[ff_i]
+    for i in range(ff_i + 1, n):
+        if rate[i] < tmin:
+            tmin = rate[i]
+    if tmin >= 0.0:
+        return NO_CONTACT
+    push_off(rate, ff_i, m, deep_fraction, dip_fraction, out)
+    j = int(out[0])
+    if edge == LAST:
+        if out[1] == 0.0:
+            return NO_CONTACT
+        if rate[n - 1] > 0.5 * tmin and j >= m - 2:
+            return NO_CONTACT
+    to_i = ff_i + j
+    out[0] = ff_i
+    out[1] = ic_pos
+    out[2] = to_i
+    out[3] = to_i + (parabolic(rate[to_i - 1], rate[to_i], rate[to_i + 1]) if 0 < to_i < n - 1 else 0.0)
+    return OK
