@@ -5,6 +5,8 @@ build (the loops in pure Python too, slowly)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -72,13 +74,15 @@ def test_a_non_finite_cycle_is_left_to_numpy(monkeypatch):
     assert stage._cycle_events(0, rate, gn, None) == want
 
 
-@pytest.mark.parametrize("seed", [3, 8])
-def test_a_run_gives_the_same_records_by_either_route(monkeypatch, seed):
+@pytest.mark.parametrize("seed, gyro", [(3, True), (8, True), (5, False)])
+def test_a_run_gives_the_same_records_by_either_route(monkeypatch, seed, gyro):
     block = synthetic_recording("foot", 1.0, seed=seed)
+    if not gyro:  # the accelerometer-only detector shares the mid-swing scan
+        block = dataclasses.replace(block, gyr_dps=None)
     config = _config("foot")
     monkeypatch.setattr(foot_events, "COMPILED", False)
     want = analyze(block, config, FS)
     monkeypatch.setattr(foot_events, "COMPILED", True)
     got = analyze(block, config, FS)
-    assert len(got.steps) > 80  # (one foot: a stride each 0.7 s)
+    assert len(got.steps) > 70  # (one foot: a stride each 0.7 s)
     assert [repr(s) for s in got.steps] == [repr(s) for s in want.steps]

@@ -594,6 +594,17 @@ class FootStepStage(FramedStage):
         sig = ring.sig
         q0 = ring.pos(c_lo)
         q1 = ring.pos(c_hi) + 1
+        if foot_events.COMPILED:  # the same scan in one loop, stopping at the first mid-swing
+            floor = self._p.min_peak_dps if self._gyro else self._p.min_hump_g
+            near = floor if not self._peaks else max(floor, self._p.peak_fraction * _median(self._peaks))
+            p = foot_events.find_midswing(
+                sig, q0, q1, floor, near, floor, self._last_ms_abs + self._pause - ring.base,
+                max(self._search_from - ring.base, 0), self._max_stride, L, ring.end,
+            )  # fmt: skip
+            if p >= 0:
+                return c_lo + (p - q0)
+            self._scan_c = c_hi + 1
+            return None
         s = sig[q0:q1]
         prev = sig[q0 - 1 : q1 - 1]
         nxt = sig[q0 + 1 : q1 + 1]

@@ -24,3 +24,13 @@ cpdef push_off(const double[::1] rate, Py_ssize_t lo, Py_ssize_t m, double deep_
 cpdef int cycle_events(const double[::1] rate, const double[::1] gn, double[::1] theta, int edge, Py_ssize_t ff_half,
                        double edge_min_swing, double fs, double slap_min_deg, double slap_max_deg,
                        double ic_slap_fraction, double deep_fraction, double dip_fraction, double[::1] out) except -1
+
+
+@cython.locals(p=cython.Py_ssize_t, v=cython.double, b0=cython.Py_ssize_t, f1=cython.Py_ssize_t)
+cpdef Py_ssize_t find_midswing(const double[::1] sig, Py_ssize_t q0, Py_ssize_t q1, double floor, double thr_near,
+                               double thr_far, Py_ssize_t pause_row, Py_ssize_t b_from, Py_ssize_t max_stride,
+                               Py_ssize_t confirm, Py_ssize_t end) except -2
+
+
+@cython.locals(i=cython.Py_ssize_t, x=cython.double, hit=cython.bint)
+cdef bint _blocks(const double[::1] sig, Py_ssize_t r0, Py_ssize_t r1, double v, bint or_equal) except -1

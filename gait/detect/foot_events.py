@@ -174,3 +174,45 @@ def cycle_events(
     out[2] = to_i
     out[3] = to_i + (parabolic(rate[to_i - 1], rate[to_i], rate[to_i + 1]) if 0 < to_i < n - 1 else 0.0)
     return OK
+
+
+def find_midswing(
+    sig, q0: int, q1: int, floor: float, thr_near: float, thr_far: float, pause_row: int, b_from: int,
+    max_stride: int, confirm: int, end: int,
+) -> int:  # fmt: skip
+    """`gait.detect.foot.FootStepStage._find_midswing`'s scan over the ring rows ``q0 .. q1 - 1`` of
+    the detection signal ``sig``: the first row ``p`` that is a local peak (above the row before,
+    not below the row after, at least ``floor``), reaches the threshold (``thr_far`` beyond
+    ``pause_row``, else ``thr_near``), is the highest since row ``max(b_from, p - max_stride)``
+    and is not exceeded within ``confirm`` rows after it (rows below ``end``); -1 if none. A NaN
+    in a span blocks nothing there (as the maximum NumPy takes of it is NaN)."""
+    for p in range(q0, q1):
+        v = sig[p]
+        if not (v > sig[p - 1] and v >= sig[p + 1] and v >= floor):
+            continue
+        if v < (thr_far if p > pause_row else thr_near):
+            continue
+        b0 = p - max_stride
+        if b0 < b_from:
+            b0 = b_from
+        if p > b0 and _blocks(sig, b0, p, v, True):
+            continue
+        f1 = p + confirm + 1
+        if f1 > end:
+            f1 = end
+        if f1 > p + 1 and _blocks(sig, p + 1, f1, v, False):
+            continue
+        return p
+    return -1
+
+
+def _blocks(sig, r0: int, r1: int, v: float, or_equal: bool) -> bool:
+    """``max(sig[r0:r1]) >= v`` (``> v`` unless ``or_equal``), False when a NaN is among them."""
+    hit = False
+    for i in range(r0, r1):
+        x = sig[i]
+        if x != x:
+            return False
+        if x > v or (or_equal and x == v):
+            hit = True
+    return hit
