@@ -1,6 +1,6 @@
 """The foot cycle's events by loops (`gait.detect.foot_events`) against the NumPy route of
 `gait.detect.foot.FootStepStage`: the same numbers bit for bit, on random cycles, on whole runs and
-at the stream's edges. ``foot_events.COMPILED`` picks the route at each cycle, so both run in any
+at the stream's edges; the pitch axis against NumPy's eigenvectors. ``foot_events.COMPILED`` picks the route at each cycle, so both run in any
 build (the loops in pure Python too, slowly)."""
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from gait.bench.speed import _config
 from gait.core.config import PipelineConfig
 from gait.detect import foot_events
 from gait.detect.foot import FootStepStage
+from gait.dsp.foot_orientation import sign_vote
+from gait.dsp.rotation_chains import principal_axis
 from gait.pipeline import analyze
 from gait.synthetic import synthetic_recording
 
@@ -86,3 +88,32 @@ def test_a_run_gives_the_same_records_by_either_route(monkeypatch, seed, gyro):
     got = analyze(block, config, FS)
     assert len(got.steps) > 70  # (one foot: a stride each 0.7 s)
     assert [repr(s) for s in got.steps] == [repr(s) for s in want.steps]
+
+
+def test_the_sign_vote_loop_is_numpys(monkeypatch):
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        rate, gn = _cycle(rng, int(rng.integers(9, 200)))
+        n = rate.shape[0]
+        if rng.uniform() < 0.05:
+            gn[int(rng.integers(0, n))] = np.nan
+        if rng.uniform() < 0.05:
+            rate[int(rng.integers(0, n))] = np.nan
+        want = sign_vote(rate - float(np.add.reduce(rate)) / n, gn, FS)
+        got = foot_events.sign_vote_loop(rate, gn, FS)
+        assert np.float64(got).tobytes() == np.float64(want).tobytes()
+
+
+def test_the_principal_axis_is_the_largest_eigenvector():
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        a = rng.normal(size=(3, 3)) * rng.uniform(0.1, 300.0, 3)
+        cov = np.ascontiguousarray(a @ a.T)
+        w, v = np.linalg.eigh(cov)
+        e = principal_axis(cov)
+        assert abs(abs(float(e @ v[:, -1])) - 1.0) < 1e-9
+        assert float(np.abs(e).max()) == float(e[np.argmax(np.abs(e))])  # largest component positive
+        prev = -e
+        assert float(principal_axis(cov, prev) @ e) < 0.0  # follows the previous orientation
+    iso = np.eye(3) * 4.0  # a repeated eigenvalue: NumPy's eigh decides
+    assert abs(float(np.linalg.norm(principal_axis(iso))) - 1.0) < 1e-12

@@ -115,7 +115,6 @@ from gait.dsp import rotation_chains as chains
 from gait.dsp.foot_orientation import (
     parabolic_offset,
     prefix_products,
-    principal_axis,
     sign_vote,
     step_rotations,
 )
@@ -142,8 +141,16 @@ _CLIPPED = int(SampleFlag.CLIPPED)
 _NAN = int(SampleFlag.NAN)
 
 
+_QUALITY_ORDER: dict[frozenset[str], tuple[str, ...]] = {}
+
+
 def _qual(flags: set[str]) -> tuple[str, ...]:
-    return tuple(f for f in QUALITY_FLAGS if f in flags)
+    """The flags in `QUALITY_FLAGS` order (a few combinations recur: each is sorted once)."""
+    key = frozenset(flags)
+    out = _QUALITY_ORDER.get(key)
+    if out is None:
+        out = _QUALITY_ORDER[key] = tuple(f for f in QUALITY_FLAGS if f in key)
+    return out
 
 
 def _median(values: list[float]) -> float:
@@ -526,7 +533,7 @@ class FootStepStage(FramedStage):
         cov = gram3(g) / (p1 - p0)
         if np.trace(cov) < self._p.min_boot_rms_dps**2:
             return
-        e = principal_axis(cov)
+        e = chains.principal_axis(cov)
         rate = _dot3(g, e)
         rate = rate - rate.mean()
         gn = _norm3(g)
@@ -796,14 +803,17 @@ class FootStepStage(FramedStage):
             # running axis update and sign evidence
             cov = gram3(g) / n
             self._cov = self._p.axis_forget_weight * self._cov + (1.0 - self._p.axis_forget_weight) * cov
-            self._axis = principal_axis(self._cov, self._axis)
+            self._axis = chains.principal_axis(self._cov, self._axis)
         e = self._pitch_axis()
         rate = _dot3(g, e)
         if self._smooth_w > 1:
             rate = np.convolve(rate, self._smooth_kernel, mode="same")
         gn = np.convolve(_norm3(g), self._ff_kernel, mode="same")
         if edge is None:
-            vote = sign_vote(rate - float(_SUM(rate)) / n, gn, self.fs)  # (= rate.mean(), bit for bit)
+            if foot_events.COMPILED:
+                vote = foot_events.sign_vote_loop(rate, gn, self.fs)
+            else:
+                vote = sign_vote(rate - float(_SUM(rate)) / n, gn, self.fs)  # (= rate.mean(), bit for bit)
             w_vote = self._p.vote_ema_weight
             self._vote = (1.0 - w_vote) * self._vote + w_vote * vote
             if self._vote < self._p.flip_vote:

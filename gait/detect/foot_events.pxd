@@ -34,3 +34,9 @@ cpdef Py_ssize_t find_midswing(const double[::1] sig, Py_ssize_t q0, Py_ssize_t 
 
 @cython.locals(i=cython.Py_ssize_t, x=cython.double, hit=cython.bint)
 cdef bint _blocks(const double[::1] sig, Py_ssize_t r0, Py_ssize_t r1, double v, bint or_equal) except -1
+
+
+@cython.locals(n=cython.Py_ssize_t, i=cython.Py_ssize_t, k=cython.Py_ssize_t, mean=cython.double, s=cython.double,
+               ref=cython.double, lo=cython.double, hi=cython.double, nan=cython.bint, down=cython.double,
+               up=cython.double, total=cython.double)
+cpdef double sign_vote_loop(const double[::1] rate, const double[::1] gn, double fs) except? -2.0

@@ -216,3 +216,41 @@ def _blocks(sig, r0: int, r1: int, v: float, or_equal: bool) -> bool:
         if x > v or (or_equal and x == v):
             hit = True
     return hit
+
+
+def sign_vote_loop(rate, gn, fs: float) -> float:
+    """`gait.dsp.foot_orientation.sign_vote` of the rate minus its mean (``rate - rate.mean()``, as
+    `gait.detect.foot.FootStepStage` votes each cycle), NaN as NumPy has it."""
+    n = rate.shape[0]
+    if n < 4:
+        return 0.0
+    mean = pairwise_loop(rate, 0, n) / n
+    k = 0
+    for i in range(n):
+        if gn[i] != gn[i]:  # argmin: the first NaN
+            k = i
+            break
+        if gn[i] < gn[k]:
+            k = i
+    s = rate[0] - mean
+    ref = s
+    lo = hi = s
+    nan = s != s
+    for i in range(1, n):
+        s += rate[i] - mean
+        if i == k:
+            ref = s
+        if s != s:
+            nan = True
+        elif s < lo:
+            lo = s
+        elif s > hi:
+            hi = s
+    if nan:
+        lo = hi = s  # (a NaN stays in the running sum: NaN, as the reductions give)
+    down = (ref - lo) / fs
+    up = (hi - ref) / fs
+    total = down + up
+    if total < 20.0:
+        return 0.0
+    return (down - up) / total

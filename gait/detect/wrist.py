@@ -57,9 +57,9 @@ from gait.core.config import GRAVITY_MPS2, PipelineConfig
 from gait.core.events import ContactEvent
 from gait.core.records import Q_IMPLAUSIBLE, Q_NO_GYRO, Q_UNVALIDATED, Q_WALKING, QUALITY_FLAGS, SampleBlock, SampleFlag
 from gait.dsp.designs import butter_sos, steady_state_zi
-from gait.dsp.foot_orientation import principal_axis
 from gait.dsp.history import History
 from gait.dsp.iir import sosfilt_rows
+from gait.dsp.rotation_chains import principal_axis
 from gait.dsp.stage import FramedStage
 from gait.metrics.arm import StrideFrame, arm_cross_cm, arm_swing_deg, impact_correlation
 

@@ -30,59 +30,6 @@ import math
 import numpy as np
 
 
-def principal_axis(cov: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
-    """Unit eigenvector of the largest eigenvalue of a 3x3 covariance; oriented to agree with
-    ``previous`` (so the axis never flips by itself between updates).
-
-    Closed form in plain floats (trigonometric eigenvalues of a symmetric 3x3, the eigenvector
-    as the longest cross product of two rows of ``cov - lambda I``): about 20x cheaper than
-    `numpy.linalg.eigh` on a 3x3, and called once per stride. Falls back to ``eigh`` when the
-    largest eigenvalue is (numerically) repeated.
-    """
-    c = cov.tolist()
-    a00, a01, a02 = c[0]
-    a11, a12 = c[1][1], c[1][2]
-    a22 = c[2][2]
-    p1 = a01 * a01 + a02 * a02 + a12 * a12
-    q = (a00 + a11 + a22) / 3.0
-    b00, b11, b22 = a00 - q, a11 - q, a22 - q
-    p2 = b00 * b00 + b11 * b11 + b22 * b22 + 2.0 * p1
-    e = None
-    if p2 > 0.0:
-        p = math.sqrt(p2 / 6.0)
-        det = (b00 * (b11 * b22 - a12 * a12) - a01 * (a01 * b22 - a12 * a02) + a02 * (a01 * a12 - b11 * a02)) / (
-            p * p * p
-        )
-        r = min(1.0, max(-1.0, 0.5 * det))
-        lam = q + 2.0 * p * math.cos(math.acos(r) / 3.0)
-        # rows of cov - lam I; the eigenvector is orthogonal to all three
-        r0 = (a00 - lam, a01, a02)
-        r1 = (a01, a11 - lam, a12)
-        r2 = (a02, a12, a22 - lam)
-        best = 0.0
-        for u, v in ((r0, r1), (r0, r2), (r1, r2)):
-            x = (u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
-            nn = x[0] * x[0] + x[1] * x[1] + x[2] * x[2]
-            if nn > best:
-                best, e = nn, x
-        # well separated: the cross product is not a rounding artefact
-        if e is not None and best <= 1e-20 * p2 * p2:
-            e = None
-    if e is None:
-        _, vecs = np.linalg.eigh(cov)
-        e = tuple(vecs[:, -1].tolist())
-    ne = math.sqrt(e[0] * e[0] + e[1] * e[1] + e[2] * e[2])
-    x, y, z = e[0] / ne, e[1] / ne, e[2] / ne
-    if previous is not None:
-        if x * float(previous[0]) + y * float(previous[1]) + z * float(previous[2]) < 0.0:
-            x, y, z = -x, -y, -z
-    else:
-        big = max((abs(x), 0, x), (abs(y), 1, y), (abs(z), 2, z))
-        if big[2] < 0.0:
-            x, y, z = -x, -y, -z  # deterministic orientation of the first estimate
-    return np.array([x, y, z])
-
-
 def axis_sharpness(cov: np.ndarray) -> float:
     """Ratio of the largest to the second eigenvalue (how well defined the pitch axis is)."""
     w = np.linalg.eigvalsh(cov)

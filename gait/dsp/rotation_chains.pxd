@@ -56,3 +56,12 @@ cpdef tuple pivot_chain(const double[:, ::1] acc, const double[:, ::1] gyr, cons
                stride_m=cython.double, t0=cython.double, t1=cython.double, t2=cython.double)
 cpdef bint stride_summary(const double[:, ::1] sums, const double[:, ::1] acc, double fs, double gravity,
                           double[::1] out) except -1
+
+
+@cython.locals(a00=cython.double, a01=cython.double, a02=cython.double, a11=cython.double, a12=cython.double,
+               a22=cython.double, p1=cython.double, q=cython.double, b00=cython.double, b11=cython.double,
+               b22=cython.double, p2=cython.double, found=cython.bint, ex=cython.double, ey=cython.double,
+               ez=cython.double, p=cython.double, det=cython.double, r=cython.double, lam=cython.double,
+               d0=cython.double, d1=cython.double, d2=cython.double, best=cython.double, x=cython.double,
+               y=cython.double, z=cython.double, nn=cython.double, ne=cython.double, big=cython.double)
+cpdef principal_axis(const double[:, ::1] cov, previous=*)
