@@ -138,3 +138,24 @@ def test_a_degenerate_pivot_fit_is_none_by_either_route(monkeypatch):
     for route in (False, True):
         monkeypatch.setattr(chains, "COMPILED", route)
         assert pivot_speed(acc, gyr, rot, FS, np.array([0.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0]), slice(2, 15)) is None
+
+
+def test_step_rotations_by_the_loop_are_numpys(monkeypatch):
+    rng = np.random.default_rng(21)
+    gyr = rng.normal(0.0, 300.0, (2000, 3))
+    gyr[100:110] = 0.0  # no rotation: the identity
+    monkeypatch.setattr(chains, "COMPILED", False)
+    want = step_rotations(gyr, FS)
+    monkeypatch.setattr(chains, "COMPILED", True)
+    got = step_rotations(gyr, FS)
+    out = np.zeros((1999, 3, 3))
+    assert step_rotations(gyr, FS, out=out) is out and out.tobytes() == got.tobytes()
+    assert np.array_equal(got[100:109], np.broadcast_to(np.eye(3), (9, 3, 3)))
+    th = np.abs(rng.normal(0.0, 0.05, 10000))
+    libm_is_numpys = np.sin(th).tolist() == [math.sin(v) for v in th.tolist()] and np.cos(th).tolist() == [
+        math.cos(v) for v in th.tolist()
+    ]
+    if libm_is_numpys:  # the same operations: the same bits
+        assert got.tobytes() == want.tobytes()
+    else:  # this NumPy's sin / cos are its own: the last bit may differ
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-15)

@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from gait.dsp import rotation_chains as chains
+
 
 def axis_sharpness(cov: np.ndarray) -> float:
     """Ratio of the largest to the second eigenvalue (how well defined the pitch axis is)."""
@@ -152,6 +154,10 @@ def step_rotations(gyr_dps: np.ndarray, fs: float, out: np.ndarray | None = None
     samples ``t`` and ``t + 1`` (element-wise arithmetic and libm-exact ``sin``/``cos``), so rows
     computed in any batch are bit-identical: `gait.detect.foot` computes them once per frame
     for the samples it holds, and every stride reads its rows from there."""
+    if chains.COMPILED and gyr_dps.flags.c_contiguous and gyr_dps.dtype == np.float64:
+        rot = np.empty((max(gyr_dps.shape[0] - 1, 0), 3, 3)) if out is None else out
+        chains.step_rotations_loop(gyr_dps, fs, rot)  # (the same numbers, one pass)
+        return rot
     w = gyr_dps * (np.pi / 180.0 / fs)
     r = 0.5 * (w[1:] + w[:-1])
     th = np.sqrt(r[:, 0] * r[:, 0] + r[:, 1] * r[:, 1] + r[:, 2] * r[:, 2])

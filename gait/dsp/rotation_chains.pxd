@@ -65,3 +65,10 @@ cpdef bint stride_summary(const double[:, ::1] sums, const double[:, ::1] acc, d
                d0=cython.double, d1=cython.double, d2=cython.double, best=cython.double, x=cython.double,
                y=cython.double, z=cython.double, nn=cython.double, ne=cython.double, big=cython.double)
 cpdef principal_axis(const double[:, ::1] cov, previous=*)
+
+
+@cython.locals(k=cython.double, t=cython.Py_ssize_t, r0=cython.double, r1=cython.double, r2=cython.double,
+               th=cython.double, d=cython.double, u0=cython.double, u1=cython.double, u2=cython.double,
+               sn=cython.double, cs=cython.double, c1=cython.double, v0=cython.double, v1=cython.double,
+               v2=cython.double, s0=cython.double, s1=cython.double, s2=cython.double)
+cpdef step_rotations_loop(const double[:, ::1] gyr, double fs, double[:, :, ::1] out)

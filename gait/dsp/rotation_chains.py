@@ -25,9 +25,9 @@ except ImportError:  # pure Python, Cython not installed
     cython = SimpleNamespace(compiled=False)
 
 if cython.compiled:  # C's sqrt (Python's would be a call into the interpreter for every sample)
-    from cython.cimports.libc.math import acos, cos, sqrt
+    from cython.cimports.libc.math import acos, cos, sin, sqrt
 else:
-    from math import acos, cos, sqrt
+    from math import acos, cos, sin, sqrt
 
 COMPILED = not __file__.endswith(".py")
 
@@ -288,3 +288,32 @@ def principal_axis(cov, previous=None):
     import numpy as np
 
     return np.array([x, y, z])
+
+
+def step_rotations_loop(gyr, fs: float, out) -> None:
+    """`gait.dsp.foot_orientation.step_rotations` of ``gyr`` (n, 3; deg/s) into ``out``
+    ((n - 1, 3, 3)), one sample after the other: the same element-wise operations (and libm's
+    ``sin`` and ``cos``, which NumPy's float64 loops use too: ``tests/test_rotation_chains.py``
+    holds the two to the same bits where they agree)."""
+    k = 3.141592653589793 / 180.0 / fs
+    for t in range(gyr.shape[0] - 1):
+        r0 = 0.5 * (gyr[t + 1, 0] * k + gyr[t, 0] * k)
+        r1 = 0.5 * (gyr[t + 1, 1] * k + gyr[t, 1] * k)
+        r2 = 0.5 * (gyr[t + 1, 2] * k + gyr[t, 2] * k)
+        th = sqrt(r0 * r0 + r1 * r1 + r2 * r2)
+        d = th if th >= 1e-300 or th != th else 1e-300  # (no rotation: u = 0, R = I)
+        u0, u1, u2 = r0 / d, r1 / d, r2 / d
+        sn = sin(th)
+        cs = cos(th)
+        c1 = 1.0 - cs
+        v0, v1, v2 = c1 * u0, c1 * u1, c1 * u2
+        s0, s1, s2 = sn * u0, sn * u1, sn * u2
+        out[t, 0, 0] = v0 * u0 + cs
+        out[t, 0, 1] = v0 * u1 - s2
+        out[t, 0, 2] = v0 * u2 + s1
+        out[t, 1, 0] = v1 * u0 + s2
+        out[t, 1, 1] = v1 * u1 + cs
+        out[t, 1, 2] = v1 * u2 - s0
+        out[t, 2, 0] = v2 * u0 - s1
+        out[t, 2, 1] = v2 * u1 + s0
+        out[t, 2, 2] = v2 * u2 + cs
