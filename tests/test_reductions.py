@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from gait.dsp.reductions import (
+    dot_norm_loop,
     gram3,
     gram_loop,
     max_loop,
@@ -73,3 +74,13 @@ def test_the_largest_row_norm_nan_included():
     assert max_norm_loop(x) == want and max_norm3(x) == want
     x[11, 1] = np.nan
     assert math.isnan(max_norm_loop(x)) and math.isnan(max_norm3(x))
+
+
+def test_the_dot_and_norm_loop_is_numpys_element_wise_arithmetic():
+    rng = np.random.default_rng(6)
+    x = rng.normal(0.0, 100.0, (333, 3))
+    v = rng.normal(size=3)
+    dot, norm = np.empty(333), np.empty(333)
+    dot_norm_loop(x, *v.tolist(), dot, norm)
+    assert dot.tobytes() == (x[:, 0] * v[0] + x[:, 1] * v[1] + x[:, 2] * v[2]).tobytes()
+    assert norm.tobytes() == np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2]).tobytes()

@@ -111,6 +111,7 @@ from gait.core.records import (
     SampleFlag,
 )
 from gait.detect import foot_events
+from gait.dsp import reductions
 from gait.dsp import rotation_chains as chains
 from gait.dsp.foot_orientation import (
     parabolic_offset,
@@ -805,10 +806,15 @@ class FootStepStage(FramedStage):
             self._cov = self._p.axis_forget_weight * self._cov + (1.0 - self._p.axis_forget_weight) * cov
             self._axis = chains.principal_axis(self._cov, self._axis)
         e = self._pitch_axis()
-        rate = _dot3(g, e)
+        if reductions.COMPILED:  # (the same numbers in one pass)
+            rate, gn = np.empty(n), np.empty(n)
+            ex, ey, ez = e.tolist()
+            reductions.dot_norm_loop(g, ex, ey, ez, rate, gn)
+        else:
+            rate, gn = _dot3(g, e), _norm3(g)
         if self._smooth_w > 1:
             rate = np.convolve(rate, self._smooth_kernel, mode="same")
-        gn = np.convolve(_norm3(g), self._ff_kernel, mode="same")
+        gn = np.convolve(gn, self._ff_kernel, mode="same")
         if edge is None:
             if foot_events.COMPILED:
                 vote = foot_events.sign_vote_loop(rate, gn, self.fs)

@@ -19,3 +19,6 @@ cpdef gram_loop(const double[:, ::1] g, double[::1] scratch, double[:, ::1] out)
 
 @cython.locals(m=cython.double, s=cython.double, i=cython.Py_ssize_t)
 cpdef double max_norm_loop(const double[:, ::1] x)
+
+@cython.locals(i=cython.Py_ssize_t, a=cython.double, b=cython.double, c=cython.double)
+cpdef dot_norm_loop(const double[:, ::1] x, double v0, double v1, double v2, double[::1] dot, double[::1] norm)

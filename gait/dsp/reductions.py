@@ -24,6 +24,7 @@ else:
     from math import sqrt
 
 _COMPILED = not __file__.endswith(".py")
+COMPILED = _COMPILED
 
 
 def pairwise_loop(a, lo: int, n: int) -> float:
@@ -138,3 +139,13 @@ def max_norm3(x) -> float:
     if m != m or not all(v == v for v in sq):
         return math.nan
     return math.sqrt(m)
+
+
+def dot_norm_loop(x, v0: float, v1: float, v2: float, dot, norm) -> None:
+    """Per row of an (n, 3) array: ``dot`` = x . v and ``norm`` = |x|, each summed left to right
+    as the element-wise NumPy expressions ``x[:, 0] * v[0] + x[:, 1] * v[1] + x[:, 2] * v[2]``
+    and ``sqrt(x[:, 0] * x[:, 0] + ...)`` (the same bits)."""
+    for i in range(x.shape[0]):
+        a, b, c = x[i, 0], x[i, 1], x[i, 2]
+        dot[i] = a * v0 + b * v1 + c * v2
+        norm[i] = sqrt(a * a + b * b + c * c)
