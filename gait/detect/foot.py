@@ -179,11 +179,11 @@ def _unit3(x: float, y: float, z: float) -> tuple[float, float, float]:
     return x / n, y / n, z / n
 
 
-def _blend_unit(old, new, gain: float) -> np.ndarray:
+def _blend_unit(old, new, gain: float) -> tuple[float, float, float]:
     """``unit(old (1 - gain) + gain new)`` for 3-vectors, in plain floats (once per stride)."""
     a, b = _vec(old), _vec(new)
     k = 1.0 - gain
-    return np.array(_unit3(a[0] * k + gain * b[0], a[1] * k + gain * b[1], a[2] * k + gain * b[2]))
+    return _unit3(a[0] * k + gain * b[0], a[1] * k + gain * b[1], a[2] * k + gain * b[2])
 
 
 def _dot3(x: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -240,6 +240,7 @@ def pivot_speed(
         res = chains.pivot_chain(acc_mps2, gyr_dps, rot, fs, GRAVITY_MPS2, _vec(up), _vec(fwd), fit.start, fit.stop,
                                  np.empty((m, 9)), speed)  # fmt: skip
         return None if res is None else (speed, res[0], res[1])
+    up = np.asarray(up, dtype=float)
     c = np.empty((m, 3, 3))  # c[t] = rot[0] ... rot[t-1]: sample t in the frame of row 0
     c[0] = np.eye(3)
     c[1:] = rot[: m - 1]
@@ -402,8 +403,9 @@ class FootStepStage(FramedStage):
         a = math.radians(self._p.foot_progression_deg if side == "left" else -self._p.foot_progression_deg)
         self._toe_out = (math.cos(a), math.sin(a)) if side is not None else None
         self._cal_up: np.ndarray | None = None
-        self._up_est: np.ndarray | None = None  # 'up' at foot flat (running mean over strides)
-        self._fwd_est: np.ndarray | None = None  # the foot's forward axis (running mean)
+        # (floats: read once a stride, by plain arithmetic)
+        self._up_est: tuple[float, float, float] | None = None  # 'up' at foot flat (running mean over strides)
+        self._fwd_est: tuple[float, float, float] | None = None  # the foot's forward axis (running mean)
         self._prev_ff_abs: int | None = None  # foot flat of the previous contact of this chain
         # accelerometer-only period
         self._acf_stride: float | None = None
@@ -1004,7 +1006,7 @@ class FootStepStage(FramedStage):
                 if abs(att.gravity_ratio - 1.0) > self._p.stride_g_tol_fraction or att.travel0 is None or att.stride_m < self._p.min_stride_m:
                     att = None
         if att is not None:
-            u = att.up1
+            u = _vec(att.up1)
             self._up_est = u if self._up_est is None else _blend_unit(self._up_est, u, self._p.est_gain_weight)
             fw = _blend_unit(att.travel0, att.travel1, 0.5)
             self._fwd_est = fw if self._fwd_est is None else _blend_unit(self._fwd_est, fw, self._p.est_gain_weight)
@@ -1023,13 +1025,11 @@ class FootStepStage(FramedStage):
             # the foot points outwards of its direction of travel (toe-out): turn about 'up'
             # (fwd cos a + (up x fwd) sin a; only with a known side: the turn's sense is the side's)
             ca, sa = self._toe_out
-            (ux, uy, uz), (fx, fy, fz) = _vec(ref), _vec(fwd_h)
-            fwd_h = np.array(
-                [
-                    fx * ca + (uy * fz - uz * fy) * sa,
-                    fy * ca + (uz * fx - ux * fz) * sa,
-                    fz * ca + (ux * fy - uy * fx) * sa,
-                ]
+            (ux, uy, uz), (fx, fy, fz) = _vec(ref), fwd_h
+            fwd_h = (
+                fx * ca + (uy * fz - uz * fy) * sa,
+                fy * ca + (uz * fx - ux * fz) * sa,
+                fz * ca + (ux * fy - uy * fx) * sa,
             )
         if fwd_h is None:
             fwd_h = _unit(np.cross(ref, e))  # forward = up x right

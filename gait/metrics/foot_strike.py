@@ -189,19 +189,26 @@ class StrideAttitude:
         return x / math.sqrt(float(x @ x))
 
 
-def elevation_deg(axis: np.ndarray, up: np.ndarray) -> float:
-    """Elevation (deg) of a sensor-frame axis above the horizontal plane whose normal is ``up``."""
-    (ax, ay, az), (ux, uy, uz) = axis.tolist(), up.tolist()
+def _floats3(v) -> tuple[float, float, float]:
+    x, y, z = v.tolist() if isinstance(v, np.ndarray) else v
+    return x, y, z
+
+
+def elevation_deg(axis, up) -> float:
+    """Elevation (deg) of a sensor-frame axis above the horizontal plane whose normal is ``up``
+    (3-arrays or 3-tuples of floats)."""
+    (ax, ay, az), (ux, uy, uz) = _floats3(axis), _floats3(up)
     return math.degrees(math.asin(min(1.0, max(-1.0, ax * ux + ay * uy + az * uz))))
 
 
-def horizontal(axis: np.ndarray, up: np.ndarray) -> np.ndarray | None:
-    """``axis`` made horizontal (unit), or None when it is within about 17 deg of vertical."""
-    (ax, ay, az), (ux, uy, uz) = axis.tolist(), up.tolist()
+def horizontal(axis, up) -> tuple[float, float, float] | None:
+    """``axis`` made horizontal (unit; 3-arrays or 3-tuples in, a tuple out), or None when it is
+    within about 17 deg of vertical."""
+    (ax, ay, az), (ux, uy, uz) = _floats3(axis), _floats3(up)
     d = ax * ux + ay * uy + az * uz
     hx, hy, hz = ax - d * ux, ay - d * uy, az - d * uz
     n = math.sqrt(hx * hx + hy * hy + hz * hz)
-    return np.array([hx / n, hy / n, hz / n]) if n > 0.3 else None
+    return (hx / n, hy / n, hz / n) if n > 0.3 else None
 
 
 def up_back(gyr_dps: np.ndarray, fs: float, ff_i: int, ic_pos: float, up_ff: np.ndarray) -> np.ndarray:
