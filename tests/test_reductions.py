@@ -17,6 +17,8 @@ from gait.dsp.reductions import (
     max_loop,
     max_norm3,
     max_norm_loop,
+    or_bits,
+    or_loop,
     pairwise_loop,
     pairwise_sum,
     row_max,
@@ -84,3 +86,11 @@ def test_the_dot_and_norm_loop_is_numpys_element_wise_arithmetic():
     dot_norm_loop(x, *v.tolist(), dot, norm)
     assert dot.tobytes() == (x[:, 0] * v[0] + x[:, 1] * v[1] + x[:, 2] * v[2]).tobytes()
     assert norm.tobytes() == np.sqrt(x[:, 0] * x[:, 0] + x[:, 1] * x[:, 1] + x[:, 2] * x[:, 2]).tobytes()
+
+
+def test_the_or_loop_is_numpys_bitwise_or():
+    rng = np.random.default_rng(8)
+    flags = rng.integers(0, 256, 500).astype(np.uint8)
+    for r0, r1 in ((0, 500), (10, 11), (37, 200), (5, 5)):
+        want = int(np.bitwise_or.reduce(flags[r0:r1])) if r1 > r0 else 0
+        assert or_loop(flags, r0, r1) == want and or_bits(flags, r0, r1) == want

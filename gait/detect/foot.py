@@ -119,7 +119,7 @@ from gait.dsp.foot_orientation import (
     sign_vote,
     step_rotations,
 )
-from gait.dsp.reductions import gram3, max_norm3
+from gait.dsp.reductions import gram3, max_norm3, or_bits
 from gait.dsp.stage import FramedStage
 from gait.metrics.foot_strike import (
     StrideAttitude,
@@ -134,7 +134,6 @@ from gait.metrics.foot_strike import (
 _MAX = np.maximum.reduce
 _MIN = np.minimum.reduce
 _SUM = np.add.reduce
-_OR = np.bitwise_or.reduce
 _EDGE_CODES = {None: foot_events.INSIDE, "first": foot_events.FIRST, "last": foot_events.LAST}
 
 _AFTER_GAP = int(SampleFlag.AFTER_GAP)
@@ -765,11 +764,11 @@ class FootStepStage(FramedStage):
         i1 = min(ring.end, math.ceil(ic_pos + self._p.impact_window_s * self.fs) + 1)
         impact_g = max_norm3(ring.acc[i0:i1]) / GRAVITY_MPS2
         # flags of the samples: a gap anywhere in the cycle, clipping or NaN around the contact
-        bits = int(_OR(ring.flags[p0 : p1 + 1])) & _AFTER_GAP
+        bits = or_bits(ring.flags, p0, p1 + 1) & _AFTER_GAP
         s0 = max(p0, int(ic_pos) - 2)
         s1 = min(p1 + 1, int(to_pos) + 3)
         if s1 > s0:
-            bits |= int(_OR(ring.flags[s0:s1])) & (_CLIPPED | _NAN)
+            bits |= or_bits(ring.flags, s0, s1) & (_CLIPPED | _NAN)
         if edge is None:
             if self._n_strides < self._p.warmup_strides_count:
                 quality.add(Q_WARMUP)
@@ -959,7 +958,7 @@ class FootStepStage(FramedStage):
         if to_i - ff_i - k0 < 2 or end - ff_i < 4:
             return None
         (ux, uy, uz), (ex, ey, ez) = _vec(up), _vec(e)
-        fwd = np.array(_unit3(uy * ez - uz * ey, uz * ex - ux * ez, ux * ey - uy * ex))  # up x right
+        fwd = _unit3(uy * ez - uz * ey, uz * ex - ux * ez, ux * ey - uy * ex)  # up x right
         q0, q1 = p0 + ff_i, p0 + end
         res = pivot_speed(ring.acc[q0 : q1 + 1], ring.gyr[q0 : q1 + 1], ring.rot[q0:q1], self.fs, up, fwd,
                           slice(k0, to_i - ff_i + 1))  # fmt: skip

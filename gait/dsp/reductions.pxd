@@ -22,3 +22,6 @@ cpdef double max_norm_loop(const double[:, ::1] x)
 
 @cython.locals(i=cython.Py_ssize_t, a=cython.double, b=cython.double, c=cython.double)
 cpdef dot_norm_loop(const double[:, ::1] x, double v0, double v1, double v2, double[::1] dot, double[::1] norm)
+
+@cython.locals(bits=cython.int, i=cython.Py_ssize_t)
+cpdef int or_loop(const unsigned char[::1] flags, Py_ssize_t r0, Py_ssize_t r1)

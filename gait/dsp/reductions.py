@@ -149,3 +149,20 @@ def dot_norm_loop(x, v0: float, v1: float, v2: float, dot, norm) -> None:
         a, b, c = x[i, 0], x[i, 1], x[i, 2]
         dot[i] = a * v0 + b * v1 + c * v2
         norm[i] = sqrt(a * a + b * b + c * c)
+
+
+def or_loop(flags, r0: int, r1: int) -> int:
+    """The bitwise OR of ``flags[r0:r1]`` (uint8; 0 for none)."""
+    bits = 0
+    for i in range(r0, r1):
+        bits |= flags[i]
+    return bits
+
+
+def or_bits(flags, r0: int, r1: int) -> int:
+    """``int(np.bitwise_or.reduce(flags[r0:r1]))`` of a C-contiguous uint8 array (0 for none)."""
+    if _COMPILED:
+        return or_loop(flags, r0, r1)
+    import numpy as np
+
+    return int(np.bitwise_or.reduce(flags[r0:r1])) if r1 > r0 else 0
