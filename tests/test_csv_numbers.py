@@ -15,10 +15,13 @@ from gait.core.errors import RecordingFormatError
 
 
 def _parse(text: str, ncols: int) -> np.ndarray | int:
+    """Columns one after the other in one block (column j from j * cap on)."""
     data = text.encode("ascii")
-    out = np.full((ncols, text.count("\n") + 1), np.nan)
-    rows = csv_numbers.parse_table(data, 0, np.arange(ncols, dtype=np.int64), out)
-    return rows if rows < 0 else out[:, :rows]
+    cap = text.count("\n") + 1
+    out = np.full(ncols * cap, np.nan)
+    offsets = np.arange(ncols, dtype=np.int64) * cap
+    rows = csv_numbers.parse_table(data, 0, offsets, np.ones(ncols, np.int64), cap, out)
+    return rows if rows < 0 else out.reshape(ncols, cap)[:, :rows]
 
 
 def _bits(x: float) -> bytes:
@@ -69,14 +72,18 @@ def test_line_ends_and_the_last_line():
     assert a.tolist() == b.tolist() == [[1.5, -3.0], [2.0, 4.25]]
 
 
-def test_skipped_columns_and_too_little_room():
-    out = np.zeros((1, 2))
+def test_skipped_columns_interleaved_rows_and_too_little_room():
     data = b"1,2,3\n4,5,6\n"
-    assert csv_numbers.parse_table(data, 0, np.array([-1, 0, -1], np.int64), out) == 2
-    assert out.tolist() == [[2.0, 5.0]]
-    assert csv_numbers.parse_table(data, 0, np.array([-1, 0, -1], np.int64), np.zeros((1, 1))) == -2
+    ones = np.ones(3, np.int64)
+    out = np.zeros(2)
+    assert csv_numbers.parse_table(data, 0, np.array([-1, 0, -1], np.int64), ones, 2, out) == 2
+    assert out.tolist() == [2.0, 5.0]
+    rows = np.zeros(4)  # (n, 2) row by row: columns 0 and 2
+    assert csv_numbers.parse_table(data, 0, np.array([0, -1, 1], np.int64), np.array([2, 1, 2], np.int64), 2, rows) == 2
+    assert rows.tolist() == [1.0, 3.0, 4.0, 6.0]
+    assert csv_numbers.parse_table(data, 0, np.array([-1, 0, -1], np.int64), ones, 1, np.zeros(1)) == -2
     with pytest.raises(ValueError):
-        csv_numbers.parse_table(data, 0, np.array([-1, 3, -1], np.int64), out)
+        csv_numbers.parse_table(data, 0, np.array([-1, 2, -1], np.int64), ones, 2, out)
 
 
 def _recording(tmp_path, rows: int = 2000):
@@ -114,10 +121,40 @@ def test_a_bad_line_is_still_named(tmp_path, monkeypatch):
     assert "21" in str(err.value)
 
 
-def test_the_compiled_reader_is_only_used_when_compiled(monkeypatch):
+def test_the_compiled_reader_is_only_used_when_compiled(monkeypatch, tmp_path):
     calls = []
     monkeypatch.setattr(csv_numbers, "COMPILED", False)
     monkeypatch.setattr(csv_numbers, "parse_table", lambda *a: calls.append(a) or -1)
     parse_recording(b"time_s,acc_x_mps2,acc_y_mps2,acc_z_mps2\n0,1,2,3\n0.005,1,2,3\n")
+    read_recording(_recording(tmp_path, 20))
     assert calls == []
-    assert recording._compiled_table(b"a,b\n1,2\n", 4, ["a", "b"], ["a", "b"]) is None
+    assert recording._compiled_columns(b"time_s,acc_x_mps2\n1,2\n", 18, ["time_s", "acc_x_mps2"], False) is None
+
+
+def test_a_memory_mapped_read_falls_back_on_anything_unusual(tmp_path, monkeypatch):
+    """Comment lines, an empty file, a missing file: the general reader decides (and names)."""
+    monkeypatch.setattr(csv_numbers, "COMPILED", True)
+    path = _recording(tmp_path, 30)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:10] + ["# a note: 1"] + lines[10:]) + "\n")
+    assert len(read_recording(path)) == 30
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(RecordingFormatError):
+        read_recording(empty)
+    with pytest.raises(RecordingFormatError, match="no such file"):
+        read_recording(tmp_path / "missing.csv")
+
+
+def test_a_plain_recording_is_read_through_a_memory_map(tmp_path, monkeypatch):
+    path = _recording(tmp_path, 40)
+    want = read_recording(path)
+    monkeypatch.setattr(csv_numbers, "COMPILED", True)
+
+    def no_copy(_path):
+        raise AssertionError("the file was read into memory")
+
+    monkeypatch.setattr(recording, "_read_bytes", no_copy)
+    got = read_recording(path)
+    assert got.acc_mps2.tobytes() == want.acc_mps2.tobytes() and got.gyr_dps.tobytes() == want.gyr_dps.tobytes()
+    assert got.acc_mps2.flags.c_contiguous and got.gyr_dps.flags.c_contiguous and got.time_s.flags.c_contiguous

@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import io
 import math
+import mmap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,10 @@ def read_recording(path: str | Path) -> Recording:
     """Read a CSV recording. Raises `RecordingFormatError` naming the line on a format error."""
     path = Path(path)
     name = str(path)
+    if path.suffix != ".gz":
+        rec = _read_mapped(path, name)
+        if rec is not None:
+            return rec
     try:
         data = _read_bytes(path)
     except FileNotFoundError:
@@ -106,6 +111,33 @@ def read_recording(path: str | Path) -> Recording:
     except UnicodeDecodeError as exc:
         raise RecordingFormatError(name, None, f"not a text file ({exc.reason})") from None
     return parse_recording(text, name)
+
+
+def _read_mapped(path: Path, name: str) -> Recording | None:
+    """A recording read through a memory map by the compiled parser (no copy of the file in
+    memory: an hour of 200 Hz data reads in half the time), or None when that does not apply (no
+    compiled build, no such file, an empty or unusual file): the general reader then runs and
+    says what is wrong, if anything. (A file cut shorter by another process while it is being
+    read would stop this one, as with any memory map; recordings only ever grow.)"""
+    from gait.core import csv_numbers
+
+    if not csv_numbers.COMPILED:
+        return None
+    try:
+        with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            head = mm[: _after_header(mm)]
+            if not head.isascii():
+                return None
+            try:
+                header, header_line, body_offset, metadata, has_gyro = _layout(head.decode("ascii"), name)
+            except RecordingFormatError:
+                return None
+            fast = _compiled_columns(mm, body_offset, header, has_gyro)  # (a comment line: None)
+    except (OSError, ValueError):
+        return None
+    if fast is None:
+        return None
+    return _finish(*fast, range(header_line, header_line + fast[0].shape[0]), metadata, name)
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
@@ -155,10 +187,6 @@ def _fast_table(text: str | bytes, start: int, header: list[str], wanted: list[s
     and names the offending line."""
     if text.find("#" if isinstance(text, str) else b"#", start) >= 0:  # comment lines: line numbers shift
         return None
-    if isinstance(text, bytes):
-        columns = _compiled_table(text, start, header, wanted)
-        if columns is not None:
-            return columns
     try:
         import pyarrow as pa
         from pyarrow import csv as pacsv
@@ -183,24 +211,39 @@ def _fast_table(text: str | bytes, start: int, header: list[str], wanted: list[s
     return [_float_column(table.column(c)) for c in wanted]
 
 
-def _compiled_table(data: bytes, start: int, header: list[str], wanted: list[str]) -> list[np.ndarray] | None:
+def _compiled_columns(data, start: int, header: list[str], has_gyro: bool) -> tuple | None:
     """The data lines in one compiled pass (`gait.core.csv_numbers`) when the build has it and
-    every field is a plain decimal number; else None (Arrow's reader then runs)."""
+    every field is a plain decimal number: (time_s, acc (n, 3), gyr (n, 3) or None), each
+    contiguous as the recording holds them; else None (Arrow's reader then runs). ``data``:
+    ASCII bytes, or a memory map of them."""
     from gait.core import csv_numbers
 
-    if not csv_numbers.COMPILED or len(set(header)) != len(header) or not set(wanted) <= set(header):
+    if not csv_numbers.COMPILED:
         return None
-    slots = np.array([wanted.index(h) if h in wanted else -1 for h in header], np.int64)
+    wanted = [TIME_COL, *ACC_COLS, *(GYR_COLS if has_gyro else ())]
     # room for lines down to half the first one's length (counting them would take another pass)
     first = data.find(b"\n", start) + 1 - start
-    out = np.empty((len(wanted), (len(data) - start) // max(1, first // 2) + 2))
-    rows = csv_numbers.parse_table(data, start, slots, out)
-    if rows == -2:  # shorter lines than that: room for every line
-        out = np.empty((len(wanted), data.count(b"\n", start) + 1))
-        rows = csv_numbers.parse_table(data, start, slots, out)
+    cap = (len(data) - start) // max(1, first // 2) + 2
+    rows = -2
+    for _ in range(2):
+        # one block: time_s, then acc and gyr row by row (their (n, 3) layouts)
+        offsets = np.full(len(header), -1, np.int64)
+        strides = np.ones(len(header), np.int64)
+        for j, col in enumerate(header):
+            if col in wanted:
+                k = wanted.index(col)
+                offsets[j], strides[j] = (0, 1) if k == 0 else (cap * (1 + 3 * ((k - 1) // 3)) + (k - 1) % 3, 3)
+        out = np.empty(cap * (1 + 3 * ((len(wanted) - 1) // 3)))
+        rows = csv_numbers.parse_table(data, start, offsets, strides, cap, out)
+        if rows != -2:
+            break
+        # shorter lines than that: room for every line
+        cap = int(np.count_nonzero(np.frombuffer(data, np.uint8)[start:] == 10)) + 1
     if rows <= 0:
         return None
-    return [out[k, :rows] for k in range(len(wanted))]
+    acc = out[cap : cap + 3 * rows].reshape(rows, 3)
+    gyr = out[4 * cap : 4 * cap + 3 * rows].reshape(rows, 3) if has_gyro else None
+    return out[:rows], acc, gyr
 
 
 def _float_column(column) -> np.ndarray:
@@ -229,9 +272,9 @@ def _after_header(data: bytes) -> int:
     return len(data)
 
 
-def parse_recording(text: str | bytes, name: str = "<recording>") -> Recording:
-    """``text``: the recording's text, or its bytes if they are all ASCII."""
-    head = text if isinstance(text, str) else text[: _after_header(text)].decode("ascii")
+def _layout(head: str, name: str) -> tuple[list[str], int, int, dict[str, str], bool]:
+    """The header (columns, its 1-based line, the offset after it), the metadata before it and
+    whether there is a gyroscope, from the text up to the header; a wrong header raises."""
     header, header_line, body_offset, metadata = _header(head)
     if header is None:
         raise RecordingFormatError(name, None, "no header line (expected 'time_s,acc_x_mps2,...')")
@@ -249,7 +292,17 @@ def parse_recording(text: str | bytes, name: str = "<recording>") -> Recording:
         raise RecordingFormatError(
             name, header_line, f"gyroscope columns must come as a set of three; missing {missing}", column=missing[0]
         )
-    has_gyro = all(gyro_present)
+    return header, header_line, body_offset, metadata, all(gyro_present)
+
+
+def parse_recording(text: str | bytes, name: str = "<recording>") -> Recording:
+    """``text``: the recording's text, or its bytes if they are all ASCII."""
+    head = text if isinstance(text, str) else text[: _after_header(text)].decode("ascii")
+    header, header_line, body_offset, metadata, has_gyro = _layout(head, name)
+    if isinstance(text, bytes):
+        fast = _compiled_columns(text, body_offset, header, has_gyro)  # (a comment line: None)
+        if fast is not None:
+            return _finish(*fast, range(header_line, header_line + fast[0].shape[0]), metadata, name)
     wanted = [TIME_COL, *ACC_COLS, *(GYR_COLS if has_gyro else ())]
     usecols = [header.index(c) for c in wanted]
     ncols = len(header)

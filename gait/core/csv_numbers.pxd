@@ -7,5 +7,5 @@ cimport cython
                edigits=cython.Py_ssize_t, seen=cython.Py_ssize_t, _=cython.Py_ssize_t,
                last_k=cython.Py_ssize_t, m=cython.ulonglong, c=cython.int, neg=cython.bint,
                eneg=cython.bint, v=cython.double, last_p=cython.double)
-cpdef Py_ssize_t parse_table(const unsigned char[::1] data, Py_ssize_t start, const long long[::1] slots,
-                             double[:, ::1] out) except? -3
+cpdef Py_ssize_t parse_table(const unsigned char[::1] data, Py_ssize_t start, const long long[::1] offsets,
+                             const long long[::1] strides, Py_ssize_t cap, double[::1] out) except? -3

@@ -18,17 +18,20 @@ from __future__ import annotations
 
 COMPILED = not __file__.endswith(".py")
 
-def parse_table(data, start: int, slots, out) -> int:
-    """Parse the lines of ``data`` (ASCII bytes) from offset ``start``: field ``j`` of each line
-    goes to row ``slots[j]`` of ``out`` (-1: skipped), ``len(slots)`` fields a line. Returns the
-    number of lines parsed, -1 when the text is not all fast-path numbers (see the module
-    docstring), or -2 when there are more lines than ``out`` has columns."""
+def parse_table(data, start: int, offsets, strides, cap: int, out) -> int:
+    """Parse the lines of ``data`` (ASCII bytes, or any buffer of them) from offset ``start``,
+    ``len(offsets)`` fields a line: field ``j`` of line ``r`` goes to ``out[offsets[j] + r *
+    strides[j]]`` (``offsets[j]`` -1: skipped), for at most ``cap`` lines (so that columns can be
+    laid out as the caller's arrays want them). Returns the number of lines parsed, -1 when the
+    text is not all fast-path numbers (see the module docstring), or -2 when there are more than
+    ``cap`` lines."""
     n = len(data)
-    ncols = slots.shape[0]
-    cap = out.shape[1]
+    ncols = offsets.shape[0]
+    if strides.shape[0] != ncols:
+        raise ValueError("parse_table: one stride per offset")
     for j in range(ncols):
-        if slots[j] >= out.shape[0]:
-            raise ValueError("parse_table: a slot beyond the rows of out")
+        if offsets[j] >= 0 and (strides[j] < 0 or (cap > 0 and offsets[j] + (cap - 1) * strides[j] >= out.shape[0])):
+            raise ValueError("parse_table: a column beyond the end of out")
     i = start
     row = 0
     last_k = 0
@@ -90,7 +93,7 @@ def parse_table(data, start: int, slots, out) -> int:
                 elif data[i] != 10:
                     return -1
                 i += 1
-            if slots[j] < 0:
+            if offsets[j] < 0:
                 continue
             if m == 0:
                 v = 0.0
@@ -103,6 +106,6 @@ def parse_table(data, start: int, slots, out) -> int:
                         last_p *= 10.0  # 10^0 .. 10^22 are exact doubles
                     last_k = k
                 v = m * last_p if k >= 0 else m / last_p
-            out[slots[j], row] = -v if neg else v
+            out[offsets[j] + row * strides[j]] = -v if neg else v
         row += 1
     return row
