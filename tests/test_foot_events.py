@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from gait.bench.speed import _config
-from gait.core.config import PipelineConfig
+from gait.core.config import Calibration, PipelineConfig
 from gait.detect import foot_events
 from gait.detect.foot import FootStepStage
+from gait.dsp import rotation_chains as chains
 from gait.dsp.foot_orientation import sign_vote
 from gait.dsp.rotation_chains import principal_axis
 from gait.pipeline import analyze
@@ -76,12 +77,20 @@ def test_a_non_finite_cycle_is_left_to_numpy(monkeypatch):
     assert stage._cycle_events(0, rate, gn, None) == want
 
 
-@pytest.mark.parametrize("seed, gyro", [(3, True), (8, True), (5, False)])
-def test_a_run_gives_the_same_records_by_either_route(monkeypatch, seed, gyro):
+@pytest.mark.parametrize(
+    "seed, gyro, calibrated, side", [(3, True, False, "left"), (8, True, True, "right"), (4, True, False, None), (5, False, False, "left")]
+)
+def test_a_run_gives_the_same_records_by_either_route(monkeypatch, seed, gyro, calibrated, side):
     block = synthetic_recording("foot", 1.0, seed=seed)
     if not gyro:  # the accelerometer-only detector shares the mid-swing scan
         block = dataclasses.replace(block, gyr_dps=None)
-    config = _config("foot")
+    # (the rotation products one way in both: their two routes differ in the last digits, see
+    # tests/test_rotation_chains.py)
+    monkeypatch.setattr(chains, "COMPILED", True)
+    config = _config("foot").with_(side=side)
+    if calibrated:  # standing 'up' of the synthetic shoe: its mean specific force over the run
+        up = block.acc_mps2.mean(axis=0)
+        config = config.with_(calibration=Calibration(gravity_sensor=tuple((up / np.linalg.norm(up)).tolist())))
     monkeypatch.setattr(foot_events, "COMPILED", False)
     want = analyze(block, config, FS)
     monkeypatch.setattr(foot_events, "COMPILED", True)

@@ -402,6 +402,9 @@ class FootStepStage(FramedStage):
         a = math.radians(self._p.foot_progression_deg if side == "left" else -self._p.foot_progression_deg)
         self._toe_out = (math.cos(a), math.sin(a)) if side is not None else None
         self._cal_up: np.ndarray | None = None
+        self._fsa_sums, self._fsa_summary, self._fsa_up, self._fsa_out = (
+            np.empty((3, 5)), np.empty(14), np.empty(3), np.empty(7)
+        )  # (scratch of foot_events.stride_fsa)
         # (floats: read once a stride, by plain arithmetic)
         self._up_est: tuple[float, float, float] | None = None  # 'up' at foot flat (running mean over strides)
         self._fwd_est: tuple[float, float, float] | None = None  # the foot's forward axis (running mean)
@@ -993,6 +996,7 @@ class FootStepStage(FramedStage):
         assert ring is not None and ring.gyr is not None
         ff_abs = ring.base + p0 + ff_i
         att = None
+        blended = False
         q0 = 0
         if edge is None:
             prev = self._prev_ff_abs
@@ -1001,10 +1005,18 @@ class FootStepStage(FramedStage):
                 q0 = ring.pos(prev)
                 q1 = p0 + ff_i
                 assert ring.rot is not None
-                att = StrideAttitude(None, ring.acc[q0 : q1 + 1], self.fs, GRAVITY_MPS2, rot=ring.rot[q0:q1])
-                if abs(att.gravity_ratio - 1.0) > self._p.stride_g_tol_fraction or att.travel0 is None or att.stride_m < self._p.min_stride_m:
-                    att = None
-        if att is not None:
+                if foot_events.COMPILED:  # the common case in one call (the same numbers)
+                    status, fsa = self._stride_fsa(q0, q1, p0 + ic_pos - q0)
+                    if status == foot_events.FSA_OK:
+                        return fsa
+                    if status == foot_events.FORWARD_VERTICAL:  # (the estimates are updated)
+                        att = StrideAttitude(None, ring.acc[q0 : q1 + 1], self.fs, GRAVITY_MPS2, rot=ring.rot[q0:q1])
+                        blended = True
+                else:
+                    att = StrideAttitude(None, ring.acc[q0 : q1 + 1], self.fs, GRAVITY_MPS2, rot=ring.rot[q0:q1])
+                    if abs(att.gravity_ratio - 1.0) > self._p.stride_g_tol_fraction or att.travel0 is None or att.stride_m < self._p.min_stride_m:
+                        att = None
+        if att is not None and not blended:
             u = _vec(att.up1)
             self._up_est = u if self._up_est is None else _blend_unit(self._up_est, u, self._p.est_gain_weight)
             fw = _blend_unit(att.travel0, att.travel1, 0.5)
@@ -1038,6 +1050,31 @@ class FootStepStage(FramedStage):
             g = ring.gyr[p0 : p0 + ff_i + 1]
             up_ic = up_back(g, self.fs, ff_i, ic_pos, ref)
         return elevation_deg(fwd_h, up_ic)
+
+    def _stride_fsa(self, q0: int, q1: int, ic_pos: float) -> tuple[int, float | None]:
+        """`_fsa` over the stride from ring row ``q0`` to ``q1`` (foot flat to foot flat) through
+        `gait.detect.foot_events.stride_fsa`: its status and the angle (`FSA_OK`, the estimates
+        updated), else None (`REJECTED`: nothing changed; `FORWARD_VERTICAL`: the estimates
+        updated, `_fsa` goes on from there)."""
+        ring = self._ring
+        up, fwd, cal, toe = self._up_est, self._fwd_est, self._cal_up, self._toe_out
+        u0, u1, u2 = up if up is not None else (0.0, 0.0, 0.0)
+        f0, f1, f2 = fwd if fwd is not None else (0.0, 0.0, 0.0)
+        c0, c1, c2 = cal.tolist() if cal is not None else (0.0, 0.0, 0.0)
+        ca, sa = toe if toe is not None else (1.0, 0.0)
+        out = self._fsa_out
+        status = foot_events.stride_fsa(
+            ring.acc[q0 : q1 + 1], ring.rot[q0:q1], self.fs, GRAVITY_MPS2, self._p.stride_g_tol_fraction,
+            self._p.min_stride_m, self._p.est_gain_weight, up is not None, u0, u1, u2, fwd is not None, f0, f1, f2,
+            cal is not None, c0, c1, c2, toe is not None, ca, sa, ic_pos, self._fsa_sums, self._fsa_summary,
+            self._fsa_up, out,
+        )  # fmt: skip
+        if status == foot_events.REJECTED:
+            return status, None
+        values = out.tolist()
+        self._up_est = (values[0], values[1], values[2])
+        self._fwd_est = (values[3], values[4], values[5])
+        return status, (values[6] if status == foot_events.FSA_OK else None)
 
     def _pitch_axis(self) -> np.ndarray:
         """The principal axis made horizontal: a foot pitches about an axis perpendicular to

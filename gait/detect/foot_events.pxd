@@ -2,6 +2,7 @@
 cimport cython
 
 from gait.dsp.reductions cimport pairwise_loop
+from gait.dsp.rotation_chains cimport chain_sums, chain_up, stride_summary
 
 
 @cython.locals(den=cython.double, off=cython.double)
@@ -40,3 +41,15 @@ cdef bint _blocks(const double[::1] sig, Py_ssize_t r0, Py_ssize_t r1, double v,
                ref=cython.double, lo=cython.double, hi=cython.double, nan=cython.bint, down=cython.double,
                up=cython.double, total=cython.double)
 cpdef double sign_vote_loop(const double[::1] rate, const double[::1] gn, double fs) except? -2.0
+
+
+@cython.locals(n=cython.Py_ssize_t, moved=cython.bint, k=cython.double, a0=cython.double, a1=cython.double,
+               a2=cython.double, x=cython.double, y=cython.double, z=cython.double, nn=cython.double,
+               f0=cython.double, f1=cython.double, f2=cython.double, r0=cython.double, r1=cython.double,
+               r2=cython.double, d=cython.double, h0=cython.double, h1=cython.double, h2=cython.double,
+               i=cython.Py_ssize_t, fr=cython.double, e=cython.double)
+cpdef int stride_fsa(const double[:, ::1] acc, const double[:, :, ::1] rot, double fs, double gravity, double g_tol,
+                     double min_stride_m, double gain, bint has_up, double up0, double up1, double up2,
+                     bint has_fwd, double fw0, double fw1, double fw2, bint has_cal, double cal0, double cal1,
+                     double cal2, bint has_toe, double ca, double sa, double ic_pos, double[:, ::1] sums,
+                     double[::1] summary, double[::1] up_ic, double[::1] out) except -1

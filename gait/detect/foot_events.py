@@ -10,6 +10,19 @@ a cycle with a non-finite rate is left to the NumPy route.
 from __future__ import annotations
 
 from gait.dsp.reductions import pairwise_loop
+from gait.dsp.rotation_chains import chain_sums, chain_up, stride_summary
+
+try:
+    import cython
+except ImportError:  # pure Python, Cython not installed
+    from types import SimpleNamespace
+
+    cython = SimpleNamespace(compiled=False)
+
+if cython.compiled:  # C's functions (Python's would be calls into the interpreter)
+    from cython.cimports.libc.math import asin, floor, sqrt
+else:
+    from math import asin, floor, sqrt
 
 COMPILED = not __file__.endswith(".py")
 
@@ -254,3 +267,81 @@ def sign_vote_loop(rate, gn, fs: float) -> float:
     if total < 20.0:
         return 0.0
     return (down - up) / total
+
+
+# what `stride_fsa` returns
+REJECTED, FSA_OK, FORWARD_VERTICAL = 0, 1, 2
+
+
+def stride_fsa(
+    acc, rot, fs: float, gravity: float, g_tol: float, min_stride_m: float, gain: float, has_up: bool,
+    up0: float, up1: float, up2: float, has_fwd: bool, fw0: float, fw1: float, fw2: float, has_cal: bool,
+    cal0: float, cal1: float, cal2: float, has_toe: bool, ca: float, sa: float, ic_pos: float, sums, summary,
+    up_ic, out,
+) -> int:  # fmt: skip
+    """The common case of `gait.detect.foot.FootStepStage._fsa`, in one call: the stride attitude
+    from the previous foot flat (rows of ``acc`` and ``rot``, as `gait.metrics.foot_strike.StrideAttitude`),
+    the running 'up' and forward estimates blended with it, the forward axis made horizontal and
+    turned by the toe-out (``ca``, ``sa``), and the foot strike angle at IC (``ic_pos``, a row of
+    the stride). ``out``: the new 'up' (0-2) and forward (3-5) estimates and the angle (6);
+    ``sums`` (3, 5), ``summary`` (14,) and ``up_ic`` (3,) are scratch. Returns `FSA_OK`;
+    `REJECTED` when the stride does not pass the attitude's checks (nothing changed);
+    `FORWARD_VERTICAL` when the estimates changed but the forward axis is within 17 degrees of
+    vertical (the caller takes it from there). The arithmetic of `_blend_unit`, `horizontal`,
+    `StrideAttitude.up_at` and `elevation_deg`, operation for operation: the same bits."""
+    n = acc.shape[0]
+    chain_sums(rot, acc, sums)
+    moved = stride_summary(sums, acc, fs, gravity, summary)
+    if abs(summary[0] - 1.0) > g_tol or not moved or summary[1] < min_stride_m:
+        return REJECTED
+    # the running estimates: 'up' at foot flat, and the direction of travel
+    k = 1.0 - gain
+    a0, a1, a2 = summary[5], summary[6], summary[7]  # 'up' at this foot flat
+    if has_up:
+        x, y, z = up0 * k + gain * a0, up1 * k + gain * a1, up2 * k + gain * a2
+        nn = sqrt(x * x + y * y + z * z)
+        a0, a1, a2 = x / nn, y / nn, z / nn
+    out[0], out[1], out[2] = a0, a1, a2
+    x = summary[8] * 0.5 + 0.5 * summary[11]
+    y = summary[9] * 0.5 + 0.5 * summary[12]
+    z = summary[10] * 0.5 + 0.5 * summary[13]
+    nn = sqrt(x * x + y * y + z * z)
+    f0, f1, f2 = x / nn, y / nn, z / nn
+    if has_fwd:
+        x, y, z = fw0 * k + gain * f0, fw1 * k + gain * f1, fw2 * k + gain * f2
+        nn = sqrt(x * x + y * y + z * z)
+        f0, f1, f2 = x / nn, y / nn, z / nn
+    out[3], out[4], out[5] = f0, f1, f2
+    if has_cal:
+        r0, r1, r2 = cal0, cal1, cal2
+    else:
+        r0, r1, r2 = a0, a1, a2
+    # forward made horizontal, then turned by the toe-out
+    d = f0 * r0 + f1 * r1 + f2 * r2
+    h0, h1, h2 = f0 - d * r0, f1 - d * r1, f2 - d * r2
+    nn = sqrt(h0 * h0 + h1 * h1 + h2 * h2)
+    if not nn > 0.3:
+        return FORWARD_VERTICAL
+    h0, h1, h2 = h0 / nn, h1 / nn, h2 / nn
+    if has_toe:
+        x = h0 * ca + (r1 * h2 - r2 * h1) * sa
+        y = h1 * ca + (r2 * h0 - r0 * h2) * sa
+        z = h2 * ca + (r0 * h1 - r1 * h0) * sa
+        h0, h1, h2 = x, y, z
+    # 'up' at IC from the stride's attitude, and the forward axis' elevation above its horizontal
+    i = int(floor(ic_pos))
+    if i < 0:
+        i = 0
+    if i > n - 2:
+        i = n - 2
+    fr = ic_pos - i
+    if 0.0 > fr:
+        fr = 0.0
+    if 1.0 < fr:
+        fr = 1.0
+    chain_up(rot, i, summary[2], summary[3], summary[4], fr, up_ic)
+    e = h0 * up_ic[0] + h1 * up_ic[1] + h2 * up_ic[2]
+    e = e if e > -1.0 else -1.0  # (as max(-1.0, e): a NaN gives -1)
+    e = e if e < 1.0 else 1.0
+    out[6] = asin(e) * (180.0 / 3.141592653589793)  # (math.degrees)
+    return FSA_OK
