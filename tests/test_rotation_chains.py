@@ -48,8 +48,11 @@ def _one_by_one(rot: np.ndarray, vec: np.ndarray):
 def test_chain_sums_equal_the_products_formed_one_by_one_and_the_tree(n):
     gyr, acc, rot = _stride(n, seed=n)
     out = np.empty((3, 5))
-    chains.chain_sums(rot, acc, out)
-    c, s0, s1, _ = _one_by_one(rot, acc)
+    att = np.empty((n, 9))
+    chains.attitudes(rot, n, att)
+    chains.chain_sums(att, acc, out)
+    c, s0, s1, cs = _one_by_one(rot, acc)
+    np.testing.assert_allclose(att.reshape(n, 3, 3), np.array(cs), rtol=0, atol=1e-13)
     np.testing.assert_allclose(out[:, :3], c, rtol=0, atol=1e-13)
     np.testing.assert_allclose(out[:, 3], s0, rtol=1e-13, atol=1e-12)
     np.testing.assert_allclose(out[:, 4], s1, rtol=1e-13, atol=1e-10)
@@ -60,11 +63,13 @@ def test_chain_sums_equal_the_products_formed_one_by_one_and_the_tree(n):
 def test_chain_up_is_the_world_up_between_two_samples():
     gyr, acc, rot = _stride(150, seed=4)
     _, _, _, cs = _one_by_one(rot, acc)
+    att = np.empty((150, 9))
+    chains.attitudes(rot, 150, att)
     up0 = np.array([0.2, -0.3, 0.93])
     up0 /= np.linalg.norm(up0)
     for i, fr in [(0, 0.0), (0, 0.7), (61, 0.25), (148, 1.0)]:
         out = np.empty(3)
-        chains.chain_up(rot, i, *up0.tolist(), fr, out)
+        chains.chain_up(att, rot, i, *up0.tolist(), fr, out)
         a = cs[i].T @ up0
         b = cs[i + 1].T @ up0
         want = (1 - fr) * a + fr * b

@@ -34,6 +34,16 @@ COMPILED_MODULES = (
 )
 
 PURE_ENV = "GAIT_PURE_PYTHON"
+
+
+class _NoCython:
+    """What a compiled module's ``import cython`` stands for where Cython is not installed (its
+    source then runs as plain Python)."""
+
+    compiled = False
+
+
+NO_CYTHON = _NoCython()
 SIDECAR_SUFFIX = ".sha256"
 
 # module name -> "compiled", "source" (no extension, or not wanted) or "stale" (a compiled module's

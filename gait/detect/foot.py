@@ -237,7 +237,7 @@ def pivot_speed(
     if chains.COMPILED:
         speed = np.empty(m)
         res = chains.pivot_chain(acc_mps2, gyr_dps, rot, fs, GRAVITY_MPS2, _vec(up), _vec(fwd), fit.start, fit.stop,
-                                 np.empty((m, 9)), speed)  # fmt: skip
+                                 np.empty((m, 9)), np.empty((m, 9)), speed)  # fmt: skip
         return None if res is None else (speed, res[0], res[1])
     up = np.asarray(up, dtype=float)
     c = np.empty((m, 3, 3))  # c[t] = rot[0] ... rot[t-1]: sample t in the frame of row 0
@@ -1066,8 +1066,8 @@ class FootStepStage(FramedStage):
         status = foot_events.stride_fsa(
             ring.acc[q0 : q1 + 1], ring.rot[q0:q1], self.fs, GRAVITY_MPS2, self._p.stride_g_tol_fraction,
             self._p.min_stride_m, self._p.est_gain_weight, up is not None, u0, u1, u2, fwd is not None, f0, f1, f2,
-            cal is not None, c0, c1, c2, toe is not None, ca, sa, ic_pos, self._fsa_sums, self._fsa_summary,
-            self._fsa_up, out,
+            cal is not None, c0, c1, c2, toe is not None, ca, sa, ic_pos, np.empty((q1 - q0 + 1, 9)),
+            self._fsa_sums, self._fsa_summary, self._fsa_up, out,
         )  # fmt: skip
         if status == foot_events.REJECTED:
             return status, None

@@ -2,7 +2,7 @@
 cimport cython
 
 from gait.dsp.reductions cimport pairwise_loop
-from gait.dsp.rotation_chains cimport chain_sums, chain_up, stride_summary
+from gait.dsp.rotation_chains cimport attitudes, chain_sums, chain_up, stride_summary
 
 
 @cython.locals(den=cython.double, off=cython.double)
@@ -51,5 +51,5 @@ cpdef double sign_vote_loop(const double[::1] rate, const double[::1] gn, double
 cpdef int stride_fsa(const double[:, ::1] acc, const double[:, :, ::1] rot, double fs, double gravity, double g_tol,
                      double min_stride_m, double gain, bint has_up, double up0, double up1, double up2,
                      bint has_fwd, double fw0, double fw1, double fw2, bint has_cal, double cal0, double cal1,
-                     double cal2, bint has_toe, double ca, double sa, double ic_pos, double[:, ::1] sums,
-                     double[::1] summary, double[::1] up_ic, double[::1] out) except -1
+                     double cal2, bint has_toe, double ca, double sa, double ic_pos, double[:, ::1] att,
+                     double[:, ::1] sums, double[::1] summary, double[::1] up_ic, double[::1] out) except -1

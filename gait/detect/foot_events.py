@@ -10,14 +10,12 @@ a cycle with a non-finite rate is left to the NumPy route.
 from __future__ import annotations
 
 from gait.dsp.reductions import pairwise_loop
-from gait.dsp.rotation_chains import chain_sums, chain_up, stride_summary
+from gait.dsp.rotation_chains import attitudes, chain_sums, chain_up, stride_summary
 
 try:
     import cython
 except ImportError:  # pure Python, Cython not installed
-    from types import SimpleNamespace
-
-    cython = SimpleNamespace(compiled=False)
+    from gait.core.compiled import NO_CYTHON as cython
 
 if cython.compiled:  # C's functions (Python's would be calls into the interpreter)
     from cython.cimports.libc.math import asin, floor, sqrt
@@ -276,21 +274,22 @@ REJECTED, FSA_OK, FORWARD_VERTICAL = 0, 1, 2
 def stride_fsa(
     acc, rot, fs: float, gravity: float, g_tol: float, min_stride_m: float, gain: float, has_up: bool,
     up0: float, up1: float, up2: float, has_fwd: bool, fw0: float, fw1: float, fw2: float, has_cal: bool,
-    cal0: float, cal1: float, cal2: float, has_toe: bool, ca: float, sa: float, ic_pos: float, sums, summary,
-    up_ic, out,
+    cal0: float, cal1: float, cal2: float, has_toe: bool, ca: float, sa: float, ic_pos: float, att, sums,
+    summary, up_ic, out,
 ) -> int:  # fmt: skip
     """The common case of `gait.detect.foot.FootStepStage._fsa`, in one call: the stride attitude
     from the previous foot flat (rows of ``acc`` and ``rot``, as `gait.metrics.foot_strike.StrideAttitude`),
     the running 'up' and forward estimates blended with it, the forward axis made horizontal and
     turned by the toe-out (``ca``, ``sa``), and the foot strike angle at IC (``ic_pos``, a row of
     the stride). ``out``: the new 'up' (0-2) and forward (3-5) estimates and the angle (6);
-    ``sums`` (3, 5), ``summary`` (14,) and ``up_ic`` (3,) are scratch. Returns `FSA_OK`;
+    ``att`` (n, 9), ``sums`` (3, 5), ``summary`` (14,) and ``up_ic`` (3,) are scratch. Returns `FSA_OK`;
     `REJECTED` when the stride does not pass the attitude's checks (nothing changed);
     `FORWARD_VERTICAL` when the estimates changed but the forward axis is within 17 degrees of
     vertical (the caller takes it from there). The arithmetic of `_blend_unit`, `horizontal`,
     `StrideAttitude.up_at` and `elevation_deg`, operation for operation: the same bits."""
     n = acc.shape[0]
-    chain_sums(rot, acc, sums)
+    attitudes(rot, n, att)
+    chain_sums(att, acc, sums)
     moved = stride_summary(sums, acc, fs, gravity, summary)
     if abs(summary[0] - 1.0) > g_tol or not moved or summary[1] < min_stride_m:
         return REJECTED
@@ -339,7 +338,7 @@ def stride_fsa(
         fr = 0.0
     if 1.0 < fr:
         fr = 1.0
-    chain_up(rot, i, summary[2], summary[3], summary[4], fr, up_ic)
+    chain_up(att, rot, i, summary[2], summary[3], summary[4], fr, up_ic)
     e = h0 * up_ic[0] + h1 * up_ic[1] + h2 * up_ic[2]
     e = e if e > -1.0 else -1.0  # (as max(-1.0, e): a NaN gives -1)
     e = e if e < 1.0 else 1.0

@@ -14,9 +14,7 @@ import math
 try:
     import cython
 except ImportError:  # pure Python, Cython not installed
-    from types import SimpleNamespace
-
-    cython = SimpleNamespace(compiled=False)
+    from gait.core.compiled import NO_CYTHON as cython
 
 if cython.compiled:  # C's sqrt (Python's would be a call into the interpreter)
     from cython.cimports.libc.math import sqrt

@@ -2,27 +2,25 @@
 cimport cython
 
 
-@cython.locals(n=cython.Py_ssize_t, t=cython.Py_ssize_t,
-               c00=cython.double, c01=cython.double, c02=cython.double, c10=cython.double, c11=cython.double,
-               c12=cython.double, c20=cython.double, c21=cython.double, c22=cython.double,
-               r00=cython.double, r01=cython.double, r02=cython.double, r10=cython.double, r11=cython.double,
-               r12=cython.double, r20=cython.double, r21=cython.double, r22=cython.double,
-               s0x=cython.double, s0y=cython.double, s0z=cython.double, s1x=cython.double, s1y=cython.double,
-               s1z=cython.double, vx=cython.double, vy=cython.double, vz=cython.double, x=cython.double,
-               y=cython.double, z=cython.double, w=cython.double)
-cpdef chain_sums(const double[:, :, ::1] rot, const double[:, ::1] vec, double[:, ::1] out)
-
-
 @cython.locals(t=cython.Py_ssize_t,
                c00=cython.double, c01=cython.double, c02=cython.double, c10=cython.double, c11=cython.double,
                c12=cython.double, c20=cython.double, c21=cython.double, c22=cython.double,
                r00=cython.double, r01=cython.double, r02=cython.double, r10=cython.double, r11=cython.double,
-               r12=cython.double, r20=cython.double, r21=cython.double, r22=cython.double,
-               ax=cython.double, ay=cython.double, az=cython.double, bx=cython.double, by=cython.double,
+               r12=cython.double, r20=cython.double, r21=cython.double, r22=cython.double)
+cpdef attitudes(const double[:, :, ::1] rot, Py_ssize_t m, double[:, ::1] out)
+
+
+@cython.locals(n=cython.Py_ssize_t, t=cython.Py_ssize_t, k=cython.Py_ssize_t, s0x=cython.double, s0y=cython.double,
+               s0z=cython.double, s1x=cython.double, s1y=cython.double, s1z=cython.double, vx=cython.double,
+               vy=cython.double, vz=cython.double, x=cython.double, y=cython.double, z=cython.double, w=cython.double)
+cpdef chain_sums(const double[:, ::1] att, const double[:, ::1] vec, double[:, ::1] out)
+
+
+@cython.locals(ax=cython.double, ay=cython.double, az=cython.double, bx=cython.double, by=cython.double,
                bz=cython.double, g=cython.double, x=cython.double, y=cython.double, z=cython.double,
                nrm=cython.double)
-cpdef chain_up(const double[:, :, ::1] rot, Py_ssize_t i, double up0x, double up0y, double up0z, double fr,
-               double[::1] out)
+cpdef chain_up(const double[:, ::1] att, const double[:, :, ::1] rot, Py_ssize_t i, double up0x, double up0y,
+               double up0z, double fr, double[::1] out)
 
 
 @cython.locals(m=cython.Py_ssize_t, t=cython.Py_ssize_t, j=cython.Py_ssize_t, d2r=cython.double,
@@ -30,8 +28,6 @@ cpdef chain_up(const double[:, :, ::1] rot, Py_ssize_t i, double up0x, double up
                fz=cython.double, gx=cython.double, gy=cython.double, gz=cython.double,
                c00=cython.double, c01=cython.double, c02=cython.double, c10=cython.double, c11=cython.double,
                c12=cython.double, c20=cython.double, c21=cython.double, c22=cython.double,
-               r00=cython.double, r01=cython.double, r02=cython.double, r10=cython.double, r11=cython.double,
-               r12=cython.double, r20=cython.double, r21=cython.double, r22=cython.double,
                vx=cython.double, vy=cython.double, vz=cython.double, px=cython.double, py=cython.double,
                pz=cython.double, half=cython.double, ax=cython.double, ay=cython.double, az=cython.double,
                wx=cython.double, wy=cython.double, wz=cython.double, bx=cython.double, by=cython.double,
@@ -41,8 +37,8 @@ cpdef chain_up(const double[:, :, ::1] rot, Py_ssize_t i, double up0x, double up
                det=cython.double, x=cython.double, z=cython.double, sx=cython.double, sy=cython.double,
                sz=cython.double)
 cpdef tuple pivot_chain(const double[:, ::1] acc, const double[:, ::1] gyr, const double[:, :, ::1] rot, double fs,
-                        double gravity, tuple up, tuple fwd, Py_ssize_t k0, Py_ssize_t k1, double[:, ::1] scratch,
-                        double[::1] speed)
+                        double gravity, tuple up, tuple fwd, Py_ssize_t k0, Py_ssize_t k1, double[:, ::1] att,
+                        double[:, ::1] scratch, double[::1] speed)
 
 
 @cython.locals(n=cython.Py_ssize_t, k=cython.Py_ssize_t, x0=cython.double, x1=cython.double, x2=cython.double,

@@ -20,9 +20,7 @@ from __future__ import annotations
 try:
     import cython
 except ImportError:  # pure Python, Cython not installed
-    from types import SimpleNamespace
-
-    cython = SimpleNamespace(compiled=False)
+    from gait.core.compiled import NO_CYTHON as cython
 
 if cython.compiled:  # C's sqrt (Python's would be a call into the interpreter for every sample)
     from cython.cimports.libc.math import acos, cos, sin, sqrt
@@ -32,29 +30,17 @@ else:
 COMPILED = not __file__.endswith(".py")
 
 
-def chain_sums(rot, vec, out) -> None:
-    """``out`` (3, 5) = ``[C_{n-1} | sum_t C_t v_t | sum_t t C_t v_t]`` for the ``n`` rows ``v_t`` of
-    ``vec`` (n, 3) and the ``n - 1`` rotations ``rot`` ((n - 1, 3, 3); more rows are not read): the
-    root of `gait.dsp.foot_orientation.stride_tree`, rows 0-2, columns 0-4."""
-    n = vec.shape[0]
+def attitudes(rot, m: int, out) -> None:
+    """``out[t]`` (9 values, row by row) = ``C_t`` for ``t < m``: the running product of the
+    rotations ``rot`` ((m - 1, 3, 3) or more rows), one sample after the other."""
     c00, c01, c02 = 1.0, 0.0, 0.0
     c10, c11, c12 = 0.0, 1.0, 0.0
     c20, c21, c22 = 0.0, 0.0, 1.0
-    s0x = s0y = s0z = 0.0
-    s1x = s1y = s1z = 0.0
-    for t in range(n):
-        vx, vy, vz = vec[t, 0], vec[t, 1], vec[t, 2]
-        x = c00 * vx + c01 * vy + c02 * vz
-        y = c10 * vx + c11 * vy + c12 * vz
-        z = c20 * vx + c21 * vy + c22 * vz
-        s0x += x
-        s0y += y
-        s0z += z
-        w = float(t)
-        s1x += w * x
-        s1y += w * y
-        s1z += w * z
-        if t + 1 < n:
+    for t in range(m):
+        out[t, 0], out[t, 1], out[t, 2] = c00, c01, c02
+        out[t, 3], out[t, 4], out[t, 5] = c10, c11, c12
+        out[t, 6], out[t, 7], out[t, 8] = c20, c21, c22
+        if t + 1 < m:
             r00, r01, r02 = rot[t, 0, 0], rot[t, 0, 1], rot[t, 0, 2]
             r10, r11, r12 = rot[t, 1, 0], rot[t, 1, 1], rot[t, 1, 2]
             r20, r21, r22 = rot[t, 2, 0], rot[t, 2, 1], rot[t, 2, 2]
@@ -64,31 +50,41 @@ def chain_sums(rot, vec, out) -> None:
                              c10 * r02 + c11 * r12 + c12 * r22)  # fmt: skip
             c20, c21, c22 = (c20 * r00 + c21 * r10 + c22 * r20, c20 * r01 + c21 * r11 + c22 * r21,
                              c20 * r02 + c21 * r12 + c22 * r22)  # fmt: skip
-    out[0, 0], out[0, 1], out[0, 2], out[0, 3], out[0, 4] = c00, c01, c02, s0x, s1x
-    out[1, 0], out[1, 1], out[1, 2], out[1, 3], out[1, 4] = c10, c11, c12, s0y, s1y
-    out[2, 0], out[2, 1], out[2, 2], out[2, 3], out[2, 4] = c20, c21, c22, s0z, s1z
 
 
-def chain_up(rot, i: int, up0x: float, up0y: float, up0z: float, fr: float, out) -> None:
+def chain_sums(att, vec, out) -> None:
+    """``out`` (3, 5) = ``[C_{n-1} | sum_t C_t v_t | sum_t t C_t v_t]`` for the ``n`` rows ``v_t`` of
+    ``vec`` (n, 3) and their `attitudes` ``att`` (n, 9): the root of
+    `gait.dsp.foot_orientation.stride_tree`, rows 0-2, columns 0-4."""
+    n = vec.shape[0]
+    s0x = s0y = s0z = 0.0
+    s1x = s1y = s1z = 0.0
+    for t in range(n):
+        vx, vy, vz = vec[t, 0], vec[t, 1], vec[t, 2]
+        x = att[t, 0] * vx + att[t, 1] * vy + att[t, 2] * vz
+        y = att[t, 3] * vx + att[t, 4] * vy + att[t, 5] * vz
+        z = att[t, 6] * vx + att[t, 7] * vy + att[t, 8] * vz
+        s0x += x
+        s0y += y
+        s0z += z
+        w = float(t)
+        s1x += w * x
+        s1y += w * y
+        s1z += w * z
+    k = n - 1
+    out[0, 0], out[0, 1], out[0, 2], out[0, 3], out[0, 4] = att[k, 0], att[k, 1], att[k, 2], s0x, s1x
+    out[1, 0], out[1, 1], out[1, 2], out[1, 3], out[1, 4] = att[k, 3], att[k, 4], att[k, 5], s0y, s1y
+    out[2, 0], out[2, 1], out[2, 2], out[2, 3], out[2, 4] = att[k, 6], att[k, 7], att[k, 8], s0z, s1z
+
+
+def chain_up(att, rot, i: int, up0x: float, up0y: float, up0z: float, fr: float, out) -> None:
     """``out`` (3,) = the unit vector between ``C_i^T up0`` and ``C_{i+1}^T up0`` at the fraction
-    ``fr`` (a world vector given in the frame of sample 0, seen from fractional sample ``i + fr``)."""
-    c00, c01, c02 = 1.0, 0.0, 0.0
-    c10, c11, c12 = 0.0, 1.0, 0.0
-    c20, c21, c22 = 0.0, 0.0, 1.0
-    for t in range(i):
-        r00, r01, r02 = rot[t, 0, 0], rot[t, 0, 1], rot[t, 0, 2]
-        r10, r11, r12 = rot[t, 1, 0], rot[t, 1, 1], rot[t, 1, 2]
-        r20, r21, r22 = rot[t, 2, 0], rot[t, 2, 1], rot[t, 2, 2]
-        c00, c01, c02 = (c00 * r00 + c01 * r10 + c02 * r20, c00 * r01 + c01 * r11 + c02 * r21,
-                         c00 * r02 + c01 * r12 + c02 * r22)  # fmt: skip
-        c10, c11, c12 = (c10 * r00 + c11 * r10 + c12 * r20, c10 * r01 + c11 * r11 + c12 * r21,
-                         c10 * r02 + c11 * r12 + c12 * r22)  # fmt: skip
-        c20, c21, c22 = (c20 * r00 + c21 * r10 + c22 * r20, c20 * r01 + c21 * r11 + c22 * r21,
-                         c20 * r02 + c21 * r12 + c22 * r22)  # fmt: skip
+    ``fr`` (a world vector given in the frame of sample 0, seen from fractional sample ``i + fr``),
+    with ``C_i`` row ``i`` of the `attitudes` ``att``."""
     # a = C_i^T up0 (frame of sample i), b = rot[i]^T a (frame of sample i + 1)
-    ax = c00 * up0x + c10 * up0y + c20 * up0z
-    ay = c01 * up0x + c11 * up0y + c21 * up0z
-    az = c02 * up0x + c12 * up0y + c22 * up0z
+    ax = att[i, 0] * up0x + att[i, 3] * up0y + att[i, 6] * up0z
+    ay = att[i, 1] * up0x + att[i, 4] * up0y + att[i, 7] * up0z
+    az = att[i, 2] * up0x + att[i, 5] * up0y + att[i, 8] * up0z
     bx = rot[i, 0, 0] * ax + rot[i, 1, 0] * ay + rot[i, 2, 0] * az
     by = rot[i, 0, 1] * ax + rot[i, 1, 1] * ay + rot[i, 2, 1] * az
     bz = rot[i, 0, 2] * ax + rot[i, 1, 2] * ay + rot[i, 2, 2] * az
@@ -98,24 +94,27 @@ def chain_up(rot, i: int, up0x: float, up0y: float, up0z: float, fr: float, out)
     out[0], out[1], out[2] = x / nrm, y / nrm, z / nrm
 
 
-def pivot_chain(acc, gyr, rot, fs: float, gravity: float, up, fwd, k0: int, k1: int, scratch, speed) -> tuple | None:
+def pivot_chain(
+    acc, gyr, rot, fs: float, gravity: float, up, fwd, k0: int, k1: int, att, scratch, speed
+) -> tuple | None:
     """The loop form of `gait.detect.foot.pivot_speed` (see there): ``speed`` (m,) receives the
     pivot's speed from row 0 on, and the pivot's place ``(x, z)`` is returned (None when the fit
     over rows ``k0 .. k1 - 1`` is degenerate). ``acc``, ``gyr`` (m, 3); ``rot`` (m - 1, 3, 3);
-    ``up``, ``fwd``: 3-tuples of floats; ``scratch`` (m, 9) holds per row ``C_t (w_t x fwd)``,
-    ``C_t (w_t x up)`` and the velocity."""
+    ``up``, ``fwd``: 3-tuples of floats; ``att`` (m, 9) receives the `attitudes`; ``scratch``
+    (m, 9) holds per row ``C_t (w_t x fwd)``, ``C_t (w_t x up)`` and the velocity."""
     m = acc.shape[0]
+    attitudes(rot, m, att)
     d2r = 3.141592653589793 / 180.0
     ux, uy, uz = up
     fx, fy, fz = fwd
     gx, gy, gz = gravity * ux, gravity * uy, gravity * uz
-    c00, c01, c02 = 1.0, 0.0, 0.0
-    c10, c11, c12 = 0.0, 1.0, 0.0
-    c20, c21, c22 = 0.0, 0.0, 1.0
     vx = vy = vz = 0.0
     px = py = pz = 0.0  # the previous row's gravity-free specific force (frame of row 0)
     half = 0.5 / fs
     for t in range(m):
+        c00, c01, c02 = att[t, 0], att[t, 1], att[t, 2]
+        c10, c11, c12 = att[t, 3], att[t, 4], att[t, 5]
+        c20, c21, c22 = att[t, 6], att[t, 7], att[t, 8]
         ax, ay, az = acc[t, 0], acc[t, 1], acc[t, 2]
         wx, wy, wz = gyr[t, 0] * d2r, gyr[t, 1] * d2r, gyr[t, 2] * d2r
         # w x fwd and w x up (sensor frame of row t), then everything into the frame of row 0
@@ -136,16 +135,6 @@ def pivot_chain(acc, gyr, rot, fs: float, gravity: float, up, fwd, k0: int, k1: 
             vz += (qz + pz) * half
         scratch[t, 6], scratch[t, 7], scratch[t, 8] = vx, vy, vz
         px, py, pz = qx, qy, qz
-        if t + 1 < m:
-            r00, r01, r02 = rot[t, 0, 0], rot[t, 0, 1], rot[t, 0, 2]
-            r10, r11, r12 = rot[t, 1, 0], rot[t, 1, 1], rot[t, 1, 2]
-            r20, r21, r22 = rot[t, 2, 0], rot[t, 2, 1], rot[t, 2, 2]
-            c00, c01, c02 = (c00 * r00 + c01 * r10 + c02 * r20, c00 * r01 + c01 * r11 + c02 * r21,
-                             c00 * r02 + c01 * r12 + c02 * r22)  # fmt: skip
-            c10, c11, c12 = (c10 * r00 + c11 * r10 + c12 * r20, c10 * r01 + c11 * r11 + c12 * r21,
-                             c10 * r02 + c11 * r12 + c12 * r22)  # fmt: skip
-            c20, c21, c22 = (c20 * r00 + c21 * r10 + c22 * r20, c20 * r01 + c21 * r11 + c22 * r21,
-                             c20 * r02 + c21 * r12 + c22 * r22)  # fmt: skip
     # least squares: the point x fwd + z up stillest over the fit rows
     a11 = a12 = a22 = b1 = b2 = 0.0
     for t in range(k0, k1):

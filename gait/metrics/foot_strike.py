@@ -159,8 +159,10 @@ class StrideAttitude:
         self._rot = rot
         if chains.COMPILED:  # the same sums, one sample after the other (see gait.dsp.rotation_chains)
             self._levels = None
+            self._att = np.empty((n, 9))
+            chains.attitudes(rot, n, self._att)
             sums = np.empty((3, 5))
-            chains.chain_sums(rot, acc_mps2, sums)
+            chains.chain_sums(self._att, acc_mps2, sums)
         else:
             self._levels = levels = stride_tree(None, acc_mps2, fs, rot)
             sums = levels[-1][0][:3]
@@ -180,7 +182,7 @@ class StrideAttitude:
         if self._levels is None:
             out = np.empty(3)
             ux, uy, uz = self.up0.tolist()
-            chains.chain_up(self._rot, i, ux, uy, uz, fr, out)
+            chains.chain_up(self._att, self._rot, i, ux, uy, uz, fr, out)
             return out
         ci = tree_prefix(self._levels, i)
         a = ci.T @ self.up0  # up in the frame of sample i
