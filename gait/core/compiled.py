@@ -28,6 +28,7 @@ COMPILED_MODULES = (
     "gait.dsp.reductions",
     "gait.dsp.rotation_chains",
     "gait.dsp.body_axes",
+    "gait.dsp.sample_checks",
     "gait.metrics.vertical",
     "gait.detect.foot_events",
     "gait.detect.trunk",

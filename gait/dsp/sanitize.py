@@ -16,6 +16,7 @@ import numpy as np
 
 from gait.core.config import GRAVITY_MPS2, rate_below
 from gait.core.records import Gap, QualityEvent, SampleBlock, SampleFlag
+from gait.dsp import sample_checks
 from gait.dsp.placement_check import PlacementCheck
 from gait.dsp.stage import FramedStage
 
@@ -76,6 +77,9 @@ def _flat_at_extreme(x: np.ndarray, prev: np.ndarray, max_abs: np.ndarray, floor
     return _any_row(flat), new_max
 
 
+_NO_ROWS = np.zeros((0, 3))  # (no gyroscope)
+
+
 class SanitizeStage(FramedStage):
     latency_ms = 0.0
 
@@ -83,10 +87,12 @@ class SanitizeStage(FramedStage):
         self._last_t: float | None = None
         self._last_acc = np.full(3, np.nan)
         self._last_gyr = np.full(3, np.nan)
-        self._max_acc = np.zeros(3)
-        self._max_gyr = np.zeros(3)
-        self._prev_acc = np.full(3, np.nan)
-        self._prev_gyr = np.full(3, np.nan)
+        # the previous sample of each sensor and the largest magnitudes seen, in one block (the
+        # state of `gait.dsp.sample_checks.check_frame`; both routes write it in place)
+        self._state = np.concatenate([np.full(6, np.nan), np.zeros(6)])
+        self._prev_acc, self._prev_gyr = self._state[0:3], self._state[3:6]
+        self._max_acc, self._max_gyr = self._state[6:9], self._state[9:12]
+        self._gap_rows = np.empty(0, np.intp)
         self._announced = False
         self._period = 1.0 / self.fs
         p = self.config.params
@@ -103,6 +109,12 @@ class SanitizeStage(FramedStage):
         n = len(frame)
         flags = np.zeros(n, np.uint8) if frame.flags is None else frame.flags.copy()
         t = frame.time_s
+        if sample_checks.COMPILED and n and frame.acc_mps2.dtype == np.float64 and t.dtype == np.float64:
+            gyr = frame.gyr_dps
+            if gyr is None or gyr.dtype == np.float64:
+                done = self._checked(frame, flags, out)
+                if done:
+                    return out
         # gaps
         prev_t = np.empty(n)
         prev_t[0] = self._last_t if self._last_t is not None else t[0] - self._period
@@ -126,18 +138,52 @@ class SanitizeStage(FramedStage):
             limit = self._p.clip_range_fraction * self.config.acc_range_g * GRAVITY_MPS2
             flags[_any_row(np.abs(acc) >= limit)] |= SampleFlag.CLIPPED
         else:
-            clipped, self._max_acc = _flat_at_extreme(acc, self._prev_acc, self._max_acc, self._clip_acc_min_mps2)
+            clipped, self._max_acc[:] = _flat_at_extreme(acc, self._prev_acc, self._max_acc, self._clip_acc_min_mps2)
             flags[clipped] |= SampleFlag.CLIPPED
         if gyr is not None:
-            clipped_g, self._max_gyr = _flat_at_extreme(gyr, self._prev_gyr, self._max_gyr, self._p.clip_gyr_min_dps)
+            clipped_g, self._max_gyr[:] = _flat_at_extreme(gyr, self._prev_gyr, self._max_gyr, self._p.clip_gyr_min_dps)
             flags[clipped_g] |= SampleFlag.CLIPPED
-            self._prev_gyr = gyr[-1].copy()
-        self._prev_acc = acc[-1].copy()
+            self._prev_gyr[:] = gyr[-1]
+        self._prev_acc[:] = acc[-1]
+        self._emit(frame, t, acc, gyr, flags, out)
+        return out
+
+    def _emit(self, frame: SampleBlock, t: np.ndarray, acc: np.ndarray, gyr, flags: np.ndarray, out: list) -> None:
         notice = self._placement.update(frame.index0, t, acc, gyr)
         if notice is not None:
             out.append(notice)
         out.insert(0, SampleBlock(time_s=t, acc_mps2=acc, gyr_dps=gyr, index0=frame.index0, flags=flags))
-        return out
+
+    def _gap(self, t: np.ndarray, k: int) -> Gap:
+        prev = t[k - 1] if k > 0 else self._last_t if self._last_t is not None else t[0] - self._period
+        dt = t[k] - prev
+        return Gap(start_s=float(prev), end_s=float(t[k]), missing_samples=max(1, int(round(dt / self._period)) - 1))
+
+    def _checked(self, frame: SampleBlock, flags: np.ndarray, out: list) -> bool:
+        """The frame through `gait.dsp.sample_checks` (the same decisions in one loop); False when
+        it has a non-finite value (the NumPy route then fills it)."""
+        n = len(frame)
+        t, acc, gyr = frame.time_s, frame.acc_mps2, frame.gyr_dps
+        if self._gap_rows.shape[0] < n:
+            self._gap_rows = np.empty(max(n, 2 * self._gap_rows.shape[0]), np.intp)
+        prev_t = self._last_t if self._last_t is not None else float(t[0]) - self._period
+        limit = (
+            self._p.clip_range_fraction * self.config.acc_range_g * GRAVITY_MPS2 if self.config.acc_range_g is not None else 0.0
+        )
+        k = sample_checks.check_frame(
+            t, acc, gyr if gyr is not None else _NO_ROWS, prev_t, self._p.gap_period_ratio * self._period, limit,
+            self._clip_acc_min_mps2, self._p.clip_gyr_min_dps, self._state, flags, self._gap_rows,
+            SampleFlag.AFTER_GAP, SampleFlag.CLIPPED,
+        )  # fmt: skip
+        if k < 0:
+            return False
+        out.extend(self._gap(t, int(j)) for j in self._gap_rows[:k])
+        self._last_t = float(t[-1])
+        self._last_acc = acc[-1].copy()
+        if gyr is not None:
+            self._last_gyr = gyr[-1].copy()
+        self._emit(frame, t, acc, gyr, flags, out)
+        return True
 
     def _rate_notices(self, t0_s: float) -> list[QualityEvent]:
         """Notices about the stream's rate, timed at its first sample."""
