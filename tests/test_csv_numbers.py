@@ -158,3 +158,15 @@ def test_a_plain_recording_is_read_through_a_memory_map(tmp_path, monkeypatch):
     got = read_recording(path)
     assert got.acc_mps2.tobytes() == want.acc_mps2.tobytes() and got.gyr_dps.tobytes() == want.gyr_dps.tobytes()
     assert got.acc_mps2.flags.c_contiguous and got.gyr_dps.flags.c_contiguous and got.time_s.flags.c_contiguous
+
+
+def test_a_file_the_fast_path_gives_up_on_is_parsed_by_it_once(tmp_path, monkeypatch):
+    path = _recording(tmp_path, 30)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:10] + ["# a note"] + lines[10:]) + "\n")
+    monkeypatch.setattr(csv_numbers, "COMPILED", True)
+    calls = []
+    real = csv_numbers.parse_table
+    monkeypatch.setattr(csv_numbers, "parse_table", lambda *a: calls.append(1) or real(*a))
+    assert len(read_recording(path)) == 30
+    assert len(calls) == 1

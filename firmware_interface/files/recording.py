@@ -96,7 +96,8 @@ def read_recording(path: str | Path) -> Recording:
     """Read a CSV recording. Raises `RecordingFormatError` naming the line on a format error."""
     path = Path(path)
     name = str(path)
-    if path.suffix != ".gz":
+    mapped = path.suffix != ".gz"
+    if mapped:
         rec = _read_mapped(path, name)
         if rec is not None:
             return rec
@@ -105,7 +106,8 @@ def read_recording(path: str | Path) -> Recording:
     except FileNotFoundError:
         raise RecordingFormatError(name, None, "no such file") from None
     if data.isascii():  # ASCII is UTF-8: the bytes go to the parser as they are (decoding costs more than parsing)
-        return parse_recording(data, name)
+        # (the compiled parser has had its try on the mapped file: not twice)
+        return _parse(data, name, compiled=not mapped)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -297,9 +299,14 @@ def _layout(head: str, name: str) -> tuple[list[str], int, int, dict[str, str], 
 
 def parse_recording(text: str | bytes, name: str = "<recording>") -> Recording:
     """``text``: the recording's text, or its bytes if they are all ASCII."""
+    return _parse(text, name, compiled=True)
+
+
+def _parse(text: str | bytes, name: str, compiled: bool) -> Recording:
+    """`parse_recording`; ``compiled``: try the compiled parser first (on bytes)."""
     head = text if isinstance(text, str) else text[: _after_header(text)].decode("ascii")
     header, header_line, body_offset, metadata, has_gyro = _layout(head, name)
-    if isinstance(text, bytes):
+    if compiled and isinstance(text, bytes):
         fast = _compiled_columns(text, body_offset, header, has_gyro)  # (a comment line: None)
         if fast is not None:
             return _finish(*fast, range(header_line, header_line + fast[0].shape[0]), metadata, name)

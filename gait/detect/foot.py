@@ -125,6 +125,7 @@ from gait.metrics.foot_strike import (
     StrideAttitude,
     angle_at,
     elevation_deg,
+    floats3,
     horizontal,
     up_back,
 )
@@ -168,11 +169,6 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / float(np.linalg.norm(v))
 
 
-def _vec(v) -> tuple[float, float, float]:
-    x, y, z = v.tolist() if isinstance(v, np.ndarray) else v
-    return x, y, z
-
-
 def _unit3(x: float, y: float, z: float) -> tuple[float, float, float]:
     n = math.sqrt(x * x + y * y + z * z)
     return x / n, y / n, z / n
@@ -180,7 +176,7 @@ def _unit3(x: float, y: float, z: float) -> tuple[float, float, float]:
 
 def _blend_unit(old, new, gain: float) -> tuple[float, float, float]:
     """``unit(old (1 - gain) + gain new)`` for 3-vectors, in plain floats (once per stride)."""
-    a, b = _vec(old), _vec(new)
+    a, b = floats3(old), floats3(new)
     k = 1.0 - gain
     return _unit3(a[0] * k + gain * b[0], a[1] * k + gain * b[1], a[2] * k + gain * b[2])
 
@@ -236,7 +232,7 @@ def pivot_speed(
     m = acc_mps2.shape[0]
     if chains.COMPILED:
         speed = np.empty(m)
-        res = chains.pivot_chain(acc_mps2, gyr_dps, rot, fs, GRAVITY_MPS2, _vec(up), _vec(fwd), fit.start, fit.stop,
+        res = chains.pivot_chain(acc_mps2, gyr_dps, rot, fs, GRAVITY_MPS2, floats3(up), floats3(fwd), fit.start, fit.stop,
                                  np.empty((m, 9)), np.empty((m, 9)), speed)  # fmt: skip
         return None if res is None else (speed, res[0], res[1])
     up = np.asarray(up, dtype=float)
@@ -246,7 +242,7 @@ def pivot_speed(
     prefix_products(c)
     # per row, as columns: the specific force, w x fwd and w x up (the velocity of a point one
     # metre forward / up of the sensor, relative to it); w x r = [r]x^T w, so rows w @ [r]x
-    (fx, fy, fz), (ux, uy, uz) = _vec(fwd), _vec(up)
+    (fx, fy, fz), (ux, uy, uz) = floats3(fwd), floats3(up)
     k = np.array([[0.0, -fz, fy, 0.0, -uz, uy], [fz, 0.0, -fx, uz, 0.0, -ux], [-fy, fx, 0.0, -uy, ux, 0.0]])
     cols = np.empty((m, 3, 3))
     cols[:, :, 0] = acc_mps2
@@ -608,9 +604,9 @@ class FootStepStage(FramedStage):
         q1 = ring.pos(c_hi) + 1
         if foot_events.COMPILED:  # the same scan in one loop, stopping at the first mid-swing
             floor = self._p.min_peak_dps if self._gyro else self._p.min_hump_g
-            near = floor if not self._peaks else max(floor, self._p.peak_fraction * _median(self._peaks))
+            pause_at = self._last_ms_abs + self._pause  # (_threshold: beyond it, the floor)
             p = foot_events.find_midswing(
-                sig, q0, q1, floor, near, floor, self._last_ms_abs + self._pause - ring.base,
+                sig, q0, q1, floor, self._threshold(pause_at), self._threshold(pause_at + 1), pause_at - ring.base,
                 max(self._search_from - ring.base, 0), self._max_stride, L, ring.end,
             )  # fmt: skip
             if p >= 0:
@@ -960,7 +956,7 @@ class FootStepStage(FramedStage):
         k0 = int((rate[ff_i : to_i + 1] <= p.to_pivot_fit_fraction * float(rate[to_i])).argmax())
         if to_i - ff_i - k0 < 2 or end - ff_i < 4:
             return None
-        (ux, uy, uz), (ex, ey, ez) = _vec(up), _vec(e)
+        (ux, uy, uz), (ex, ey, ez) = floats3(up), floats3(e)
         fwd = _unit3(uy * ez - uz * ey, uz * ex - ux * ez, ux * ey - uy * ex)  # up x right
         q0, q1 = p0 + ff_i, p0 + end
         res = pivot_speed(ring.acc[q0 : q1 + 1], ring.gyr[q0 : q1 + 1], ring.rot[q0:q1], self.fs, up, fwd,
@@ -1017,7 +1013,7 @@ class FootStepStage(FramedStage):
                     if abs(att.gravity_ratio - 1.0) > self._p.stride_g_tol_fraction or att.travel0 is None or att.stride_m < self._p.min_stride_m:
                         att = None
         if att is not None and not blended:
-            u = _vec(att.up1)
+            u = floats3(att.up1)
             self._up_est = u if self._up_est is None else _blend_unit(self._up_est, u, self._p.est_gain_weight)
             fw = _blend_unit(att.travel0, att.travel1, 0.5)
             self._fwd_est = fw if self._fwd_est is None else _blend_unit(self._fwd_est, fw, self._p.est_gain_weight)
@@ -1036,7 +1032,7 @@ class FootStepStage(FramedStage):
             # the foot points outwards of its direction of travel (toe-out): turn about 'up'
             # (fwd cos a + (up x fwd) sin a; only with a known side: the turn's sense is the side's)
             ca, sa = self._toe_out
-            (ux, uy, uz), (fx, fy, fz) = _vec(ref), fwd_h
+            (ux, uy, uz), (fx, fy, fz) = floats3(ref), fwd_h
             fwd_h = (
                 fx * ca + (uy * fz - uz * fy) * sa,
                 fy * ca + (uz * fx - ux * fz) * sa,
@@ -1084,7 +1080,7 @@ class FootStepStage(FramedStage):
         e = self._axis
         if up is None:
             return e
-        (ex, ey, ez), (ux, uy, uz) = _vec(e), _vec(up)
+        (ex, ey, ez), (ux, uy, uz) = floats3(e), floats3(up)
         d = ex * ux + ey * uy + ez * uz
         hx, hy, hz = ex - d * ux, ey - d * uy, ez - d * uz
         nh = math.sqrt(hx * hx + hy * hy + hz * hz)

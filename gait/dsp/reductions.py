@@ -21,8 +21,7 @@ if cython.compiled:  # C's sqrt (Python's would be a call into the interpreter)
 else:
     from math import sqrt
 
-_COMPILED = not __file__.endswith(".py")
-COMPILED = _COMPILED
+COMPILED = not __file__.endswith(".py")
 
 
 def pairwise_loop(a, lo: int, n: int) -> float:
@@ -61,7 +60,7 @@ def pairwise_loop(a, lo: int, n: int) -> float:
 
 def pairwise_sum(a, lo: int, n: int) -> float:
     """``float(a[lo:lo + n].sum())`` of a C-contiguous float64 row."""
-    if _COMPILED:
+    if COMPILED:
         return pairwise_loop(a, lo, n)
     return float(a[lo : lo + n].sum())
 
@@ -82,7 +81,7 @@ def max_loop(b, row: int, r0: int, r1: int) -> float:
 
 def row_max(b, row: int, r0: int, r1: int) -> float:
     """``float(b[row, r0:r1].max())`` of a C-contiguous float64 2-D array (r1 > r0)."""
-    if _COMPILED:
+    if COMPILED:
         return max_loop(b, row, r0, r1)
     return float(b[row, r0:r1].max())
 
@@ -106,7 +105,7 @@ def gram3(g):
     memory (frame-size invariance)."""
     import numpy as np
 
-    if _COMPILED:
+    if COMPILED:
         out = np.empty((3, 3))
         gram_loop(g, np.empty(g.shape[0]), out)
         return out
@@ -130,7 +129,7 @@ def max_norm_loop(x) -> float:
 
 def max_norm3(x) -> float:
     """``max(norm of each row)`` of an (n >= 1, 3) float64 array, NaN if any row is NaN."""
-    if _COMPILED:
+    if COMPILED:
         return max_norm_loop(x)
     sq = [a * a + b * b + c * c for a, b, c in x.tolist()]
     m = max(sq)
@@ -159,7 +158,7 @@ def or_loop(flags, r0: int, r1: int) -> int:
 
 def or_bits(flags, r0: int, r1: int) -> int:
     """``int(np.bitwise_or.reduce(flags[r0:r1]))`` of a C-contiguous uint8 array (0 for none)."""
-    if _COMPILED:
+    if COMPILED:
         return or_loop(flags, r0, r1)
     import numpy as np
 

@@ -99,6 +99,8 @@ class SanitizeStage(FramedStage):
         self._p = p.sanitize
         self._min_rate_hz = p.quality.min_rate_hz
         self._clip_acc_min_mps2 = p.sanitize.clip_acc_min_g * GRAVITY_MPS2
+        rng = self.config.acc_range_g  # clipping at the sensor's range when it is known, else 0
+        self._acc_limit = 0.0 if rng is None else p.sanitize.clip_range_fraction * rng * GRAVITY_MPS2
         self._placement = PlacementCheck(self.config.placement, self.fs, p.placement_check)
 
     def _process_frame(self, frame: SampleBlock, final: bool) -> list:
@@ -121,9 +123,7 @@ class SanitizeStage(FramedStage):
         prev_t[1:] = t[:-1]
         dt = t - prev_t
         gap_idx = np.nonzero(dt > self._p.gap_period_ratio * self._period)[0]
-        for k in gap_idx:
-            missing = max(1, int(round(dt[k] / self._period)) - 1)
-            out.append(Gap(start_s=float(prev_t[k]), end_s=float(t[k]), missing_samples=missing))
+        out.extend(self._gap(t, int(k)) for k in gap_idx)
         flags[gap_idx] |= SampleFlag.AFTER_GAP
         self._last_t = float(t[-1])
         # non-finite values
@@ -134,9 +134,8 @@ class SanitizeStage(FramedStage):
             gyr, bad_g, self._last_gyr = _fill_nonfinite(gyr, self._last_gyr)
             flags[bad_g] |= SampleFlag.NAN
         # clipping
-        if self.config.acc_range_g is not None:
-            limit = self._p.clip_range_fraction * self.config.acc_range_g * GRAVITY_MPS2
-            flags[_any_row(np.abs(acc) >= limit)] |= SampleFlag.CLIPPED
+        if self._acc_limit > 0.0:
+            flags[_any_row(np.abs(acc) >= self._acc_limit)] |= SampleFlag.CLIPPED
         else:
             clipped, self._max_acc[:] = _flat_at_extreme(acc, self._prev_acc, self._max_acc, self._clip_acc_min_mps2)
             flags[clipped] |= SampleFlag.CLIPPED
@@ -155,6 +154,7 @@ class SanitizeStage(FramedStage):
         out.insert(0, SampleBlock(time_s=t, acc_mps2=acc, gyr_dps=gyr, index0=frame.index0, flags=flags))
 
     def _gap(self, t: np.ndarray, k: int) -> Gap:
+        """The gap before sample ``k`` of the frame (read before ``_last_t`` moves on)."""
         prev = t[k - 1] if k > 0 else self._last_t if self._last_t is not None else t[0] - self._period
         dt = t[k] - prev
         return Gap(start_s=float(prev), end_s=float(t[k]), missing_samples=max(1, int(round(dt / self._period)) - 1))
@@ -167,11 +167,8 @@ class SanitizeStage(FramedStage):
         if self._gap_rows.shape[0] < n:
             self._gap_rows = np.empty(max(n, 2 * self._gap_rows.shape[0]), np.intp)
         prev_t = self._last_t if self._last_t is not None else float(t[0]) - self._period
-        limit = (
-            self._p.clip_range_fraction * self.config.acc_range_g * GRAVITY_MPS2 if self.config.acc_range_g is not None else 0.0
-        )
         k = sample_checks.check_frame(
-            t, acc, gyr if gyr is not None else _NO_ROWS, prev_t, self._p.gap_period_ratio * self._period, limit,
+            t, acc, gyr if gyr is not None else _NO_ROWS, prev_t, self._p.gap_period_ratio * self._period, self._acc_limit,
             self._clip_acc_min_mps2, self._p.clip_gyr_min_dps, self._state, flags, self._gap_rows,
             SampleFlag.AFTER_GAP, SampleFlag.CLIPPED,
         )  # fmt: skip

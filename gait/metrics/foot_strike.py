@@ -191,7 +191,8 @@ class StrideAttitude:
         return x / math.sqrt(float(x @ x))
 
 
-def _floats3(v) -> tuple[float, float, float]:
+def floats3(v) -> tuple[float, float, float]:
+    """A 3-vector (array or sequence) as three Python floats."""
     x, y, z = v.tolist() if isinstance(v, np.ndarray) else v
     return x, y, z
 
@@ -199,14 +200,14 @@ def _floats3(v) -> tuple[float, float, float]:
 def elevation_deg(axis, up) -> float:
     """Elevation (deg) of a sensor-frame axis above the horizontal plane whose normal is ``up``
     (3-arrays or 3-tuples of floats)."""
-    (ax, ay, az), (ux, uy, uz) = _floats3(axis), _floats3(up)
+    (ax, ay, az), (ux, uy, uz) = floats3(axis), floats3(up)
     return math.degrees(math.asin(min(1.0, max(-1.0, ax * ux + ay * uy + az * uz))))
 
 
 def horizontal(axis, up) -> tuple[float, float, float] | None:
     """``axis`` made horizontal (unit; 3-arrays or 3-tuples in, a tuple out), or None when it is
     within about 17 deg of vertical."""
-    (ax, ay, az), (ux, uy, uz) = _floats3(axis), _floats3(up)
+    (ax, ay, az), (ux, uy, uz) = floats3(axis), floats3(up)
     d = ax * ux + ay * uy + az * uz
     hx, hy, hz = ax - d * ux, ay - d * uy, az - d * uz
     n = math.sqrt(hx * hx + hy * hy + hz * hz)
